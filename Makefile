@@ -1,0 +1,43 @@
+# One command to set up and start, one to set up and test. Everything installs from here.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint browser clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sheepdog run $(ARGS)
+
+# Browser tests drive Debian's Chromium through Playwright; install it when missing (root only).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install -y chromium chromium-driver'"; fi; \
+	fi
+	@if ! command -v doveadm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
+test: $(STAMP) browser
+	$(BIN)/ruff check sheepdog tests bench
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check sheepdog tests bench
+	$(BIN)/ruff format --check sheepdog tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.triage.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""What a customer channel module provides: parse inbound, send outbound.
+
+Modules stay thin at the HTTP edge (like slack-bolt's adapters): a RawRequest in, a list of
+InboundMessage out; an Outbound in, a provider message id out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sheepdog.domain.models import Channel, InboundMessage, RawRequest
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to send to a customer on their channel."""
+
+    outbox_id: int
+    channel: Channel
+    body: str
+    to_email: str | None = None
+    to_phone: str | None = None  # E.164
+    to_handle: str | None = None  # Telegram chat id, webhook external id
+    to_name: str | None = None
+    subject: str | None = None
+    message_id: str | None = None  # our RFC 5322 Message-ID for email, chosen before the first attempt
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """A framework-free HTTP answer a channel wants to give its platform."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "text/plain"
+
+
+class InboundParser(Protocol):
+    channel: Channel
+
+    def parse(self, request: RawRequest) -> list[InboundMessage]:
+        """Verify the platform's signature and parse; raise BadInputError/SignatureError to refuse."""
+        ...
+
+    def reply(self, instant_reply: str | None) -> HttpReply:
+        """The platform's expected acknowledgement (TwiML for Twilio, JSON for others)."""
+        ...
+
+
+class Sender(Protocol):
+    channel: Channel
+
+    async def send(self, message: Outbound) -> str:
+        """Deliver once; return the provider's message id. Raise TransientSendError or PermanentSendError."""
+        ...

@@ -1,0 +1,438 @@
+"""Settings: TOML file, then SHEEPDOG_<SECTION>__<KEY> environment variables, then CLI overrides.
+
+Every key is validated; a wrong key or value stops start-up with a ConfigError naming the key,
+the value and what is allowed. With no file at all the built-in demo business is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import zoneinfo
+from datetime import time
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sheepdog import defaults
+from sheepdog.domain.models import (
+    Autonomy,
+    Business,
+    BusinessHours,
+    Money,
+    RubricRule,
+    Service,
+)
+from sheepdog.errors import ConfigError
+
+ENV_PREFIX = "SHEEPDOG_"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def parse_money(value: str | int | float | Decimal, currency: str) -> Money:
+    """'120', '120.50 EUR' or 120 → Money; floats go through str so 0.1 stays 0.1."""
+    text = str(value).strip()
+    parts = text.split()
+    if len(parts) == 2 and parts[1].isalpha():
+        text, currency = parts[0], parts[1].upper()
+    try:
+        return Money(Decimal(text.replace(",", "")), currency)
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r} (write e.g. 120 or '120.50 EUR')") from exc
+
+
+class ServiceConfig(_Section):
+    name: str
+    keywords: list[str] = []
+    price: str | None = Field(None, description="published price the drafts may quote, e.g. '89' or '89 EUR'")
+    price_note: str | None = None
+
+
+class RubricConfig(_Section):
+    when: str
+    points: int = Field(ge=-100, le=100)
+    reason: str
+
+    @field_validator("when")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        kinds = ("service:", "channel:", "source:", "keyword:", "signal:", "has:")
+        if not v.startswith(kinds):
+            raise ValueError(f"must start with one of {', '.join(kinds)} (got {v!r})")
+        return v
+
+
+class BusinessConfig(_Section):
+    name: str = "Brightside Heating & Cooling"
+    timezone: str = "America/Chicago"
+    country: str = "US"
+    currency: str = "USD"
+    owner_name: str = "Dana"
+    email: str = "hello@brightside.example"
+    phone: str | None = None
+    booking_link: str | None = None
+    website: str | None = None
+    signature: str | None = None
+    hours: dict[str, str] = {d: "08:00-18:00" for d in DAYS[:5]}
+    services: list[ServiceConfig] = []
+    voice_examples: list[str] = []
+    rubric: list[RubricConfig] = []
+    faq: dict[str, str] = {}
+    refund_threshold: str = "100"
+    allowed_link_domains: list[str] = []
+    allow_discounts: bool = False
+    allow_guarantees: bool = False
+    allow_date_promises: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin', 'America/Chicago')") from exc
+        return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        v = v.upper()
+        if v not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country code {v!r} (ISO 3166 alpha-2, e.g. 'US', 'DE')")
+        return v
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[str, str]) -> dict[str, str]:
+        for day, span in v.items():
+            if day not in DAYS:
+                raise ValueError(f"unknown day {day!r} (allowed: {', '.join(DAYS)})")
+            _parse_span(span)
+        return v
+
+    def to_domain(self) -> Business:
+        days = {DAYS.index(d): _parse_span(s) for d, s in self.hours.items()}
+        return Business(
+            name=self.name,
+            timezone=self.timezone,
+            country=self.country,
+            currency=self.currency,
+            owner_name=self.owner_name,
+            email=self.email,
+            phone=self.phone,
+            booking_link=self.booking_link,
+            website=self.website,
+            hours=BusinessHours(days),
+            services=tuple(
+                Service(
+                    s.name,
+                    tuple(k.lower() for k in s.keywords),
+                    parse_money(s.price, self.currency) if s.price is not None else None,
+                    s.price_note,
+                )
+                for s in self.services
+            ),
+            voice_examples=tuple(self.voice_examples),
+            rubric=tuple(RubricRule(r.when, r.points, r.reason) for r in self.rubric),
+            refund_threshold=parse_money(self.refund_threshold, self.currency),
+            allowed_link_domains=tuple(d.lower() for d in self.allowed_link_domains),
+            faq=dict(self.faq),
+            signature=self.signature,
+            allow_discounts=self.allow_discounts,
+            allow_guarantees=self.allow_guarantees,
+            allow_date_promises=self.allow_date_promises,
+        )
+
+
+def _parse_span(span: str) -> tuple[time, time]:
+    try:
+        a, b = (p.strip() for p in span.split("-"))
+        start, end = time.fromisoformat(a), time.fromisoformat(b)
+    except ValueError as exc:
+        raise ValueError(f"hours must look like '08:00-18:00' (got {span!r})") from exc
+    if end <= start:
+        raise ValueError(f"closing time must be after opening time (got {span!r})")
+    return start, end
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite:///data/sheepdog.db"
+
+
+class QueueConfig(_Section):
+    backend: Literal["inprocess", "rq"] = "inprocess"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "sheepdog"
+
+
+class BrainConfig(_Section):
+    backend: Literal["offline", "claude"] = "offline"
+    anthropic_api_key: str | None = None
+    model: str = "claude-sonnet-4-5"
+    base_url: str | None = None  # point the SDK at another Messages API server (tests, proxies)
+    timeout_s: float = Field(20.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    confidence_floor: float = Field(defaults.TRIAGE_CONFIDENCE_FLOOR, ge=0, le=1)
+
+
+class ConsoleConfig(_Section):
+    enabled: bool = True
+    host: str = defaults.CONSOLE_HOST
+    port: int = Field(defaults.CONSOLE_PORT, ge=1, le=65535)
+    token: str | None = None  # login token; generated and printed at start-up when unset
+    public_url: str = "http://127.0.0.1:8080"  # how customers and platforms reach this process
+
+
+class WorkflowPolicy(_Section):
+    autonomy: Autonomy = Autonomy.L4
+
+
+class PolicyConfig(_Section):
+    """Autonomy per workflow and the handoff rules."""
+
+    first_reply: WorkflowPolicy = WorkflowPolicy()
+    support: WorkflowPolicy = WorkflowPolicy()
+    cadence: WorkflowPolicy = WorkflowPolicy()
+    pricing_handoff_s: int = Field(defaults.PRICING_HANDOFF_S, gt=0)
+    claim_sla_s: int = Field(defaults.CLAIM_SLA_S, gt=0)
+    on_call: str | None = None  # team member mentioned when an unclaimed lead escalates
+
+
+class CadenceStep(_Section):
+    after_h: float = Field(ge=0, description="hours after the cadence started (the lead's first message)")
+    template: str
+    approval: bool = False  # this touch always waits in the approval queue
+
+
+class CadenceConfig(_Section):
+    steps: list[CadenceStep]
+    stop_on: list[str] = ["reply", "booking", "opt_out", "complaint", "stage_change"]
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, v: list[CadenceStep]) -> list[CadenceStep]:
+        if [s.after_h for s in v] != sorted(s.after_h for s in v):
+            raise ValueError("steps must be in order of after_h")
+        return v
+
+
+def _default_cadences() -> dict[str, CadenceConfig]:
+    return {
+        "speed_to_lead": CadenceConfig(
+            steps=[
+                CadenceStep(after_h=0, template="first_reply"),
+                CadenceStep(after_h=24, template="follow_up"),
+                CadenceStep(after_h=72, template="final_outreach", approval=True),
+            ]
+        )
+    }
+
+
+class FollowUpConfig(_Section):
+    new_lead_cadence: str = "speed_to_lead"
+    quiet_hours: str = "21:00-08:00"  # in the lead's (else the business's) time zone; no touch goes out then
+    business_hours_only: bool = False
+    cadences: dict[str, CadenceConfig] = Field(default_factory=_default_cadences)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        try:
+            a, b = (time.fromisoformat(p.strip()) for p in v.split("-"))
+        except ValueError as exc:
+            raise ValueError(f"quiet_hours must look like '21:00-08:00' (got {v!r})") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _known(self) -> FollowUpConfig:
+        if self.new_lead_cadence not in self.cadences:
+            raise ValueError(
+                f"new_lead_cadence {self.new_lead_cadence!r} is not one of the cadences "
+                f"({', '.join(self.cadences)})"
+            )
+        return self
+
+
+class WebformConfig(_Section):
+    enabled: bool = True
+    allowed_origins: list[str] = []  # CORS for JSON posts from the business's site; empty = same origin only
+    honeypot_field: str = "website_url"  # a hidden field bots fill in
+
+
+class SmtpConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(defaults.DEMO_SMTP_PORT, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    use_tls: bool = False
+    timeout_s: float = 30.0
+
+
+class ImapConfig(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    ssl: bool = True
+    username: str | None = None
+    password: str | None = None
+    folder: str = "INBOX"
+    poll_s: int = Field(60, ge=5)
+
+
+class EmailConfig(_Section):
+    enabled: bool = True
+    from_address: str | None = None  # defaults to business.email
+    inbound_token: str | None = None  # shared secret the inbound-email service sends (header or ?token=)
+    smtp: SmtpConfig = SmtpConfig()
+    imap: ImapConfig = ImapConfig()
+
+
+class SmsConfig(_Section):
+    enabled: bool = False
+    account_sid: str | None = None
+    auth_token: str | None = None
+    from_number: str | None = None
+    api_base_url: str | None = None  # tests point the twilio SDK at a local server
+
+
+class TelegramCustomerConfig(_Section):
+    enabled: bool = False
+    bot_token: str | None = None
+    secret_token: str | None = None
+    mode: Literal["webhook", "polling"] = "webhook"
+    api_base_url: str | None = None
+
+
+class WebhookSource(_Section):
+    secret: str
+    mapping: dict[str, str] = {}  # name/email/phone/text/external_id/... → dotted path in the payload
+
+
+class WebhookConfig(_Section):
+    sources: dict[str, WebhookSource] = {}
+
+
+class ChannelsConfig(_Section):
+    webform: WebformConfig = WebformConfig()
+    email: EmailConfig = EmailConfig()
+    sms: SmsConfig = SmsConfig()
+    telegram: TelegramCustomerConfig = TelegramCustomerConfig()
+    webhook: WebhookConfig = WebhookConfig()
+
+
+class SlackConfig(_Section):
+    enabled: bool = False
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None  # xapp-…: Socket Mode, for installs with no public URL
+    socket_mode: bool = False
+    channel: str | None = None  # channel id where lead threads live
+    claim_emoji: str = "raising_hand"
+    note_marker: str = "note:"
+    allowlist: list[str] = []  # user ids allowed to act besides channel members
+    owner_user_id: str | None = None
+    api_base_url: str | None = None  # tests point slack-sdk at a local server
+
+
+class DemoConfig(_Section):
+    smtp_sink: bool = True  # run a local SMTP sink that the console shows
+    smtp_sink_port: int = Field(defaults.DEMO_SMTP_PORT, ge=1, le=65535)
+
+
+class Settings(_Section):
+    business: BusinessConfig = BusinessConfig()
+    storage: StorageConfig = StorageConfig()
+    queue: QueueConfig = QueueConfig()
+    brain: BrainConfig = BrainConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    policy: PolicyConfig = PolicyConfig()
+    followup: FollowUpConfig = FollowUpConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    slack: SlackConfig = SlackConfig()
+    demo: DemoConfig = DemoConfig()
+    source_path: Annotated[str | None, Field(exclude=True)] = None
+
+    @property
+    def from_address(self) -> str:
+        return self.channels.email.from_address or self.business.email
+
+
+def example_config_text() -> str:
+    """The commented example config that ships with the package (also the demo business)."""
+    return resources.files("sheepdog").joinpath("config.example.toml").read_text(encoding="utf-8")
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """SHEEPDOG_SLACK__SIGNING_SECRET=x → {"slack": {"signing_secret": "x"}}; JSON values for lists/maps."""
+    out: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
+        value: Any = raw
+        if raw[:1] in "[{":
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in top.items():
+        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown setting (check the spelling against config.example.toml)"
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "{…}"
+    return f"{key} = {shown}: {err['msg']}"
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Load and validate settings. No path: the built-in demo business (the example config)."""
+    environ = dict(os.environ) if environ is None else environ
+    if path is None:
+        text, origin = example_config_text(), "built-in demo config"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p} (create one with 'sheepdog init')")
+        text, origin = p.read_text(encoding="utf-8"), str(p)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    data = _merge(data, _env_overrides(environ))
+    data = _merge(data, overrides or {})
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n  ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{origin}: invalid configuration:\n  {lines}") from None
+    settings.source_path = None if path is None else str(path)
+    return settings
