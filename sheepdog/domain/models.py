@@ -159,6 +159,8 @@ class InboundMessage:
     is_auto: bool = False  # bounce or auto-reply: stored, never treated as a lead reply, never answered
     edited: bool = False  # an edit of a message already stored (same provider_message_id)
     opt_in: bool | None = None  # True: START/UNSTOP, False: carrier STOP keywords (channel-detected)
+    spam_reason: str | None = None  # the channel already knows it is a bot (honeypot, known sender)
+    auto_reply: str | None = None  # short text the platform wants back at once (e.g. SMS HELP answer)
 
     @property
     def text_for_triage(self) -> str:

@@ -1,0 +1,147 @@
+"""Web form: an HTML form post or JSON to /hooks/form, plus the tiny embeddable form itself."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qsl
+
+from sheepdog.channels.base import HttpReply
+from sheepdog.domain.models import Channel, InboundMessage, RawRequest
+from sheepdog.errors import BadInputError
+
+# What forms in the wild call each field; the first that is present wins.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full_name", "fullname", "your-name", "contact_name"),
+    "first_name": ("first_name", "firstname", "fname"),
+    "last_name": ("last_name", "lastname", "lname"),
+    "email": ("email", "e-mail", "email_address", "your-email"),
+    "phone": ("phone", "phone_number", "tel", "mobile", "telephone"),
+    "message": ("message", "text", "comments", "comment", "body", "your-message", "details", "inquiry"),
+    "service": ("service", "interest", "topic", "product"),
+    "company": ("company", "organisation", "organization", "business"),
+    "source": ("source", "utm_source", "lead_source"),
+    "referral": ("referral", "referred_by", "referrer_name"),
+}
+MAX_FIELDS = 50
+MAX_FIELD_CHARS = 10_000
+
+
+def _form_fields(request: RawRequest) -> dict[str, str]:
+    ctype = request.content_type.lower()
+    if ctype == "application/json":
+        try:
+            data = json.loads(request.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"malformed JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise BadInputError("JSON body must be an object of form fields")
+        return {str(k): "" if v is None else str(v) for k, v in data.items()}
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInputError("form body is not UTF-8") from exc
+        return dict(parse_qsl(text, keep_blank_values=True))
+    if ctype == "multipart/form-data":
+        head = f"Content-Type: {request.header('content-type')}\r\n\r\n".encode()
+        msg = BytesParser(policy=HTTP).parsebytes(head + request.body)
+        if not msg.is_multipart():
+            raise BadInputError("broken multipart/form-data body")
+        out: dict[str, str] = {}
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name and not part.get_filename():
+                payload = part.get_payload(decode=True) or b""
+                out[str(name)] = payload.decode("utf-8", errors="replace")
+        return out
+    raise BadInputError(
+        f"unsupported content type {ctype or '(none)'!r}: post a form or application/json", status=415
+    )
+
+
+def _pick(fields: dict[str, str], key: str) -> str | None:
+    for alias in ALIASES[key]:
+        value = fields.get(alias)
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+class WebformParser:
+    channel = Channel.WEBFORM
+
+    def __init__(self, honeypot_field: str = "website_url") -> None:
+        self.honeypot_field = honeypot_field
+
+    def parse(self, request: RawRequest) -> list[InboundMessage]:
+        if not request.body.strip():
+            raise BadInputError("empty body: send the form fields (name, email or phone, message)")
+        fields = _form_fields(request)
+        if len(fields) > MAX_FIELDS:
+            raise BadInputError(f"too many fields ({len(fields)}; at most {MAX_FIELDS})")
+        for key, value in fields.items():
+            if len(value) > MAX_FIELD_CHARS:
+                raise BadInputError(f"field {key!r} is too long ({len(value)} characters; at most {MAX_FIELD_CHARS})")
+        name = _pick(fields, "name")
+        if not name:
+            parts = [p for p in (_pick(fields, "first_name"), _pick(fields, "last_name")) if p]
+            name = " ".join(parts) or None
+        email, phone = _pick(fields, "email"), _pick(fields, "phone")
+        if not email and not phone:
+            raise BadInputError("missing sender: give an email or a phone number", status=422)
+        text = _pick(fields, "message") or ""
+        known = {alias for aliases in ALIASES.values() for alias in aliases} | {self.honeypot_field}
+        extra = {k: v for k, v in fields.items() if k not in known and v}
+        for key in ("service", "company"):
+            if value := _pick(fields, key):
+                extra[key] = value
+        honeypot = fields.get(self.honeypot_field, "").strip()
+        return [
+            InboundMessage(
+                channel=Channel.WEBFORM,
+                text=text,
+                received_at=datetime.now(UTC),
+                raw=request.body,
+                raw_content_type=request.content_type,
+                sender_name=name,
+                sender_email=email,
+                sender_phone=phone,
+                subject=f"Web form: {extra['service']}" if "service" in extra else None,
+                source=_pick(fields, "source") or "web form",
+                referral=_pick(fields, "referral"),
+                fields=extra,
+                spam_reason="hidden honeypot field was filled in (a bot)" if honeypot else None,
+            )
+        ]
+
+    def reply(self, instant_reply: str | None) -> HttpReply:
+        return HttpReply(200, json.dumps({"ok": True, "message": "Thanks! We'll be in touch shortly."}), "application/json")
+
+
+def embeddable_form(action_url: str, business_name: str, honeypot_field: str) -> str:
+    """A dependency-free HTML form a business can paste into its site (or link to)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Contact {business_name}</title>
+<style>
+ body{{font:16px/1.4 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1d2433}}
+ label{{display:block;margin:.8rem 0 .2rem;font-weight:600}}
+ input,textarea,select{{width:100%;padding:.55rem;border:1px solid #c5cad3;border-radius:6px;font:inherit;box-sizing:border-box}}
+ button{{margin-top:1rem;padding:.7rem 1.2rem;border:0;border-radius:6px;background:#2f6fed;color:#fff;font:inherit;cursor:pointer}}
+ .hp{{position:absolute;left:-5000px}}
+</style></head>
+<body>
+<h1>Contact {business_name}</h1>
+<form method="post" action="{action_url}">
+ <label for="name">Name</label><input id="name" name="name" autocomplete="name" required>
+ <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email">
+ <label for="phone">Phone</label><input id="phone" name="phone" type="tel" autocomplete="tel">
+ <label for="message">How can we help?</label><textarea id="message" name="message" rows="5" required></textarea>
+ <div class="hp" aria-hidden="true"><label for="{honeypot_field}">Leave empty</label>
+  <input id="{honeypot_field}" name="{honeypot_field}" tabindex="-1" autocomplete="off"></div>
+ <button type="submit">Send</button>
+</form>
+</body></html>"""

@@ -1,0 +1,139 @@
+"""decide(): what happens to a draft. The policy decides from structured triage, never the model.
+
+Handoff rules (PRODUCT.md §4): pricing → a human within 15 minutes; complaint or frustration →
+immediate alert and the cadence pauses; booking → a human confirms; a question we cannot answer
+→ flagged; referral or returning customer → straight to a human; refund within the owner's
+threshold → one-click confirmation (auto at L5), above it → escalated with the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sheepdog.domain.models import (
+    Autonomy,
+    Category,
+    Decision,
+    DecisionKind,
+    GuardrailResult,
+    Money,
+    SignalName,
+    Triage,
+)
+
+NO_REPLY = {Category.SPAM, Category.OPT_OUT}
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """The facts policy looks at besides triage: who the lead is and what kind of touch this is."""
+
+    autonomy: Autonomy
+    purpose: str  # "first_reply", "reply" or a cadence template
+    guardrails: GuardrailResult
+    opted_out: bool = False
+    auto_message: bool = False  # bounce / out-of-office: never answered
+    spam_reason: str | None = None
+    returning_customer: bool = False
+    referral: str | None = None
+    answered_from_faq: bool = False  # the draft answers with the business's own words
+    step_needs_approval: bool = False  # a cadence step configured with approval = true
+    refund_threshold: Money | None = None
+    pricing_handoff_s: int = 900
+    confidence_floor: float = 0.55
+
+
+def decide(triage: Triage, facts: PolicyInput) -> Decision:
+    """Send, wait for approval, hand off to a human, or drop — with the reasons shown on the card."""
+    cat = triage.category
+    if facts.auto_message:
+        return Decision(DecisionKind.DROP, ("automatic message (bounce or auto-reply): never answered",))
+    if facts.spam_reason or cat == Category.SPAM:
+        return Decision(DecisionKind.DROP, (f"held back as spam: {facts.spam_reason or 'looks like spam'}",))
+    if cat == Category.OPT_OUT:
+        return Decision(DecisionKind.DROP, ("opted out: no more messages",), stop_cadence=True)
+    if facts.opted_out:
+        return Decision(DecisionKind.DROP, ("contact has opted out: nothing is sent",), stop_cadence=True)
+
+    frustrated = triage.has(SignalName.FRUSTRATED)
+    handoff = _handoff(triage, facts, frustrated)
+    hold = list(_exceptions(triage, facts))
+
+    if handoff is not None:
+        if facts.autonomy == Autonomy.L5 and not handoff.urgent and not hold and cat != Category.REFUND_REQUEST:
+            return Decision(DecisionKind.SEND, ("L5: sent on its own; team notified", *handoff.reasons), notify=True)
+        return Decision(
+            DecisionKind.HANDOFF,
+            handoff.reasons + tuple(hold),
+            notify=True,
+            urgent=handoff.urgent,
+            pause_cadence=handoff.pause_cadence,
+            notify_within_s=handoff.notify_within_s,
+        )
+    if hold:
+        return Decision(DecisionKind.APPROVE, tuple(hold))
+    if facts.autonomy == Autonomy.L3:
+        return Decision(DecisionKind.APPROVE, ("L3: every message waits for approval",))
+    if facts.autonomy == Autonomy.L5:
+        return Decision(DecisionKind.SEND, ("L5: everything goes out on its own",))
+    routine = _is_routine(triage, facts)
+    if routine:
+        return Decision(DecisionKind.SEND, (routine,))
+    return Decision(DecisionKind.APPROVE, (f"L4: {cat.value.replace('_', ' ')} waits for approval",))
+
+
+def _exceptions(triage: Triage, facts: PolicyInput) -> list[str]:
+    """Reasons that make any level wait (guardrails, doubt, a step that always asks)."""
+    reasons = [f"guardrail: {r}" for r in facts.guardrails.reasons] if not facts.guardrails.ok else []
+    if triage.confidence < facts.confidence_floor:
+        reasons.append(f"unsure what this is ({triage.category.value}, {triage.confidence:.0%} confident)")
+    if triage.has(SignalName.PROMPT_INJECTION):
+        reasons.append("the message tries to instruct the assistant")
+    if facts.step_needs_approval:
+        reasons.append("this cadence step always waits for approval")
+    return reasons
+
+
+def _handoff(triage: Triage, facts: PolicyInput, frustrated: bool) -> Decision | None:
+    cat = triage.category
+    if cat == Category.COMPLAINT or frustrated:
+        why = "complaint" if cat == Category.COMPLAINT else "customer sounds frustrated"
+        return Decision(DecisionKind.HANDOFF, (f"{why}: alert now, cadence paused",), urgent=True, pause_cadence=True)
+    if cat == Category.REFUND_REQUEST:
+        amount = triage.extracted.refund_amount
+        threshold = facts.refund_threshold
+        if amount is None or threshold is None:
+            return Decision(DecisionKind.HANDOFF, ("refund request without an amount: a human decides",), urgent=True)
+        if amount.currency == threshold.currency and amount.amount <= threshold.amount:
+            return Decision(DecisionKind.HANDOFF, (f"refund of {amount} is within your {threshold} threshold: confirm",))
+        return Decision(
+            DecisionKind.HANDOFF, (f"refund of {amount} is above your {threshold} threshold: escalated",), urgent=True
+        )
+    if facts.returning_customer:
+        return Decision(DecisionKind.HANDOFF, ("returning customer: a human answers personally",))
+    if facts.referral:
+        return Decision(DecisionKind.HANDOFF, (f"referral from {facts.referral}: a human answers personally",))
+    if cat == Category.PRICING_QUESTION or triage.has(SignalName.PRICE_ASKED):
+        minutes = facts.pricing_handoff_s // 60
+        return Decision(
+            DecisionKind.HANDOFF,
+            (f"pricing question: a human within {minutes} minutes",),
+            notify_within_s=facts.pricing_handoff_s,
+        )
+    if cat == Category.BOOKING:
+        return Decision(DecisionKind.HANDOFF, ("booking: a human confirms personally",))
+    if cat in (Category.HUMAN_REQUEST, Category.CANCELLATION) or triage.has(SignalName.ASKS_FOR_HUMAN):
+        return Decision(DecisionKind.HANDOFF, (f"{cat.value.replace('_', ' ')}: a human takes it",))
+    return None
+
+
+def _is_routine(triage: Triage, facts: PolicyInput) -> str | None:
+    """At L4 only these go out on their own."""
+    cat = triage.category
+    if facts.purpose == "first_reply" and cat == Category.SALES_INQUIRY:
+        return "L4: first reply to a new inquiry goes out on its own"
+    if cat == Category.ROUTINE_QUESTION and facts.answered_from_faq:
+        return "L4: routine question answered from your FAQ"
+    if facts.purpose not in ("first_reply", "reply"):
+        return f"L4: cadence touch '{facts.purpose}' goes out on its own"
+    return None

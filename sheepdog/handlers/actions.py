@@ -1,0 +1,275 @@
+"""What a team member can do to a lead, from any surface: the console, Slack or Telegram.
+
+Every action is idempotent (a double click or a platform retry changes nothing twice), logs an
+event with the actor, and asks the surfaces to update the lead's cards in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
+from sheepdog.errors import BadInputError, NotFoundError
+from sheepdog.handlers.context import Services
+from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel
+from sheepdog.storage.tables import Draft, Lead, Message, TriageCorrection, VoiceExample
+
+FINAL_DRAFT_STATES = {DraftState.SENT, DraftState.SKIPPED, DraftState.APPROVED, DraftState.EDITED}
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    message: str
+    lead_id: int
+
+
+def _draft(session: Session, draft_id: int) -> Draft:
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFoundError(f"no draft {draft_id}")
+    return draft
+
+
+def _lead(session: Session, lead_id: int) -> Lead:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError(f"no lead {lead_id}")
+    return lead
+
+
+def _done(services: Services, lead_id: int, ok: bool, message: str) -> ActionResult:
+    if ok:
+        services.lead_changed(lead_id)
+    return ActionResult(ok, message, lead_id)
+
+
+def _settled(draft: Draft) -> str | None:
+    if draft.state in FINAL_DRAFT_STATES or draft.state == DraftState.FAILED:
+        by = f" by {draft.decided_by}" if draft.decided_by else ""
+        return f"already {draft.state}{by}"
+    return None
+
+
+def approve(services: Services, draft_id: int, actor: str) -> ActionResult:
+    """Send the draft as written."""
+    with services.db.session() as s:
+        draft = _draft(s, draft_id)
+        if why := _settled(draft):
+            return ActionResult(False, why, draft.lead_id)
+        if draft.lead.contact.opted_out:
+            return ActionResult(False, "the contact has opted out: nothing can be sent", draft.lead_id)
+        draft.state, draft.decided_by, draft.decided_at = DraftState.APPROVED, actor, services.now()
+        draft.lead.needs_attention = None
+        services.log(s, "draft_approved", draft.lead_id, actor, draft_id=draft.id)
+        queue_outbox(s, services, draft, author=actor)
+        lead_id = draft.lead_id
+    return _done(services, lead_id, True, "approved")
+
+
+def edit(services: Services, draft_id: int, actor: str, text: str) -> ActionResult:
+    """Send the team's version; the edit becomes a new example of the owner's voice."""
+    text = text.strip()
+    if not text:
+        raise BadInputError("the edited message is empty")
+    with services.db.session() as s:
+        draft = _draft(s, draft_id)
+        if why := _settled(draft):
+            return ActionResult(False, why, draft.lead_id)
+        if draft.lead.contact.opted_out:
+            return ActionResult(False, "the contact has opted out: nothing can be sent", draft.lead_id)
+        if text != draft.body:
+            draft.original_body = draft.original_body or draft.body
+            draft.body = text
+            s.add(VoiceExample(text=text, author=actor, draft_id=draft.id, created_at=services.now()))
+        draft.state, draft.decided_by, draft.decided_at = DraftState.EDITED, actor, services.now()
+        draft.lead.needs_attention = None
+        services.log(s, "draft_edited", draft.lead_id, actor, draft_id=draft.id)
+        queue_outbox(s, services, draft, author=actor)
+        lead_id = draft.lead_id
+    return _done(services, lead_id, True, "edited and approved")
+
+
+def skip(services: Services, draft_id: int, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        draft = _draft(s, draft_id)
+        if why := _settled(draft):
+            return ActionResult(False, why, draft.lead_id)
+        draft.state, draft.decided_by, draft.decided_at = DraftState.SKIPPED, actor, services.now()
+        draft.lead.needs_attention = None
+        services.log(s, "draft_skipped", draft.lead_id, actor, draft_id=draft.id)
+        lead_id = draft.lead_id
+    return _done(services, lead_id, True, "skipped")
+
+
+def pause(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """Stop the lead's cadence until someone resumes it."""
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.cadence_state != "active":
+            return ActionResult(False, f"cadence is {lead.cadence_state or 'not running'}", lead_id)
+        lead.cadence_state = "paused"
+        services.log(s, "cadence_paused", lead_id, actor, reason=f"paused by {actor}")
+    return _done(services, lead_id, True, "cadence paused")
+
+
+def resume(services: Services, lead_id: int, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.cadence_state != "paused":
+            return ActionResult(False, f"cadence is {lead.cadence_state or 'not running'}", lead_id)
+        lead.cadence_state = "active"
+        cadence = services.cadence(lead.cadence)
+        if cadence and lead.cadence_started_at:
+            due = cadence_rules.due_at(cadence, lead.cadence_started_at, lead.cadence_step)
+            lead.cadence_next_at = max(due, services.now()) if due else None
+        services.log(s, "cadence_resumed", lead_id, actor)
+    return _done(services, lead_id, True, "cadence resumed")
+
+
+def claim(services: Services, lead_id: int, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.owner == actor:
+            return ActionResult(False, f"already yours, {actor}", lead_id)
+        previous, lead.owner = lead.owner, actor
+        services.log(s, "lead_claimed", lead_id, actor, previous=previous)
+    return _done(services, lead_id, True, f"claimed by {actor}")
+
+
+def unclaim(services: Services, lead_id: int, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.owner != actor:
+            return ActionResult(False, "only the owner can release a lead", lead_id)
+        lead.owner = None
+        services.log(s, "lead_unclaimed", lead_id, actor)
+    return _done(services, lead_id, True, "released")
+
+
+def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
+    """A team member answers the customer directly, on the lead's channel."""
+    text = text.strip()
+    if not text:
+        raise BadInputError("the reply is empty")
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.contact.opted_out:
+            return ActionResult(False, "the contact has opted out: nothing can be sent", lead_id)
+        channel = reply_channel(services, lead, lead.contact)
+        if channel is None:
+            return ActionResult(False, "no channel to answer this lead on", lead_id)
+        subject = lead.conversation.subject
+        subject = f"Re: {subject}" if subject and not subject.lower().startswith("re:") else subject
+        out = new_outbox(s, services, lead, channel, text, subject=subject, author=actor)
+        lead.needs_attention = None
+        services.log(s, "team_reply", lead_id, actor, outbox_id=out.id, channel=channel)
+        services.queue.enqueue("send_outbox", out.id)
+    return _done(services, lead_id, True, f"reply queued by {channel}")
+
+
+def note(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
+    """An internal note on the thread; never sent to the customer."""
+    text = text.strip()
+    if not text:
+        raise BadInputError("the note is empty")
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        s.add(
+            Message(
+                conversation_id=lead.conversation_id,
+                direction=Direction.NOTE.value,
+                channel=lead.channel,
+                author=actor,
+                text=text,
+                created_at=services.now(),
+            )
+        )
+        services.log(s, "note_added", lead_id, actor)
+    return _done(services, lead_id, True, "note added")
+
+
+def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> ActionResult:
+    """A stage change switches the cadence off, so nobody is asked 'still interested?' after a quote."""
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        old = lead.stage
+        if old == stage.value:
+            return ActionResult(False, f"already {stage.value}", lead_id)
+        lead.stage = stage.value
+        services.log(s, "stage_changed", lead_id, actor, old=old, new=stage.value)
+        cadence = services.cadence(lead.cadence)
+        if cadence and lead.cadence_state in ("active", "paused"):
+            why = cadence_rules.stage_change_stops(cadence, old, stage.value)
+            if why:
+                lead.cadence_state, lead.cadence_next_at, lead.cadence_stop_reason = "stopped", None, why
+                services.log(s, "cadence_stopped", lead_id, actor, reason=why)
+    return _done(services, lead_id, True, f"stage: {stage.value}")
+
+
+def won(services: Services, lead_id: int, actor: str, amount: Money | None) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if amount is not None:
+            lead.outcome_value, lead.outcome_currency = amount.amount, amount.currency
+        services.log(s, "outcome", lead_id, actor, result="won", value=str(amount.amount) if amount else None)
+    result = set_stage(services, lead_id, Stage.WON, actor)
+    return ActionResult(True, f"won{f' ({amount})' if amount else ''}", lead_id) if result.ok else result
+
+
+def lost(services: Services, lead_id: int, actor: str, reason: str) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        lead.lost_reason = reason.strip() or None
+        services.log(s, "outcome", lead_id, actor, result="lost", reason=lead.lost_reason)
+    result = set_stage(services, lead_id, Stage.LOST, actor)
+    return ActionResult(True, f"lost: {reason}", lead_id) if result.ok else result
+
+
+def correct_triage(services: Services, message_id: int, category: Category, actor: str) -> ActionResult:
+    """'This was a booking': stored, and the brain learns it at once."""
+    with services.db.session() as s:
+        msg = s.get(Message, message_id)
+        if msg is None:
+            raise NotFoundError(f"no message {message_id}")
+        lead_id = s.scalar(select(Lead.id).where(Lead.conversation_id == msg.conversation_id)) or 0
+        old, msg.category = msg.category, category.value
+        s.add(TriageCorrection(message_id=msg.id, text=msg.triage_text or msg.text, category=category.value, author=actor))
+        services.log(s, "triage_corrected", lead_id, actor, message_id=msg.id, old=old, new=category.value)
+        text = msg.triage_text or msg.text
+    services.brain.learn(text, category.value)
+    return _done(services, lead_id, True, f"noted: this was {category.value}")
+
+
+def parse_amount(text: str, currency: str) -> Money:
+    cleaned = text.strip().replace(",", "").lstrip("$€£")
+    try:
+        return Money(Decimal(cleaned), currency)
+    except ArithmeticError as exc:
+        raise BadInputError(f"not an amount: {text!r}") from exc
+
+
+__all__ = [
+    "ActionResult",
+    "approve",
+    "claim",
+    "correct_triage",
+    "edit",
+    "lost",
+    "note",
+    "parse_amount",
+    "pause",
+    "reply",
+    "resume",
+    "set_stage",
+    "skip",
+    "unclaim",
+    "won",
+]
+
+_ = Channel  # re-exported type used by surfaces' type hints

@@ -1,0 +1,297 @@
+"""One path for every outgoing message: draft → guardrails → policy → outbox or approval queue.
+
+The first reply, a cadence touch and an answer in an open conversation all come through here,
+so the same checks apply to each whatever wrote the text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sheepdog import defaults
+from sheepdog.channels.email import new_message_id
+from sheepdog.config import Settings
+from sheepdog.domain.guardrails import check_draft
+from sheepdog.domain.models import (
+    Autonomy,
+    Category,
+    Channel,
+    Decision,
+    DecisionKind,
+    Direction,
+    DraftRequest,
+    DraftState,
+    Extracted,
+    HistoryItem,
+    LeadContext,
+    Money,
+    Signal,
+    SignalName,
+    Triage,
+)
+from sheepdog.domain.policy import PolicyInput, decide
+from sheepdog.handlers.context import Services
+from sheepdog.storage.tables import Contact, Draft, Lead, Message, Outbox, VoiceExample
+
+CHANNEL_LIMITS = {Channel.SMS: defaults.SMS_MAX_CHARS, Channel.TELEGRAM: 4000}
+
+
+def reply_channel(services: Services, lead: Lead, contact: Contact) -> Channel | None:
+    """Answer on the channel the lead used; a web form or webhook lead is answered by email, else SMS."""
+    channel = Channel(lead.channel)
+    if channel in (Channel.WEBFORM, Channel.WEBHOOK):
+        if contact.email and Channel.EMAIL in services.senders:
+            return Channel.EMAIL
+        if contact.phone and Channel.SMS in services.senders:
+            return Channel.SMS
+        return None
+    return channel if channel in services.senders else None
+
+
+def triage_to_dict(triage: Triage) -> dict[str, Any]:
+    return json_ready(dataclasses.asdict(triage))
+
+
+def json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def triage_from_dict(data: dict[str, Any] | None) -> Triage:
+    """Rebuild the stored triage (for actions and cadence touches long after the message)."""
+    if not data:
+        return Triage(Category.OTHER, 0.0)
+    ex = dict(data.get("extracted") or {})
+    amount = ex.get("refund_amount")
+    ex["refund_amount"] = Money(Decimal(amount["amount"]), amount["currency"]) if amount else None
+    return Triage(
+        category=Category(data["category"]),
+        confidence=float(data.get("confidence", 0.0)),
+        signals=tuple(
+            Signal(SignalName(s["name"]), s["confidence"], s.get("value"))
+            for s in data.get("signals", [])
+            if s.get("name") in SignalName.__members__.values()
+        ),
+        extracted=Extracted(**ex),
+        flags=tuple(data.get("flags", [])),
+        backend=data.get("backend", "offline"),
+    )
+
+
+def lead_context(session: Session, services: Services, lead: Lead, triage: Triage) -> LeadContext:
+    contact = lead.contact
+    rows = session.scalars(
+        select(Message).where(Message.conversation_id == lead.conversation_id).order_by(Message.id)
+    ).all()
+    history = tuple(
+        HistoryItem(Direction(m.direction), m.triage_text or m.text, m.created_at, Channel(m.channel))
+        for m in rows
+        if m.direction != Direction.NOTE and not m.is_auto
+    )
+    learned = session.scalars(select(VoiceExample.text).order_by(VoiceExample.id.desc()).limit(20)).all()
+    fields: dict[str, str] = {}
+    if rows and rows[0].triage and isinstance(rows[0].triage.get("fields"), dict):
+        fields = rows[0].triage["fields"]
+    return LeadContext(
+        business=services.business,
+        channel=Channel(lead.channel),
+        contact_name=contact.name,
+        contact_email=contact.email,
+        contact_phone=contact.phone,
+        source=lead.source,
+        history=history,
+        triage=triage,
+        fields=fields,
+        returning_customer=lead.returning_customer,
+        referral=lead.referral,
+        voice_examples=services.business.voice_examples + tuple(reversed(learned)),
+    )
+
+
+def autonomy_for(settings: Settings, purpose: str) -> Autonomy:
+    if purpose == "first_reply":
+        return settings.policy.first_reply.autonomy
+    if purpose == "reply":
+        return settings.policy.support.autonomy
+    return settings.policy.cadence.autonomy
+
+
+def compose(
+    session: Session,
+    services: Services,
+    lead: Lead,
+    *,
+    purpose: str,
+    triage: Triage,
+    reply_to: Message | None = None,
+    step_needs_approval: bool = False,
+    spam_reason: str | None = None,
+    auto_message: bool = False,
+) -> tuple[Draft | None, Decision]:
+    """Write, check and decide one message. Returns the draft (None when nothing is written)."""
+    contact = lead.contact
+    channel = reply_channel(services, lead, contact)
+    facts = PolicyInput(
+        autonomy=autonomy_for(services.settings, purpose),
+        purpose=purpose,
+        guardrails=_ok(),
+        opted_out=contact.opted_out,
+        auto_message=auto_message,
+        spam_reason=spam_reason,
+        returning_customer=lead.returning_customer,
+        referral=lead.referral,
+        step_needs_approval=step_needs_approval,
+        refund_threshold=services.business.refund_threshold,
+        pricing_handoff_s=services.settings.policy.pricing_handoff_s,
+        confidence_floor=services.settings.brain.confidence_floor,
+    )
+    early = decide(triage, facts)
+    if early.kind == DecisionKind.DROP:
+        services.log(session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose)
+        return None, early
+    max_chars = CHANNEL_LIMITS.get(channel) if channel else None
+    ctx = lead_context(session, services, lead, triage)
+    text = services.brain.draft(DraftRequest(ctx, purpose, max_chars=max_chars, plain_text=True))
+    inbound_text = reply_to.triage_text or reply_to.text if reply_to else ctx.last_inbound
+    checked = check_draft(
+        text.body,
+        services.business,
+        inbound_text=inbound_text,
+        triage=triage,
+        channel=channel or Channel(lead.channel),
+        max_chars=max_chars,
+    )
+    faq_answer = any(a and a in text.body for a in services.business.faq.values())
+    decision = decide(triage, dataclasses.replace(facts, guardrails=checked, answered_from_faq=faq_answer))
+    reasons = list(decision.reasons)
+    if channel is None:
+        reasons.insert(0, "no channel to answer on: reply by phone or add an email sender")
+        decision = dataclasses.replace(decision, kind=DecisionKind.HANDOFF, reasons=tuple(reasons), notify=True)
+    draft = Draft(
+        lead_id=lead.id,
+        reply_to_message_id=reply_to.id if reply_to else None,
+        purpose=purpose,
+        channel=(channel or Channel(lead.channel)).value,
+        subject=text.subject or _subject(services, lead, reply_to),
+        body=text.body,
+        state=DraftState.PENDING,
+        decision=decision.kind.value,
+        reasons=reasons,
+        backend=text.backend,
+        note=text.note,
+        created_at=services.now(),
+    )
+    session.add(draft)
+    session.flush()
+    services.log(
+        session, "draft_created", lead.id, draft_id=draft.id, purpose=purpose, decision=decision.kind, reasons=reasons
+    )
+    if decision.kind == DecisionKind.SEND:
+        draft.state = DraftState.APPROVED
+        draft.decided_by = f"Sheepdog ({facts.autonomy.value})"
+        draft.decided_at = services.now()
+        queue_outbox(session, services, draft, author=None, automated=True)
+    else:
+        lead.needs_attention = reasons[0] if reasons else "waiting for approval"
+    if decision.notify or decision.urgent:
+        services.log(
+            session,
+            "handoff",
+            lead.id,
+            urgent=decision.urgent,
+            reasons=reasons,
+            notify_within_s=decision.notify_within_s,
+        )
+    return draft, decision
+
+
+def _ok() -> Any:
+    from sheepdog.domain.models import GuardrailResult
+
+    return GuardrailResult(True)
+
+
+def _subject(services: Services, lead: Lead, reply_to: Message | None) -> str:
+    subject = reply_to.subject if reply_to and reply_to.subject else lead.conversation.subject
+    if subject and not subject.lower().startswith("web form"):
+        return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    return f"Thanks for contacting {services.business.name}"
+
+
+def queue_outbox(
+    session: Session, services: Services, draft: Draft, *, author: str | None, automated: bool = False
+) -> Outbox:
+    """Put an approved draft in the outbox (once: the draft id is unique there) and schedule the send."""
+    existing = session.scalar(select(Outbox).where(Outbox.draft_id == draft.id))
+    if existing is not None:
+        return existing
+    lead = draft.lead
+    out = new_outbox(session, services, lead, Channel(draft.channel), draft.body, subject=draft.subject, author=author)
+    out.draft_id = draft.id
+    session.flush()
+    services.log(session, "outbox_queued", lead.id, outbox_id=out.id, draft_id=draft.id, automated=automated)
+    services.queue.enqueue("send_outbox", out.id)
+    return out
+
+
+def new_outbox(
+    session: Session,
+    services: Services,
+    lead: Lead,
+    channel: Channel,
+    body: str,
+    *,
+    subject: str | None,
+    author: str | None,
+) -> Outbox:
+    """An outbox row with the recipient and, for email, the thread's headers fixed before sending."""
+    contact = lead.contact
+    last_in = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == lead.conversation_id, Message.direction == Direction.INBOUND)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    out = Outbox(
+        lead_id=lead.id,
+        channel=channel.value,
+        author=author,
+        to_email=contact.email,
+        to_phone=contact.phone,
+        to_name=contact.name,
+        to_handle=_handle(contact, channel),
+        subject=subject,
+        body=body,
+        state="queued",
+        created_at=services.now(),
+    )
+    if channel == Channel.EMAIL:
+        out.message_id = new_message_id(services.settings.from_address.rsplit("@", 1)[-1])
+        if last_in is not None and last_in.channel == Channel.EMAIL and last_in.provider_message_id:
+            out.in_reply_to = last_in.provider_message_id
+            out.references = [*list(last_in.references or []), last_in.provider_message_id][-20:]
+    session.add(out)
+    session.flush()
+    if author is None and out.subject is None:
+        out.subject = f"Thanks for contacting {services.business.name}"
+    return out
+
+
+def _handle(contact: Contact, channel: Channel) -> str | None:
+    kind = {Channel.TELEGRAM: "telegram"}.get(channel)
+    if kind is None:
+        return None
+    for ident in contact.identities:
+        if ident.kind == kind:
+            return ident.value
+    return None

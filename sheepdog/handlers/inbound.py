@@ -1,0 +1,377 @@
+"""receive(): every customer message, whatever its channel, takes this one path.
+
+store (dedup, contact, thread) → triage → brief (new lead) → draft → guardrails → policy →
+outbox or approval queue → the surfaces update the lead's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain.contacts import find_referral
+from sheepdog.domain.models import (
+    Category,
+    Channel,
+    Direction,
+    InboundMessage,
+    Signal,
+    SignalName,
+    Stage,
+    Triage,
+)
+from sheepdog.handlers.context import Services
+from sheepdog.handlers.drafting import compose, json_ready, lead_context, triage_to_dict
+from sheepdog.handlers.identity import is_returning, resolve_contact
+from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox
+
+log = logging.getLogger(__name__)
+
+OPEN_STAGES = tuple(s.value for s in Stage if s not in (Stage.WON, Stage.LOST))
+EMAIL_SUBJECT_FALLBACK_DAYS = 30
+NEW_LEAD_CATEGORIES = {Category.SALES_INQUIRY, Category.PRICING_QUESTION, Category.BOOKING}
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    message_id: int
+    lead_id: int | None
+    conversation_id: int
+    duplicate: bool = False
+    new_lead: bool = False
+    category: str | None = None
+    draft_id: int | None = None
+    decision: str | None = None
+    instant_reply: str | None = None  # text the channel should answer in its HTTP response
+
+
+def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
+    """Store and process one inbound message. A duplicate delivery stores nothing new."""
+    try:
+        with services.db.session() as session:
+            result = _receive(session, services, msg)
+    except IntegrityError:
+        # Two deliveries of the same provider message raced; the other one stored it.
+        with services.db.session() as session:
+            existing = _find_duplicate(session, msg)
+            if existing is None:
+                raise
+            return ReceiveResult(existing.id, None, existing.conversation_id, duplicate=True)
+    if result.lead_id is not None and not result.duplicate:
+        services.lead_changed(result.lead_id)
+    return result
+
+
+def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
+    if not msg.provider_message_id:
+        return None
+    return session.scalar(
+        select(Message).where(Message.channel == msg.channel.value, Message.provider_message_id == msg.provider_message_id)
+    )
+
+
+def _receive(session: Session, services: Services, msg: InboundMessage) -> ReceiveResult:
+    existing = _find_duplicate(session, msg)
+    if existing is not None:
+        lead_id = session.scalar(select(Lead.id).where(Lead.conversation_id == existing.conversation_id))
+        if msg.edited and msg.text != existing.text:
+            existing.edits = [*existing.edits, {"text": existing.text, "at": services.now().isoformat()}]
+            existing.text, existing.triage_text = msg.text, msg.triage_text
+            services.log(session, "message_edited", lead_id, message_id=existing.id)
+        return ReceiveResult(existing.id, lead_id, existing.conversation_id, duplicate=True)
+
+    contact, _ = resolve_contact(session, services, msg)
+    conversation, lead = _thread(session, services, msg, contact)
+    text = msg.text_for_triage
+    in_open = lead is not None and _has_outbound(session, conversation.id)
+    triage = _triage(services, msg, text, in_open, contact)
+    message = Message(
+        conversation_id=conversation.id,
+        direction=Direction.INBOUND.value,
+        channel=msg.channel.value,
+        subject=msg.subject,
+        text=msg.text,
+        triage_text=msg.triage_text,
+        provider_message_id=msg.provider_message_id,
+        in_reply_to=msg.in_reply_to,
+        references=list(msg.references),
+        attachments=[json_ready(a.__dict__) for a in msg.attachments],
+        raw=msg.raw,
+        raw_content_type=msg.raw_content_type,
+        category=triage.category.value,
+        confidence=triage.confidence,
+        triage={**triage_to_dict(triage), "fields": dict(msg.fields)},
+        is_auto=msg.is_auto,
+        created_at=msg.received_at,
+    )
+    session.add(message)
+    conversation.last_message_at = msg.received_at
+    session.flush()
+
+    _apply_opt(session, services, msg, triage, contact, lead)
+    new_lead = lead is None
+    if lead is None:
+        lead = _new_lead(session, services, msg, contact, conversation, triage)
+    else:
+        services.log(session, "message_received", lead.id, message_id=message.id, category=triage.category)
+        _on_reply(session, services, lead, triage, msg)
+
+    services.log(
+        session,
+        "triaged",
+        lead.id,
+        message_id=message.id,
+        category=triage.category,
+        confidence=round(triage.confidence, 3),
+        backend=triage.backend,
+        flags=list(triage.flags),
+    )
+    if new_lead:
+        _brief(session, services, lead, triage)
+
+    draft, decision = compose(
+        session,
+        services,
+        lead,
+        purpose="first_reply" if new_lead else "reply",
+        triage=triage,
+        reply_to=message,
+        spam_reason=msg.spam_reason,
+        auto_message=msg.is_auto,
+    )
+    if decision.pause_cadence and lead.cadence_state == "active":
+        lead.cadence_state = "paused"
+        services.log(session, "cadence_paused", lead.id, reason=decision.reasons[0] if decision.reasons else "")
+    if decision.stop_cadence:
+        _stop_cadence(session, services, lead, decision.reasons[0] if decision.reasons else "stopped")
+    if triage.category == Category.SPAM or msg.spam_reason:
+        lead.needs_attention = None
+    return ReceiveResult(
+        message.id,
+        lead.id,
+        conversation.id,
+        new_lead=new_lead,
+        category=triage.category.value,
+        draft_id=draft.id if draft else None,
+        decision=decision.kind.value,
+        instant_reply=msg.auto_reply,
+    )
+
+
+def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, contact: Contact) -> Triage:
+    if msg.is_auto:
+        return Triage(Category.OTHER, 1.0, flags=("automatic message (bounce or auto-reply)",), backend="rules")
+    if msg.opt_in is False:
+        return Triage(Category.OPT_OUT, 1.0, flags=("carrier opt-out keyword",), backend="rules")
+    if msg.spam_reason:
+        return Triage(Category.SPAM, 1.0, flags=(msg.spam_reason,), backend="rules")
+    if not text.strip() and msg.attachments:
+        return Triage(Category.LEAD_REPLY if in_open else Category.OTHER, 0.5, flags=("attachment only",))
+    triage = services.brain.triage(text, services.business, in_open_conversation=in_open)
+    extra: list[Signal] = []
+    referrer = msg.referral or find_referral(text)
+    if referrer and not triage.has(SignalName.REFERRAL):
+        extra.append(Signal(SignalName.REFERRAL, 0.9, referrer))
+    if extra:
+        triage = replace(triage, signals=triage.signals + tuple(extra))
+    return triage
+
+
+def _thread(
+    session: Session, services: Services, msg: InboundMessage, contact: Contact
+) -> tuple[Conversation, Lead | None]:
+    """The conversation this message belongs to, and its lead when there is one."""
+    conversation = None
+    if msg.channel == Channel.EMAIL:
+        conversation = _email_thread(session, services, msg, contact)
+    elif msg.channel in (Channel.SMS, Channel.TELEGRAM):
+        key = msg.sender_handle if msg.channel == Channel.TELEGRAM else contact.phone
+        conversation = session.scalar(
+            select(Conversation)
+            .where(Conversation.channel == msg.channel.value, Conversation.thread_key == key)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+    if conversation is None and msg.channel in (Channel.WEBFORM, Channel.WEBHOOK):
+        lead = session.scalar(
+            select(Lead)
+            .where(Lead.contact_id == contact.id, Lead.stage.in_(OPEN_STAGES), Lead.channel == msg.channel.value)
+            .order_by(Lead.id.desc())
+            .limit(1)
+        )
+        if lead is not None and lead.created_at > services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS):
+            return lead.conversation, lead
+    if conversation is None:
+        key = {Channel.SMS: contact.phone, Channel.TELEGRAM: msg.sender_handle}.get(msg.channel)
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel=msg.channel.value,
+            thread_key=key or msg.provider_message_id,
+            subject=msg.subject,
+            created_at=msg.received_at,
+            last_message_at=msg.received_at,
+        )
+        session.add(conversation)
+        session.flush()
+        return conversation, None
+    lead = session.scalar(select(Lead).where(Lead.conversation_id == conversation.id))
+    return conversation, lead
+
+
+def _normal_subject(subject: str | None) -> str:
+    return re.sub(r"^((re|fwd?|aw|wg|sv)\s*:\s*)+", "", (subject or "").strip(), flags=re.IGNORECASE).lower()
+
+
+def _email_thread(
+    session: Session, services: Services, msg: InboundMessage, contact: Contact
+) -> Conversation | None:
+    ids = [i for i in (msg.in_reply_to, *msg.references) if i]
+    if ids:
+        conv_id = session.scalar(
+            select(Message.conversation_id).where(Message.provider_message_id.in_(ids)).order_by(Message.id.desc()).limit(1)
+        )
+        if conv_id is None:
+            lead_id = session.scalar(select(Outbox.lead_id).where(Outbox.message_id.in_(ids)).limit(1))
+            if lead_id is not None:
+                conv_id = session.scalar(select(Lead.conversation_id).where(Lead.id == lead_id))
+        if conv_id is not None:
+            return session.get(Conversation, conv_id)
+    # Fallback: same sender, same subject (without Re:/Fwd:), recent.
+    subject = _normal_subject(msg.subject)
+    if not subject or not ids:
+        return None
+    since = services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS)
+    candidates = session.scalars(
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id, Conversation.last_message_at >= since)
+        .where(or_(Conversation.channel == Channel.EMAIL.value, Conversation.channel == Channel.WEBFORM.value))
+        .order_by(Conversation.id.desc())
+    ).all()
+    for conv in candidates:
+        if _normal_subject(conv.subject) == subject:
+            return conv
+    return None
+
+
+def _has_outbound(session: Session, conversation_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(Message.conversation_id == conversation_id, Message.direction == Direction.OUTBOUND.value)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _new_lead(
+    session: Session,
+    services: Services,
+    msg: InboundMessage,
+    contact: Contact,
+    conversation: Conversation,
+    triage: Triage,
+) -> Lead:
+    referral = next((s.value for s in triage.signals if s.name == SignalName.REFERRAL), None)
+    returning = is_returning(session, contact)
+    lead = Lead(
+        contact_id=contact.id,
+        conversation_id=conversation.id,
+        channel=msg.channel.value,
+        stage=Stage.NEW.value,
+        source=msg.source or msg.channel.value,
+        referral=referral or msg.referral,
+        returning_customer=returning,
+        created_at=msg.received_at,
+        updated_at=msg.received_at,
+    )
+    session.add(lead)
+    session.flush()
+    lead.contact = contact
+    lead.conversation = conversation
+    services.log(
+        session,
+        "lead_created",
+        lead.id,
+        channel=msg.channel,
+        source=lead.source,
+        category=triage.category,
+        returning=returning,
+        referral=lead.referral,
+    )
+    cadence = services.cadence(services.settings.followup.new_lead_cadence)
+    wants_cadence = triage.category in NEW_LEAD_CATEGORIES and not msg.is_auto and not contact.opted_out
+    if cadence is not None and wants_cadence and not returning and not lead.referral:
+        lead.cadence = cadence.name
+        lead.cadence_state = "active"
+        lead.cadence_started_at = msg.received_at
+        # Step 0 (after_h = 0) is the first reply written right now; the clock waits for step 1.
+        first = 1 if cadence.steps and cadence.steps[0].after_h == 0 else 0
+        lead.cadence_step = first
+        lead.cadence_next_at = cadence_rules.due_at(cadence, msg.received_at, first)
+        services.log(session, "cadence_started", lead.id, cadence=cadence.name, next_at=lead.cadence_next_at)
+    return lead
+
+
+def _brief(session: Session, services: Services, lead: Lead, triage: Triage) -> None:
+    brief = services.brain.brief(lead_context(session, services, lead, triage))
+    lead.score, lead.grade = brief.score, brief.grade
+    lead.brief = json_ready(
+        {
+            "score": brief.score,
+            "grade": brief.grade,
+            "summary": brief.summary,
+            "reasons": list(brief.reasons),
+            "flags": list(dict.fromkeys([*brief.flags, *triage.flags])),
+            "next_action": brief.next_action.value,
+            "backend": brief.backend,
+            "category": triage.category.value,
+        }
+    )
+    services.log(session, "brief", lead.id, score=brief.score, grade=brief.grade, next_action=brief.next_action)
+
+
+def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, msg: InboundMessage) -> None:
+    """A message on an existing lead: a real reply stops the cadence; an auto-reply never does."""
+    if msg.is_auto:
+        return
+    cadence = services.cadence(lead.cadence)
+    if cadence is not None and lead.cadence_state in ("active", "paused"):
+        why = cadence_rules.stop_reason(cadence, triage, is_reply=True)
+        if why:
+            _stop_cadence(session, services, lead, why)
+    # Pending automated touches are stale once the lead speaks again.
+    for draft in session.scalars(
+        select(Draft).where(Draft.lead_id == lead.id, Draft.state == "pending", Draft.purpose != "reply")
+    ):
+        if draft.purpose != "first_reply":
+            draft.state = "skipped"
+            draft.decided_by = "Sheepdog"
+            draft.reasons = [*draft.reasons, "superseded: the lead replied"]
+
+
+def _stop_cadence(session: Session, services: Services, lead: Lead, why: str) -> None:
+    if lead.cadence_state in ("stopped", "done", None):
+        return
+    lead.cadence_state = "stopped"
+    lead.cadence_next_at = None
+    lead.cadence_stop_reason = why
+    services.log(session, "cadence_stopped", lead.id, cadence=lead.cadence, reason=why)
+
+
+def _apply_opt(
+    session: Session, services: Services, msg: InboundMessage, triage: Triage, contact: Contact, lead: Lead | None
+) -> None:
+    if msg.opt_in is True and contact.opted_out:
+        contact.opted_out, contact.opted_out_at = False, None
+        services.log(session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel)
+    elif (msg.opt_in is False or triage.category == Category.OPT_OUT) and not contact.opted_out:
+        contact.opted_out, contact.opted_out_at = True, services.now()
+        services.log(session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel)

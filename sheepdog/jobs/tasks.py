@@ -1,0 +1,265 @@
+"""Time-driven work. Jobs are sync functions of (services, *args): RQ workers and the in-process
+queue run the same code. Network sends are coroutines run to completion inside the job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from sheepdog import defaults
+from sheepdog.channels.base import Outbound
+from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain.models import Category, Channel, Direction, DraftState, Stage, Triage
+from sheepdog.errors import PermanentSendError, TransientSendError
+from sheepdog.handlers.context import Services
+from sheepdog.handlers.drafting import compose
+from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox
+
+log = logging.getLogger(__name__)
+
+STUCK_SENDING_S = 15 * 60
+
+
+def backoff_s(attempt: int) -> float:
+    return min(defaults.SEND_BACKOFF_BASE_S * 4 ** (attempt - 1), defaults.SEND_BACKOFF_MAX_S)
+
+
+def send_outbox(services: Services, outbox_id: int) -> str:
+    """Deliver one outbox row exactly once: the row is claimed atomically before the send."""
+    now = services.now()
+    with services.db.session() as s:
+        claimed = s.execute(
+            update(Outbox)
+            .where(
+                Outbox.id == outbox_id,
+                Outbox.state == "queued",
+                or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+            )
+            .values(state="sending", attempts=Outbox.attempts + 1)
+        ).rowcount
+        if claimed != 1:
+            return "not due or already taken"
+        row = s.get(Outbox, outbox_id)
+        assert row is not None
+        out = Outbound(
+            outbox_id=row.id,
+            channel=Channel(row.channel),
+            body=row.body,
+            to_email=row.to_email,
+            to_phone=row.to_phone,
+            to_handle=row.to_handle,
+            to_name=row.to_name,
+            subject=row.subject,
+            message_id=row.message_id,
+            in_reply_to=row.in_reply_to,
+            references=tuple(row.references or ()),
+            extra={"automated": "1" if row.author is None else "0"},
+        )
+        attempts = row.attempts
+        lead = s.get(Lead, row.lead_id)
+        if lead is not None and lead.contact.opted_out:
+            _fail(s, services, row, "the contact opted out before it was sent")
+            return "failed"
+    sender = services.senders.get(out.channel)
+    try:
+        if sender is None:
+            raise PermanentSendError(f"no {out.channel.value} sender is configured")
+        provider_id = asyncio.run(sender.send(out))
+    except TransientSendError as exc:
+        return _retry_or_fail(services, outbox_id, attempts, exc)
+    except PermanentSendError as exc:
+        with services.db.session() as s:
+            _fail(s, services, s.get(Outbox, outbox_id), str(exc))
+        return "failed"
+    except Exception as exc:  # an unexpected SDK error: treat as transient, never lose the message
+        log.exception("unexpected error sending outbox %s", outbox_id)
+        return _retry_or_fail(services, outbox_id, attempts, TransientSendError(repr(exc)))
+    with services.db.session() as s:
+        _mark_sent(s, services, s.get(Outbox, outbox_id), provider_id)
+    return "sent"
+
+
+def _retry_or_fail(services: Services, outbox_id: int, attempts: int, exc: TransientSendError) -> str:
+    with services.db.session() as s:
+        row = s.get(Outbox, outbox_id)
+        if attempts >= defaults.SEND_MAX_ATTEMPTS:
+            _fail(s, services, row, f"gave up after {attempts} attempts: {exc}")
+            return "failed"
+        delay = exc.retry_after_s if exc.retry_after_s is not None else backoff_s(attempts)
+        row.state, row.last_error = "queued", str(exc)
+        row.next_attempt_at = services.now() + timedelta(seconds=delay)
+        services.log(s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay)
+    services.queue.enqueue("send_outbox", outbox_id, delay_s=delay)
+    return "retrying"
+
+
+def _fail(s: Any, services: Services, row: Outbox, error: str) -> None:
+    """A persistent failure is posted to the lead's thread: the team sees it and can act."""
+    row.state, row.last_error = "failed", error
+    lead = s.get(Lead, row.lead_id)
+    if row.draft_id:
+        draft = s.get(Draft, row.draft_id)
+        draft.state, draft.error = DraftState.FAILED, error
+    lead.needs_attention = f"send failed: {error}"
+    services.log(s, "send_failed", row.lead_id, outbox_id=row.id, channel=row.channel, error=error)
+    services.lead_changed(row.lead_id)
+
+
+def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> None:
+    now = services.now()
+    row.state, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
+    lead = s.get(Lead, row.lead_id)
+    s.add(
+        Message(
+            conversation_id=lead.conversation_id,
+            direction=Direction.OUTBOUND.value,
+            channel=row.channel,
+            author=row.author or "Sheepdog",
+            subject=row.subject,
+            text=row.body,
+            provider_message_id=row.message_id or provider_id,
+            in_reply_to=row.in_reply_to,
+            references=list(row.references or []),
+            created_at=now,
+        )
+    )
+    if row.draft_id:
+        draft = s.get(Draft, row.draft_id)
+        draft.state, draft.sent_at = DraftState.SENT, now
+    if lead.first_response_at is None:
+        lead.first_response_at = now
+    if lead.stage == Stage.NEW.value:
+        lead.stage = Stage.CONTACTED.value
+    services.log(
+        s,
+        "sent",
+        lead.id,
+        row.author,
+        outbox_id=row.id,
+        draft_id=row.draft_id,
+        channel=row.channel,
+        automated=row.author is None,
+    )
+    services.lead_changed(lead.id)
+
+
+NEUTRAL = Triage(Category.SALES_INQUIRY, 1.0, backend="cadence")
+
+
+def cadence_tick(services: Services) -> int:
+    """Write every cadence touch that is due; returns how many were written."""
+    now = services.now()
+    with services.db.session() as s:
+        due_ids = s.scalars(
+            select(Lead.id)
+            .where(Lead.cadence_state == "active", Lead.cadence_next_at <= now)
+            .order_by(Lead.cadence_next_at)
+            .limit(200)
+        ).all()
+    written = 0
+    for lead_id in due_ids:
+        written += _touch(services, lead_id)
+    _sweep_stuck(services)
+    return written
+
+
+def _touch(services: Services, lead_id: int) -> int:
+    now = services.now()
+    with services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        cadence = services.cadence(lead.cadence)
+        if cadence is None or lead.cadence_state != "active" or lead.cadence_step >= len(cadence.steps):
+            lead.cadence_state, lead.cadence_next_at = "done", None
+            return 0
+        allowed = cadence_rules.next_allowed(now, services.window(lead.contact.timezone))
+        if allowed > now:
+            lead.cadence_next_at = allowed
+            services.log(s, "cadence_deferred", lead.id, until=allowed.isoformat(), reason="quiet hours")
+            return 0
+        step_index = lead.cadence_step
+        # Claim the step so two workers never write the same touch.
+        claimed = s.execute(
+            update(Lead)
+            .where(Lead.id == lead.id, Lead.cadence_step == step_index, Lead.cadence_state == "active")
+            .values(cadence_step=step_index + 1)
+        ).rowcount
+        if claimed != 1:
+            return 0
+        s.refresh(lead)
+        step = cadence.steps[step_index]
+        nxt = cadence_rules.due_at(cadence, lead.cadence_started_at, step_index + 1)
+        lead.cadence_next_at = nxt
+        if nxt is None:
+            lead.cadence_state = "done"
+        services.log(s, "cadence_touch", lead.id, cadence=cadence.name, step=step_index, template=step.template)
+        compose(s, services, lead, purpose=step.template, triage=NEUTRAL, step_needs_approval=step.approval)
+    services.lead_changed(lead_id)
+    return 1
+
+
+def _sweep_stuck(services: Services) -> None:
+    """A send interrupted mid-way (process killed) is shown as failed, never re-sent blindly."""
+    cutoff = services.now() - timedelta(seconds=STUCK_SENDING_S)
+    with services.db.session() as s:
+        stuck = s.scalars(
+            select(Outbox).where(Outbox.state == "sending", Outbox.created_at < cutoff).limit(50)
+        ).all()
+        for row in stuck:
+            _fail(s, services, row, "interrupted while sending: check the customer got it before resending")
+
+
+def sla_check(services: Services) -> int:
+    """Escalate unclaimed leads after the claim SLA and pricing handoffs nobody touched."""
+    now = services.now()
+    sla = timedelta(seconds=services.settings.policy.claim_sla_s)
+    escalated = 0
+    with services.db.session() as s:
+        leads = s.scalars(
+            select(Lead).where(
+                Lead.owner.is_(None),
+                Lead.needs_attention.is_not(None),
+                Lead.created_at <= now - sla,
+                Lead.stage.in_([Stage.NEW.value, Stage.CONTACTED.value]),
+            )
+        ).all()
+        for lead in leads:
+            seen = s.scalar(
+                select(Event.id).where(and_(Event.lead_id == lead.id, Event.kind == "sla_escalated")).limit(1)
+            )
+            if seen is None:
+                services.log(s, "sla_escalated", lead.id, on_call=services.settings.policy.on_call)
+                escalated += 1
+    return escalated
+
+
+def sync_surfaces(services: Services, lead_id: int) -> None:
+    """Bring every chat surface's cards for this lead up to date (retried by the queue on failure)."""
+
+    async def run() -> None:
+        for surface in services.surfaces:
+            await surface.sync_lead(services, lead_id)
+
+    asyncio.run(run())
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "send_outbox": send_outbox,
+    "cadence_tick": cadence_tick,
+    "sla_check": sla_check,
+    "sync_surfaces": sync_surfaces,
+}
+
+PERIODIC: dict[str, float] = {"cadence_tick": defaults.CADENCE_TICK_S, "sla_check": defaults.CADENCE_TICK_S}
+
+
+def run_job(services: Services, name: str, *args: Any) -> Any:
+    try:
+        fn = JOBS[name]
+    except KeyError:
+        raise ValueError(f"unknown job {name!r} (known: {', '.join(JOBS)})") from None
+    return fn(services, *args)

@@ -1,0 +1,285 @@
+"""SQLAlchemy 2 models: contacts and identities, conversations, messages, leads, drafts,
+the outbox, the append-only event log, and what the surfaces need to update cards in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out — on SQLite too, which forgets the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use aware UTC datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)  # primary email, lower-cased
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # primary phone, E.164
+    company: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no automated messages at all
+    opted_out_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    identities: Mapped[list[Identity]] = relationship(back_populates="contact")
+
+
+class Identity(Base):
+    """One way to reach a contact: ("email", "a@b.c"), ("phone", "+1…"), ("telegram", "123")."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identities_kind_value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(320))
+    contact: Mapped[Contact] = relationship(back_populates="identities")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    thread_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id", name="uq_messages_channel_provider_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(200))  # team member for outbound and notes
+    subject: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text, default="")
+    triage_text: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(500))
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    references: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    raw_content_type: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None]
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    is_auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    edits: Mapped[list[Any]] = mapped_column(JSON, default=list)  # earlier versions of an edited message
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(32), default="new", index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))  # the team member who claimed it
+    score: Mapped[int | None]
+    grade: Mapped[str | None] = mapped_column(String(1))
+    brief: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(200))
+    referral: Mapped[str | None] = mapped_column(String(200))
+    returning_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_attention: Mapped[str | None] = mapped_column(String(200))  # why a human must look, shown on the card
+    first_response_at: Mapped[datetime | None]
+    cadence: Mapped[str | None] = mapped_column(String(64))
+    cadence_state: Mapped[str | None] = mapped_column(String(16))  # active / paused / stopped / done
+    cadence_step: Mapped[int] = mapped_column(Integer, default=0)  # index of the next step
+    cadence_started_at: Mapped[datetime | None]
+    cadence_next_at: Mapped[datetime | None] = mapped_column(index=True)
+    cadence_stop_reason: Mapped[str | None] = mapped_column(String(200))
+    outcome_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    outcome_currency: Mapped[str | None] = mapped_column(String(3))
+    lost_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    contact: Mapped[Contact] = relationship()
+    conversation: Mapped[Conversation] = relationship()
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    reply_to_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    purpose: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    original_body: Mapped[str | None] = mapped_column(Text)  # what the brain wrote, when a human edited it
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)  # why it waits (policy, guardrails)
+    backend: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lead: Mapped[Lead] = relationship()
+
+
+class Outbox(Base):
+    """One message to deliver exactly once. The row is the lock: sending claims it atomically."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(200))
+    to_email: Mapped[str | None] = mapped_column(String(320))
+    to_phone: Mapped[str | None] = mapped_column(String(20))
+    to_handle: Mapped[str | None] = mapped_column(String(200))
+    to_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(500))
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    references: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued/sending/sent/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Event(Base):
+    """Append-only log of everything that happened; metrics and live cards read it."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_lead_id_id", "lead_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RejectedPayload(Base):
+    """A request we refused, kept for inspection: nothing is dropped silently."""
+
+    __tablename__ = "rejected_payloads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    endpoint: Mapped[str] = mapped_column(String(200))
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VoiceExample(Base):
+    """An owner's edit, kept as a new example of their voice."""
+
+    __tablename__ = "voice_examples"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TriageCorrection(Base):
+    """"This was a booking": replayed into the brain at start-up."""
+
+    __tablename__ = "triage_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurfacePost(Base):
+    """Where a card lives on a chat surface, so it is updated in place and never posted twice."""
+
+    __tablename__ = "surface_posts"
+    __table_args__ = (UniqueConstraint("surface", "card_key", name="uq_surface_posts_surface_card"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surface: Mapped[str] = mapped_column(String(32))
+    card_key: Mapped[str] = mapped_column(String(200))  # "brief:12", "draft:40", "message:77"
+    lead_id: Mapped[int] = mapped_column(Integer, index=True)
+    container: Mapped[str | None] = mapped_column(String(200))  # Slack channel id, Telegram chat id
+    ref: Mapped[str | None] = mapped_column(String(200))  # Slack ts, Telegram message id
+    thread_ref: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SinkMail(Base):
+    """Mail caught by the demo's local SMTP sink, shown in the console."""
+
+    __tablename__ = "sink_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    rcpt_to: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
