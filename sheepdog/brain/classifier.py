@@ -1,0 +1,128 @@
+"""A local text classifier: TF-IDF over word and character n-grams, logistic regression.
+
+Trained at first use from the labelled set shipped in brain/data/train.jsonl (a second or two),
+shared by every OfflineBrain in the process. Corrections from the owner are kept beside it and
+win when a new message is close to a corrected one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+TRAIN_FILE = "train.jsonl"
+CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example decides
+
+
+def normalise(text: str) -> str:
+    """Stable features: money, links, references and digits become placeholders."""
+    t = text.lower()
+    t = re.sub(r"https?://\S+|www\.\S+", " _url_ ", t)
+    t = re.sub(r"[$€£]\s?\d[\d.,]*|\d[\d.,]*\s?(?:dollars|bucks|euros|pounds)", " _money_ ", t)
+    t = re.sub(r"#\s?[a-z0-9-]*\d[a-z0-9-]*", " _ref_ ", t)
+    t = re.sub(r"\d", "0", t)
+    return t
+
+
+def load_examples(path: Path | None = None) -> list[tuple[str, str]]:
+    """(text, label) pairs from a JSONL file; the shipped training set by default."""
+    if path is None:
+        raw = resources.files("sheepdog.brain").joinpath("data", TRAIN_FILE).read_text(encoding="utf-8")
+    else:
+        raw = path.read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    return [(r["text"], r["label"]) for r in rows]
+
+
+def build_pipeline() -> Pipeline:
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    preprocessor=normalise,
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    sublinear_tf=True,
+                    min_df=2,
+                    max_features=60000,
+                ),
+            ),
+        ]
+    )
+    return Pipeline([("features", features), ("model", LogisticRegression(C=12.0, max_iter=2000))])
+
+
+_LOCK = threading.Lock()
+_SHARED: dict[str, Pipeline] = {}
+
+
+def shared_pipeline() -> Pipeline:
+    """The model trained on the shipped data, fitted once per process."""
+    with _LOCK:
+        if "default" not in _SHARED:
+            examples = load_examples()
+            pipe = build_pipeline()
+            pipe.fit([t for t, _ in examples], [c for _, c in examples])
+            _SHARED["default"] = pipe
+        return _SHARED["default"]
+
+
+@dataclass
+class Classifier:
+    """Probabilities per category, with the owner's corrections taking precedence nearby."""
+
+    pipeline: Pipeline = field(default_factory=shared_pipeline)
+    corrections: list[tuple[str, str]] = field(default_factory=list)
+    _matrix: object | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict_proba(self, text: str) -> dict[str, float]:
+        probs = self.pipeline.predict_proba([text])[0]
+        return {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
+
+    def predict_many(self, texts: list[str]) -> list[dict[str, float]]:
+        probs = self.pipeline.predict_proba(texts)
+        return [{label: float(p) for label, p in zip(self.labels, row, strict=True)} for row in probs]
+
+    def learn(self, text: str, category: str) -> None:
+        """Remember the owner's label; the newest correction of the same text wins."""
+        key = normalise(text).strip()
+        self.corrections = [(t, c) for t, c in self.corrections if normalise(t).strip() != key]
+        self.corrections.append((text, category))
+        self._matrix = None
+
+    def learn_many(self, items: Iterable[tuple[str, str]]) -> None:
+        for text, category in items:
+            self.learn(text, category)
+
+    def correction_for(self, text: str) -> tuple[str, float] | None:
+        """The corrected category of the most similar corrected message, if it is close enough."""
+        if not self.corrections:
+            return None
+        features = self.pipeline.named_steps["features"]
+        if self._matrix is None:
+            self._matrix = features.transform([t for t, _ in self.corrections])
+        query = features.transform([text])
+        sims = (self._matrix @ query.T).toarray().ravel() / 2.0  # two L2-normalised blocks → max 2
+        best = int(np.argmax(sims))
+        if sims[best] >= CORRECTION_MATCH:
+            return self.corrections[best][1], float(sims[best])
+        return None

@@ -1,0 +1,174 @@
+"""The offline brain: local classifier + rules for triage, rubric scoring for briefs, templates for drafts.
+
+Needs no key and no network. It is the default backend and the fallback whenever Claude fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sheepdog import defaults
+from sheepdog.brain import rules
+from sheepdog.brain.classifier import Classifier
+from sheepdog.brain.drafts import write_draft
+from sheepdog.brain.scoring import brief_flags, lead_service, next_action, score_lead
+from sheepdog.domain.extract import extract_all
+from sheepdog.domain.models import (
+    Brief,
+    Business,
+    Category,
+    DraftRequest,
+    DraftText,
+    Extracted,
+    LeadContext,
+    Signal,
+    SignalName,
+    Triage,
+)
+
+_QUOTE_REQUEST = re.compile(
+    r"\b(?:get|need|want|like|send|give|after|request(?:ing)?|looking for)\b.{0,25}\b(?:quote|estimate|quotation)\b",
+    re.IGNORECASE,
+)
+_MONEY_TOPIC = {Category.REFUND_REQUEST, Category.COMPLAINT, Category.CANCELLATION, Category.STATUS_INQUIRY}
+
+
+class OfflineBrain:
+    """Understands and writes with nothing but the shipped data and the owner's corrections."""
+
+    name = "offline"
+
+    def __init__(
+        self,
+        corrections: Iterable[tuple[str, str]] = (),
+        *,
+        confidence_floor: float = defaults.TRIAGE_CONFIDENCE_FLOOR,
+    ) -> None:
+        self.classifier = Classifier()
+        self.confidence_floor = confidence_floor
+        for text, category in corrections:
+            self.learn(text, category)
+
+    # ---- triage -------------------------------------------------------------------------------
+
+    def triage(self, text: str, business: Business, *, in_open_conversation: bool = False) -> Triage:
+        """One category, its confidence, signals and extracted fields; unsure → flagged, never silent."""
+        text = (text or "").strip()
+        if not re.search(r"\w", text):
+            what = "empty message" if not text else "no words to read (emoji or symbols only)"
+            return Triage(Category.OTHER, 0.2, flags=(f"low confidence: {what}",))
+        reading = rules.read(text)
+        category, confidence, flags = self._categorise(text, reading, in_open_conversation)
+        signals = list(reading.signals)
+        if category == Category.HUMAN_REQUEST and not any(
+            s.name == SignalName.ASKS_FOR_HUMAN for s in signals
+        ):
+            signals.append(Signal(SignalName.ASKS_FOR_HUMAN, 0.9))
+        if category in (Category.PRICING_QUESTION,) and not any(
+            s.name == SignalName.PRICE_ASKED for s in signals
+        ):
+            signals.append(Signal(SignalName.PRICE_ASKED, 0.7))
+        with_money = category in _MONEY_TOPIC or reading.refund
+        extracted = extract_all(text, business, with_refund=with_money)
+        if category == Category.REFUND_REQUEST and extracted.refund_amount is None:
+            flags.append("refund amount not stated")
+        if any(s.name == SignalName.PROMPT_INJECTION for s in signals):
+            flags.append("message contains instructions aimed at the assistant: ignored")
+        return Triage(category, round(confidence, 3), tuple(signals), extracted, tuple(flags), self.name)
+
+    def _categorise(
+        self, text: str, reading: rules.RuleReading, open_conversation: bool
+    ) -> tuple[Category, float, list[str]]:
+        flags: list[str] = []
+        corrected = self.classifier.correction_for(text)
+        if corrected is not None:
+            return Category(corrected[0]), max(0.9, corrected[1]), flags
+        if reading.opt_out:
+            return Category.OPT_OUT, 0.99, flags
+        probs = self.classifier.predict_proba(text)
+        if open_conversation:
+            probs[Category.LEAD_REPLY] *= 2.5
+            probs[Category.SALES_INQUIRY] *= 0.5
+            total = sum(probs.values())
+            probs = {k: v / total for k, v in probs.items()}
+        ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
+        top, p = Category(ranked[0][0]), ranked[0][1]
+        if reading.refund:
+            return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
+        if reading.anger >= 0.5 and top in rules.SOFT:
+            return Category.COMPLAINT, max(0.7, probs[Category.COMPLAINT]), flags
+        if (
+            open_conversation
+            and top == Category.SALES_INQUIRY
+            and any(s.name == SignalName.PRICE_ASKED for s in reading.signals)
+        ):
+            top, p = Category.PRICING_QUESTION, max(p, probs[Category.PRICING_QUESTION])
+        elif not open_conversation and top == Category.PRICING_QUESTION and _QUOTE_REQUEST.search(text):
+            top = Category.SALES_INQUIRY
+        elif not open_conversation and top == Category.LEAD_REPLY:
+            flags.append("reads like a reply, but there is no open conversation")
+        if p < self.confidence_floor:
+            second = Category(ranked[1][0]) if ranked[1][0] != top else Category(ranked[0][0])
+            flags.append(
+                f"low confidence: looks like {top.value} ({p:.0%}), could be {second.value} "
+                f"({probs[second]:.0%})"
+            )
+        return top, p, flags
+
+    def learn(self, text: str, category: str) -> None:
+        """The owner said what this message really was; similar messages follow from now on."""
+        self.classifier.learn(text, Category(category).value)
+
+    # ---- brief and draft ----------------------------------------------------------------------
+
+    def brief(self, lead: LeadContext) -> Brief:
+        """Score against the rubric, say why in one paragraph, flag doubts, recommend the next move."""
+        score, grade, reasons = score_lead(lead)
+        service = lead_service(lead)
+        action = next_action(lead, grade)
+        flags = brief_flags(lead, service)
+        return Brief(
+            score,
+            grade,
+            summarise(lead, service, score, grade, reasons, action.value),
+            reasons,
+            tuple(flags),
+            action,
+            self.name,
+        )
+
+    def draft(self, request: DraftRequest) -> DraftText:
+        """A template draft in the owner's voice; guardrails still check it before anything is sent."""
+        return write_draft(request)
+
+
+def summarise(
+    lead: LeadContext, service: str | None, score: int, grade: str, reasons: tuple[str, ...], action: str
+) -> str:
+    """One paragraph a closer can read in 30 seconds."""
+    ex: Extracted = lead.triage.extracted
+    who = lead.contact_name or ex.name or "An unnamed contact"
+    company = lead.fields.get("company") or ex.company
+    if company:
+        who += f" ({company})"
+    asks = f"asks about {service}" if service else f"wrote a {lead.triage.category.value.replace('_', ' ')}"
+    bits = [f"{who} {asks} via {lead.channel.value}"]
+    if lead.source:
+        bits[0] += f" (source: {lead.source})"
+    extras = []
+    if lead.triage.has(SignalName.URGENT):
+        extras.append("sounds urgent")
+    if lead.referral:
+        extras.append(f"referred by {lead.referral}")
+    if lead.returning_customer:
+        extras.append("returning customer")
+    if ex.requested_time:
+        extras.append(f"asked for {ex.requested_time}")
+    if lead.triage.has(SignalName.PRICE_ASKED):
+        extras.append("asked about price")
+    why = "; ".join(reasons) if reasons else "no rubric rule matched"
+    lines = [", ".join(bits + extras) + "."]
+    lines.append(f"Score {score} ({grade}) from 40: {why}.")
+    lines.append(f"Next: {action.replace('_', ' ')}.")
+    return " ".join(lines)

@@ -1,0 +1,222 @@
+"""Rules for what must never be missed, applied on top of the classifier.
+
+The classifier is good on average; these patterns make the expensive mistakes rare: an opt-out
+answered with a sales pitch, money back read as a complaint, anger read as chit-chat, or a message
+that tries to instruct the assistant. Each rule returns a category override or a signal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sheepdog.domain.models import Category, Signal, SignalName
+
+_I = re.IGNORECASE
+
+OPT_OUT_WHOLE = {
+    "stop",
+    "stopall",
+    "stop all",
+    "unsubscribe",
+    "unsub",
+    "end",
+    "quit",
+    "optout",
+    "opt out",
+    "opt-out",
+    "revoke",
+    "stop please",
+    "please stop",
+    "stop it",
+    "stop now",
+    "remove",
+    "remove me",
+    "stop texting",
+}
+_CONTACT_VERB = r"(?:text(?:ing|s)?|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
+OPT_OUT_PATTERNS = [
+    re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
+    re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
+    re.compile(
+        r"\b(?:take|remove|delete|drop)\s+(?:me|my\s+(?:number|email|e-mail|phone|details|address))\s+"
+        r"(?:off|from)\b",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:take|remove|delete)\s+(?:me|my\s+(?:number|email|phone|details))\b(?!\s+(?:to|for|out|back))",
+        _I,
+    ),
+    re.compile(
+        rf"\b(?:do\s*n[o']?t|never|please don'?t|dont)\s+(?:\w+\s+)?{_CONTACT_VERB}\s+(?:me|us|this number)",
+        _I,
+    ),
+    re.compile(rf"\b(?:do\s*n[o']?t|dont)\s+(?:\w+\s+)?{_CONTACT_VERB}\s+(?:\w+\s+){{0,2}}again\b", _I),
+    re.compile(
+        r"\bno\s+more\s+(?:\w+\s+)?(?:texts|messages|emails|e-mails|calls|sms|spam|promotions|marketing)\b",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:stop|cancel|end)\s+(?:all\s+)?(?:these|the|your|this|those)\s+"
+        r"(?:texts|messages|emails|e-mails|follow[\s-]?ups|promotions|reminders|sms)\b",
+        _I,
+    ),
+    re.compile(r"\bleave me alone\b|\bquit (?:sending|texting|messaging|emailing)", _I),
+    re.compile(r"\b(?:remove|take)\b.{0,20}\b(?:list|mailing|database|system)\b", _I),
+]
+
+REFUND_PATTERNS = [
+    re.compile(r"\brefund(?:ed|s)?\b", _I),
+    re.compile(r"\bmoney\s+(?:back|returned|refunded)\b", _I),
+    re.compile(r"\breimburs\w*", _I),
+    re.compile(
+        r"\b(?:deposit|money|payment|fee|charge|\$?\d[\d.,]*|it|difference)\s+(?:back|returned)\b", _I
+    ),
+    re.compile(r"\b(?:give|send|pay|put|credit)\s+(?:\w+\s+){0,4}back\b", _I),
+    re.compile(r"\b(?:reverse|refund|undo)\s+(?:the|that|this)?\s*(?:charge|payment|transaction|fee)\b", _I),
+    re.compile(r"\bcharge\s?back\b", _I),
+]
+REFUND_NOT_REQUEST = [
+    re.compile(r"\b(?:any|an)\s+(?:news|update|word|progress)\b.{0,30}\brefund", _I),
+    re.compile(
+        r"\b(?:where|when)\b.{0,30}\brefund\b|\brefund\b.{0,25}\b(?:processed|arrive|yet|status)\b", _I
+    ),
+    re.compile(r"\b(?:has|did|was)\s+my\s+refund\b", _I),
+    re.compile(r"\brefund\s+polic\w*|\b(?:do|can)\s+you\s+(?:offer|give|do)\s+refunds\b", _I),
+    re.compile(r"\bget\s+back\s+to\s+me\b", _I),
+]
+
+ANGER_WORDS = re.compile(
+    r"\b(?:ridiculous|unacceptable|terrible|horrible|worst|awful|furious|angry|disgusting|disgusted|scam(?:mers?)?|"
+    r"rip[\s-]?off|useless|incompetent|pathetic|joke|shocking|appalling|outrageous|fed up|sick of|lawyer|"
+    r"attorney|sue you|bbb|better business bureau|1[\s-]?star|one[\s-]?star|bad review|never again|"
+    r"third time|3rd time|still waiting|nobody (?:answers|calls|called|gets back)|no one (?:answers|called|helps)|"
+    r"wtf|damn|hell|crap|unbelievable|disappointed|unhappy|not happy|rude|harass\w*|avoid you)\b",
+    _I,
+)
+ANGER_EMOJI = re.compile("[😡😤🤬👎💢]")
+URGENT = re.compile(
+    r"\b(?:emergency|urgent(?:ly)?|asap|a\.s\.a\.p|right (?:now|away)|immediately|today|tonight|leak(?:ing|s)?|"
+    r"flood(?:ed|ing)?|burst|no heat|no hot water|not cooling|no (?:ac|a/c|air)|gas smell|smell (?:of )?gas|"
+    r"sparks?|smoke|freezing|broke(?:n)? down|won'?t start)\b",
+    _I,
+)
+PRICE = re.compile(
+    r"\b(?:how much|price[sd]?|pricing|cost(?:s|ing)?|quote|estimate|rates?|fees?|charges?|ballpark|"
+    r"budget|afford|expensive|pricey|cheap(?:er)?|discount|deal|apr|interest rate)\b|[$€£]",
+    _I,
+)
+HUMAN = re.compile(
+    r"\b(?:real|actual|live)\s+(?:person|human|people)\b|\bspeak\s+(?:to|with)\b|\btalk\s+(?:to|with)\s+"
+    r"(?:a|an|the|some|your)\b|\b(?:call|ring|phone)\s+me\b|\bcall\s?back\b|\b(?:manager|supervisor|owner)\b|"
+    r"\bhuman\b|\bis this a bot\b|\bagent\b|\brepresentative\b|\bgive me a (?:call|ring)\b",
+    _I,
+)
+COMPETITOR = re.compile(
+    r"\b(?:another|other|different)\s+(?:company|companies|quotes?|provider|contractor|bank|shop|clinic|dentist)\b|"
+    r"\bcompetitor\b|\bcheaper elsewhere\b|\bwent with (?:someone|another|a different)\b|\bswitch(?:ing)? from\b|"
+    r"\bshopping around\b|\bquoted me\b",
+    _I,
+)
+REFERRAL = re.compile(
+    r"\b(?:(?:my\s+)?(neighbou?r|friend|colleague|sister|brother|mom|mum|dad|boss|coworker|cousin|"
+    r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+(?:recommended|referred|suggested|told me about|sent me to|said you)|"
+    r"referred by\s+(?:my\s+)?([A-Za-z]+(?:\s[A-Z][a-z]+)?)|recommended by\s+(?:my\s+)?([A-Za-z]+))",
+)
+RETURNING = re.compile(
+    r"\b(?:you|your\s+(?:team|guys|tech|crew))\s+(?:did|installed|fixed|serviced|cleaned|repaired|came out)\b.{0,40}"
+    r"\b(?:last|before|ago|previously)\b|\bexisting customer\b|\bused you (?:before|last)\b|"
+    r"\breturning customer\b|\bbeen a customer\b|\blast time you\b|\bcustomer (?:of yours|since)\b",
+    _I,
+)
+INJECTION = re.compile(
+    r"\bignore\s+(?:all\s+|any\s+)?(?:your|the|previous|prior|above|those|these|my)?\s*"
+    r"(?:instructions|rules|prompt|guidelines|polic(?:y|ies)|programming)\b|\bsystem\s+prompt\b|"
+    r"\bdisregard\b.{0,30}\b(?:instructions|rules|above|policy)\b|\b(?:you are|you're)\s+now\b|"
+    r"\bas an ai\b|\b(?:dear|hey|hi)\s+(?:ai|bot|assistant|chatbot|gpt|claude)\b|\bnew instructions\b|"
+    r"\bdeveloper mode\b|\bjailbreak\b|\bpretend (?:to be|you)\b|\b(?:assistant|system)\s*:|"
+    r"\byou must (?:promise|agree|say|reply|respond|confirm|refund|approve)\b|\brespond with (?:exactly|only)\b|"
+    r"\b(?:reply|answer|respond) (?:only )?(?:with|saying) ['\"]|\boverride\b|<\|\w+\|>|\[\s*system\s*\]|"
+    r"\bforget (?:your|all|previous|the) (?:rules|instructions)\b|\b(?:your|the) (?:instructions|prompt) (?:say|are)\b|"
+    r"\bwrite back (?:that|saying)\b",
+    _I,
+)
+
+
+def normalise_short(text: str) -> str:
+    """Lower-case, letters and spaces only: what a carrier keyword check looks at."""
+    return " ".join(re.sub(r"[^a-z\s-]", " ", text.lower()).split())
+
+
+def is_opt_out(text: str) -> bool:
+    """STOP, unsubscribe, 'take me off your list', 'don't contact me': never missed."""
+    short = normalise_short(text)
+    if short in OPT_OUT_WHOLE:
+        return True
+    return any(p.search(text) for p in OPT_OUT_PATTERNS)
+
+
+def is_refund_request(text: str) -> bool:
+    """Money back is asked for (not: where is my refund, what is your refund policy)."""
+    if not any(p.search(text) for p in REFUND_PATTERNS):
+        return False
+    return not any(p.search(text) for p in REFUND_NOT_REQUEST)
+
+
+def caps_shouting(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    words = [w for w in re.findall(r"[A-Za-z]{3,}", text)]
+    return len(letters) >= 12 and len(words) >= 3 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+
+
+def anger_score(text: str) -> float:
+    """0..1: how angry the message reads (words, emoji, shouting, exclamation runs)."""
+    score = 0.0
+    hits = len(ANGER_WORDS.findall(text))
+    score += min(0.6, 0.35 * hits)
+    if ANGER_EMOJI.search(text):
+        score += 0.4
+    if caps_shouting(text):
+        score += 0.3
+    if re.search(r"[!?]{2,}", text):
+        score += 0.15
+    return min(1.0, score)
+
+
+@dataclass(frozen=True)
+class RuleReading:
+    """What the rules see in a message, before the classifier is consulted."""
+
+    opt_out: bool
+    refund: bool
+    anger: float
+    signals: tuple[Signal, ...]
+
+
+def read(text: str) -> RuleReading:
+    """Run every rule once."""
+    signals: list[Signal] = []
+    anger = anger_score(text)
+    if anger >= 0.35:
+        signals.append(Signal(SignalName.FRUSTRATED, round(min(0.99, 0.5 + anger / 2), 2)))
+    if URGENT.search(text):
+        signals.append(Signal(SignalName.URGENT, 0.8))
+    if PRICE.search(text):
+        signals.append(Signal(SignalName.PRICE_ASKED, 0.8))
+    if HUMAN.search(text):
+        signals.append(Signal(SignalName.ASKS_FOR_HUMAN, 0.8))
+    if COMPETITOR.search(text):
+        signals.append(Signal(SignalName.MENTIONS_COMPETITOR, 0.7))
+    ref = REFERRAL.search(text)
+    if ref:
+        who = next((g for g in ref.groups() if g), None)
+        signals.append(Signal(SignalName.REFERRAL, 0.8, who))
+    if RETURNING.search(text):
+        signals.append(Signal(SignalName.RETURNING_CUSTOMER, 0.7))
+    if INJECTION.search(text):
+        signals.append(Signal(SignalName.PROMPT_INJECTION, 0.9))
+    return RuleReading(is_opt_out(text), is_refund_request(text), anger, tuple(signals))
+
+
+# Categories a rule may pull a message away from when it clearly fits another.
+SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.ROUTINE_QUESTION}
