@@ -1,8 +1,11 @@
-"""Email: raw RFC 822 in (inbound-email webhook, later IMAP), SMTP out with threading headers."""
+"""Email: raw RFC 822 in (inbound-email webhook, IMAP poller), SMTP out with threading headers.
+
+Parsing is forgiving where mail is messy (unknown charsets, raw 8-bit headers, a byte-order
+mark, broken MIME): the message is kept with what could be decoded rather than refused.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
 from datetime import UTC, datetime
@@ -17,9 +20,18 @@ from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawReque
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
 
 _QUOTE_HEADER = re.compile(
-    r"^(On .{3,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+|Am .{3,200}schrieb .+:|Le .{3,200}a écrit ?:)\s*$",
+    r"^(On .{3,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+|"
+    r"Am .{3,200}schrieb .+:|Le .{3,200}a écrit ?:)\s*$",
     re.IGNORECASE,
 )
+_SIGNATURE_LINE = re.compile(
+    r"^(sent from my \w+|sent from (outlook|mail|yahoo mail)\b|get outlook for \w+|"
+    r"-{5,} ?forwarded message ?-{5,}|_{10,})",
+    re.IGNORECASE,
+)
+_WROTE_TAIL = re.compile(r"wrote:\s*$|schrieb:?\s*$|a écrit ?:\s*$", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_HEADER_CHARSETS = ("utf-8", "iso-2022-jp", "cp932", "euc-jp", "gb18030", "cp1252")
 _AUTO_SUBJECT = re.compile(
     r"^(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|abwesenheitsnotiz|"
     r"undeliverable|undelivered mail|delivery status notification|mail delivery (failed|subsystem))",
@@ -31,8 +43,16 @@ def strip_quoted(text: str) -> str:
     """The new part of a reply: quoted history ('> …', 'On … wrote:') and signature cut off."""
     lines = text.replace("\r\n", "\n").split("\n")
     kept: list[str] = []
-    for line in lines:
-        if line.rstrip() in ("--", "-- ") or _QUOTE_HEADER.match(line.strip()):
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if line.rstrip() in ("--", "-- ") or _QUOTE_HEADER.match(stripped) or _SIGNATURE_LINE.match(stripped):
+            break
+        # an attribution line wrapped by the mail client: "On Tue, … Dana Smith <dana@…>" / "wrote:"
+        if (
+            stripped.startswith(("On ", "Am ", "Le "))
+            and i + 1 < len(lines)
+            and _WROTE_TAIL.search(lines[i + 1])
+        ):
             break
         if line.lstrip().startswith(">"):
             continue
@@ -55,7 +75,11 @@ def _is_auto(msg: EmailMessage, subject: str) -> bool:
         return True
     if msg.get_content_type() == "multipart/report":
         return True
-    if msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress") in ("All", "OOF"):
+    if (
+        msg.get("X-Autoreply")
+        or msg.get("X-Autorespond")
+        or msg.get("X-Auto-Response-Suppress") in ("All", "OOF")
+    ):
         return True
     if str(msg.get("Precedence", "")).lower() in ("auto_reply", "bulk", "junk"):
         return True
@@ -63,6 +87,35 @@ def _is_auto(msg: EmailMessage, subject: str) -> bool:
     if sender.startswith(("mailer-daemon@", "postmaster@")):
         return True
     return bool(_AUTO_SUBJECT.match(subject.strip()))
+
+
+def normalized_subject(subject: str | None) -> str:
+    """Subject without Re:/Fwd:/AW: prefixes, lower-cased: the thread fallback key with the sender."""
+    return re.sub(r"\s+", " ", _REPLY_PREFIX.sub("", subject or "")).strip().lower()
+
+
+def _header_text(value: object) -> str:
+    """A header as text; raw 8-bit bytes (common in Japanese mail) decoded by the likeliest charset."""
+    text = str(value or "")
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    if raw.startswith(b"\x1b") or b"\x1b$" in raw:
+        return raw.decode("iso-2022-jp", "replace")
+    for charset in _HEADER_CHARSETS:
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _spam_reason(msg: EmailMessage) -> str | None:
+    if str(msg.get("X-Spam-Flag", "")).strip().upper() == "YES":
+        return "marked as spam by the mail server (X-Spam-Flag: YES)"
+    if str(msg.get("X-Spam-Status", "")).strip().lower().startswith("yes"):
+        return "marked as spam by the mail server (X-Spam-Status: Yes)"
+    return None
 
 
 def _ids(value: object) -> tuple[str, ...]:
@@ -73,21 +126,26 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
     """Parse one RFC 822 message. Refuses what is not an email or has no sender."""
     if not raw.strip():
         raise BadInputError("empty body: expected a raw RFC 822 email message")
+    source = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark some clients save .eml files with
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(source, policy=policy.default)
     except Exception as exc:  # the stdlib parser is lenient; anything it raises is broken input
         raise BadInputError(f"not a parsable email message: {exc}") from exc
     if not isinstance(msg, EmailMessage) or not list(msg.keys()):
         raise BadInputError("not an RFC 822 email message: no headers found")
     try:
-        from_header = str(msg.get("From", "") or "")
-        subject = str(msg.get("Subject", "") or "")
+        from_header = _header_text(msg.get("From", ""))
+        subject = _header_text(msg.get("Subject", "")).strip()
     except Exception as exc:
         raise BadInputError(f"broken email header: {exc}") from exc
     name, addr = parseaddr(from_header)
     if not addr or "@" not in addr:
         raise BadInputError("email has no sender: the From header is missing or has no address", status=422)
-    text, attachments = _body_and_attachments(msg)
+    try:
+        text, attachments = _body_and_attachments(msg)
+    except Exception:  # broken MIME structure: keep the message (raw is stored) with what we have
+        text, attachments = "", []
+    fields = {"normalized_subject": normalized_subject(subject)} if subject else {}
     return InboundMessage(
         channel=Channel.EMAIL,
         text=text,
@@ -102,7 +160,9 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         in_reply_to=(_ids(msg.get("In-Reply-To")) or (None,))[0],
         references=_ids(msg.get("References")),
         attachments=tuple(attachments),
+        fields=fields,
         is_auto=_is_auto(msg, subject),
+        spam_reason=_spam_reason(msg),
     )
 
 
@@ -223,6 +283,6 @@ class SmtpSender:
             if 500 <= exc.code < 600:
                 raise PermanentSendError(f"SMTP {exc.code}: {exc.message}") from exc
             raise TransientSendError(f"SMTP {exc.code}: {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
         return str(msg["Message-ID"])

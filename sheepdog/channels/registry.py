@@ -10,9 +10,14 @@ from collections.abc import Awaitable, Callable
 
 from sheepdog.channels.base import InboundParser, Sender
 from sheepdog.channels.email import EmailParser, SmtpSender
+from sheepdog.channels.email_imap import ImapPoller, ImapSettings
+from sheepdog.channels.sms_twilio import TwilioSmsParser, TwilioSmsSender, help_line
+from sheepdog.channels.telegram_customer import TelegramCustomerParser, TelegramPoller, TelegramSender
 from sheepdog.channels.webform import WebformParser
+from sheepdog.channels.webhook import WebhookParser
 from sheepdog.config import Settings
 from sheepdog.domain.models import Channel, InboundMessage
+from sheepdog.errors import ConfigError
 
 Deliver = Callable[[InboundMessage], Awaitable[object]]
 Poller = Callable[[], Awaitable[None]]
@@ -26,6 +31,25 @@ def inbound_routes(settings: Settings) -> list[tuple[str, InboundParser]]:
         routes.append(("/hooks/form", WebformParser(ch.webform.honeypot_field)))
     if ch.email.enabled:
         routes.append(("/hooks/email", EmailParser(ch.email.inbound_token)))
+    if ch.sms.enabled:
+        if not ch.sms.auth_token:
+            raise ConfigError("channels.sms.auth_token is required: it verifies X-Twilio-Signature")
+        b = settings.business
+        help_text = ch.sms.help_text or help_line(b.name, b.phone, b.email, b.website)
+        routes.append(("/hooks/twilio/sms", TwilioSmsParser(ch.sms.auth_token, help_text)))
+    if ch.telegram.enabled and ch.telegram.mode == "webhook":
+        if not ch.telegram.secret_token:
+            raise ConfigError(
+                "channels.telegram.secret_token is required in webhook mode: Telegram sends it back in "
+                'X-Telegram-Bot-Api-Secret-Token (or set mode = "polling")'
+            )
+        routes.append(("/hooks/telegram/customer", TelegramCustomerParser(ch.telegram.secret_token)))
+    if ch.webhook.sources:
+        sources = {name: (src.secret, dict(src.mapping)) for name, src in ch.webhook.sources.items()}
+        try:
+            routes.append(("/hooks/inbound/{source}", WebhookParser(sources)))
+        except ValueError as exc:
+            raise ConfigError(f"channels.webhook.sources: {exc}") from exc
     return routes
 
 
@@ -46,9 +70,58 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
             use_tls=smtp.use_tls,
             timeout_s=smtp.timeout_s,
         )
+    if ch.sms.enabled:
+        if not (ch.sms.account_sid and ch.sms.auth_token and ch.sms.from_number):
+            raise ConfigError("channels.sms needs account_sid, auth_token and from_number to send")
+        out[Channel.SMS] = TwilioSmsSender(
+            ch.sms.account_sid,
+            ch.sms.auth_token,
+            ch.sms.from_number,
+            api_base_url=ch.sms.api_base_url,
+            timeout_s=ch.sms.timeout_s,
+        )
+    if ch.telegram.enabled:
+        if not ch.telegram.bot_token:
+            raise ConfigError("channels.telegram.bot_token is required")
+        out[Channel.TELEGRAM] = TelegramSender(ch.telegram.bot_token, api_base_url=ch.telegram.api_base_url)
     return out
 
 
 def pollers(settings: Settings, deliver: Deliver) -> list[Poller]:
     """Long-running inbound loops for machines with no public URL (IMAP, Telegram polling)."""
-    return []
+    ch = settings.channels
+    loops: list[Poller] = []
+    imap = ch.email.imap
+    if ch.email.enabled and imap.enabled:
+        if not (imap.username and imap.password):
+            raise ConfigError("channels.email.imap needs username and password")
+        loops.append(
+            ImapPoller(
+                ImapSettings(
+                    host=imap.host,
+                    port=imap.port,
+                    username=imap.username,
+                    password=imap.password,
+                    folder=imap.folder,
+                    ssl=imap.ssl,
+                    poll_s=imap.poll_s,
+                    idle=imap.idle,
+                    mark_seen=imap.mark_seen,
+                    keyword=imap.keyword,
+                    timeout_s=imap.timeout_s,
+                ),
+                deliver,
+            ).run
+        )
+    if ch.telegram.enabled and ch.telegram.mode == "polling":
+        if not ch.telegram.bot_token:
+            raise ConfigError("channels.telegram.bot_token is required")
+        loops.append(
+            TelegramPoller(
+                ch.telegram.bot_token,
+                deliver,
+                api_base_url=ch.telegram.api_base_url,
+                timeout_s=ch.telegram.poll_timeout_s,
+            ).run
+        )
+    return loops

@@ -1,0 +1,283 @@
+"""Telegram DMs to the business's customer-facing bot: webhook or long polling in, Bot API out.
+
+Telegram authenticates a webhook with the secret token given to setWebhook (sent back in
+X-Telegram-Bot-Api-Secret-Token); it signs no timestamp, so a replayed update is caught by its
+(chat id, message id), which the store de-duplicates. Every update type is either handled or
+explicitly ignored; an unknown one is logged and answered 200 so Telegram does not retry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from sheepdog.channels.base import HttpReply, Outbound
+from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
+from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
+
+log = logging.getLogger(__name__)
+
+Update = dict[str, Any]
+
+# Update types that carry a customer's message to us.
+HANDLED_UPDATES: dict[str, bool] = {"message": False, "edited_message": True}  # type -> is an edit
+# Update types a customer-facing DM bot deliberately does nothing with.
+IGNORED_UPDATES: tuple[str, ...] = (
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+)
+# Message fields that are files: (field, default content type).
+_FILE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("document", "application/octet-stream"),
+    ("audio", "audio/mpeg"),
+    ("voice", "audio/ogg"),
+    ("video", "video/mp4"),
+    ("video_note", "video/mp4"),
+    ("animation", "video/mp4"),
+    ("sticker", "image/webp"),
+)
+
+
+def _attachments(msg: dict[str, Any]) -> tuple[Attachment, ...]:
+    """Files as attachments; url is a tg-file: reference that getFile turns into a download."""
+    out: list[Attachment] = []
+    photos = msg.get("photo")
+    if isinstance(photos, list) and photos:
+        sizes = [p for p in photos if isinstance(p, dict) and p.get("file_id")]
+        if sizes:
+            best = max(
+                sizes, key=lambda p: (_int(p.get("width")) * _int(p.get("height")), _int(p.get("file_size")))
+            )
+            out.append(
+                Attachment(
+                    "image/jpeg", f"tg-file:{best['file_id']}", None, _int(best.get("file_size")) or None
+                )
+            )
+    for key, default_type in _FILE_FIELDS:
+        item = msg.get(key)
+        if isinstance(item, dict) and item.get("file_id"):
+            out.append(
+                Attachment(
+                    str(item.get("mime_type") or default_type),
+                    f"tg-file:{item['file_id']}",
+                    str(item["file_name"]) if item.get("file_name") else None,
+                    _int(item.get("file_size")) or None,
+                )
+            )
+    return tuple(out)
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _when(ts: object) -> datetime:
+    if isinstance(ts, int) and not isinstance(ts, bool) and 0 < ts < 2**33:
+        return datetime.fromtimestamp(ts, UTC)
+    return datetime.now(UTC)
+
+
+def parse_update(update: Update, raw: bytes) -> list[InboundMessage]:
+    """One Bot API Update → zero or one InboundMessage. Ignored and unknown types give []."""
+    kind = next((k for k in update if k != "update_id"), None)
+    if kind is None:
+        raise BadInputError("update has no content: expected e.g. a message or edited_message", status=422)
+    if kind in IGNORED_UPDATES:
+        log.info("telegram: ignoring %s update %s", kind, update.get("update_id"))
+        return []
+    if kind not in HANDLED_UPDATES:
+        log.warning("telegram: unknown update type %r (update %s) ignored", kind, update.get("update_id"))
+        return []
+    msg = update[kind]
+    if not isinstance(msg, dict):
+        raise BadInputError(f"{kind} must be an object", status=422)
+    chat, sender = msg.get("chat"), msg.get("from") or {}
+    if (
+        not isinstance(chat, dict)
+        or not isinstance(chat.get("id"), int)
+        or not isinstance(msg.get("message_id"), int)
+    ):
+        raise BadInputError(f"{kind} needs chat.id and message_id", status=422)
+    if chat.get("type", "private") != "private":
+        log.info("telegram: ignoring %s in a %s chat %s", kind, chat.get("type"), chat.get("id"))
+        return []
+    if not isinstance(sender, dict):
+        sender = {}
+    text = msg.get("text") if isinstance(msg.get("text"), str) else msg.get("caption")
+    text = text if isinstance(text, str) else ""
+    source: str | None = "telegram"
+    triage_text: str | None = None
+    if text == "/start" or text.startswith("/start "):
+        payload = text[len("/start") :].strip()
+        source = payload or "telegram"  # deep link t.me/<bot>?start=<payload>: where the lead came from
+        triage_text = ""
+    name = " ".join(str(sender[k]) for k in ("first_name", "last_name") if sender.get(k)) or None
+    fields = {"telegram_username": str(sender["username"])} if sender.get("username") else {}
+    edited = HANDLED_UPDATES[kind]
+    return [
+        InboundMessage(
+            channel=Channel.TELEGRAM,
+            text=text,
+            received_at=_when(msg.get("edit_date") if edited else msg.get("date")),
+            raw=raw,
+            raw_content_type="application/json",
+            sender_name=name,
+            sender_handle=str(chat["id"]),
+            provider_message_id=f"{chat['id']}:{msg['message_id']}",
+            source=source,
+            attachments=_attachments(msg),
+            fields=fields,
+            triage_text=triage_text,
+            edited=edited,
+            spam_reason="the sender is a bot account" if sender.get("is_bot") is True else None,
+        )
+    ]
+
+
+class TelegramCustomerParser:
+    """POST /hooks/telegram/customer: one Update per request, checked with the webhook's secret token."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, secret_token: str) -> None:
+        if not secret_token:
+            raise ValueError("a Telegram webhook needs channels.telegram.secret_token")
+        self.secret_token = secret_token
+
+    def parse(self, request: RawRequest) -> list[InboundMessage]:
+        given = request.header("x-telegram-bot-api-secret-token")
+        if not given:
+            raise SignatureError("missing X-Telegram-Bot-Api-Secret-Token header")
+        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+            raise SignatureError("wrong X-Telegram-Bot-Api-Secret-Token")
+        try:
+            update = json.loads(request.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"malformed JSON: {exc}") from exc
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise BadInputError(
+                "not a Telegram Update: an object with an integer update_id is expected", status=422
+            )
+        return parse_update(update, request.body)
+
+    def reply(self, instant_reply: str | None) -> HttpReply:
+        return HttpReply(200, '{"ok": true}', "application/json")
+
+
+def make_bot(token: str, api_base_url: str | None = None) -> Bot:
+    """A python-telegram-bot Bot, optionally pointed at another Bot API server (tests, local server)."""
+    if api_base_url:
+        base = api_base_url.rstrip("/")
+        return Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+    return Bot(token)
+
+
+class TelegramSender:
+    """Sends a DM through the Bot API; classifies failures for the outbox's retry logic."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, token: str, *, api_base_url: str | None = None) -> None:
+        self.bot = make_bot(token, api_base_url)
+
+    async def send(self, message: Outbound) -> str:
+        if not message.to_handle:
+            raise PermanentSendError("no Telegram chat id to send to")
+        try:
+            async with self.bot:
+                sent = await self.bot.send_message(chat_id=message.to_handle, text=message.body)
+        except RetryAfter as exc:
+            after = exc.retry_after
+            seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
+            raise TransientSendError(f"Telegram rate limit: retry after {seconds:g}s", seconds) from exc
+        except (BadRequest, Forbidden, InvalidToken) as exc:
+            raise PermanentSendError(f"Telegram refused the message: {exc.message}") from exc
+        except (TimedOut, NetworkError) as exc:
+            raise TransientSendError(f"Telegram unreachable or failing: {exc.message}") from exc
+        except TelegramError as exc:
+            raise PermanentSendError(f"Telegram error: {exc.message}") from exc
+        return str(sent.message_id)
+
+
+class TelegramPoller:
+    """Long polling (getUpdates) for machines with no public URL; updates go through parse_update."""
+
+    def __init__(
+        self,
+        token: str,
+        deliver: Callable[[InboundMessage], Awaitable[object]],
+        *,
+        api_base_url: str | None = None,
+        timeout_s: int = 30,
+        error_backoff_s: float = 5.0,
+    ) -> None:
+        self.bot = make_bot(token, api_base_url)
+        self.deliver = deliver
+        self.timeout_s = timeout_s
+        self.error_backoff_s = error_backoff_s
+        self.offset: int | None = None
+
+    async def poll_once(self) -> int:
+        """One getUpdates round; returns how many updates were consumed."""
+        updates = await self.bot.get_updates(
+            offset=self.offset, timeout=self.timeout_s, allowed_updates=list(HANDLED_UPDATES)
+        )
+        for upd in updates:
+            data = upd.to_dict()
+            raw = json.dumps(data).encode()
+            try:
+                messages = parse_update(data, raw)
+            except BadInputError as exc:
+                log.warning("telegram: update %s refused: %s", upd.update_id, exc)
+                messages = []
+            for msg in messages:
+                await self.deliver(msg)
+            self.offset = upd.update_id + 1  # confirmed only once delivered: never consumed twice
+        return len(updates)
+
+    async def run(self) -> None:
+        async with self.bot:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            while True:
+                try:
+                    await self.poll_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the loop must outlive a bad update or a network blip
+                    log.warning("telegram polling failed: %r; retrying in %ss", exc, self.error_backoff_s)
+                    await asyncio.sleep(self.error_backoff_s)
