@@ -286,7 +286,11 @@ class ImapConfig(_Section):
     username: str | None = None
     password: str | None = None
     folder: str = "INBOX"
-    poll_s: int = Field(60, ge=5)
+    poll_s: int = Field(60, ge=5)  # polling interval when the server has no IDLE
+    idle: bool = True  # use IMAP IDLE (push) where the server supports it
+    mark_seen: bool = True  # also set \\Seen on what Sheepdog read (it always sets its keyword)
+    keyword: str = "$Sheepdog"  # IMAP keyword marking messages already taken in
+    timeout_s: float = Field(30.0, gt=0)
 
 
 class EmailConfig(_Section):
@@ -303,6 +307,8 @@ class SmsConfig(_Section):
     auth_token: str | None = None
     from_number: str | None = None
     api_base_url: str | None = None  # tests point the twilio SDK at a local server
+    help_text: str | None = None  # answer to HELP/INFO; default: business name, phone/email, "Reply STOP to opt out"
+    timeout_s: float = Field(15.0, gt=0)
 
 
 class TelegramCustomerConfig(_Section):
@@ -311,6 +317,7 @@ class TelegramCustomerConfig(_Section):
     secret_token: str | None = None
     mode: Literal["webhook", "polling"] = "webhook"
     api_base_url: str | None = None
+    poll_timeout_s: int = Field(30, ge=0, le=50)  # getUpdates long-poll timeout in polling mode
 
 
 class WebhookSource(_Section):
