@@ -99,7 +99,9 @@ class BusinessConfig(_Section):
         try:
             zoneinfo.ZoneInfo(v)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin', 'America/Chicago')") from exc
+            raise ValueError(
+                f"unknown IANA time zone {v!r} (e.g. 'Europe/Berlin', 'America/Chicago')"
+            ) from exc
         return v
 
     @field_validator("country")
@@ -247,7 +249,8 @@ class FollowUpConfig(_Section):
     @classmethod
     def _quiet(cls, v: str) -> str:
         try:
-            a, b = (time.fromisoformat(p.strip()) for p in v.split("-"))
+            for part in v.split("-", 1):
+                time.fromisoformat(part.strip())
         except ValueError as exc:
             raise ValueError(f"quiet_hours must look like '21:00-08:00' (got {v!r})") from exc
         return v

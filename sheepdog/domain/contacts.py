@@ -10,7 +10,8 @@ from email_validator import EmailNotValidError, validate_email
 _REFERRAL = re.compile(
     r"\b(?:(?P<who>[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?:sent|referred|recommended) me"
     r"|referred (?:by|from) (?P<who2>[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
-    r"|(?:my )?(?:friend|neighbou?r|colleague|sister|brother|mom|dad) (?P<who3>[A-Z][a-z]+) (?:recommended|suggested|said))",
+    r"|(?:my )?(?:friend|neighbou?r|colleague|sister|brother|mom|dad) (?P<who3>[A-Z][a-z]+)"
+    r" (?:recommended|suggested|said))",
 )
 
 

@@ -239,7 +239,11 @@ def correct_triage(services: Services, message_id: int, category: Category, acto
             raise NotFoundError(f"no message {message_id}")
         lead_id = s.scalar(select(Lead.id).where(Lead.conversation_id == msg.conversation_id)) or 0
         old, msg.category = msg.category, category.value
-        s.add(TriageCorrection(message_id=msg.id, text=msg.triage_text or msg.text, category=category.value, author=actor))
+        s.add(
+            TriageCorrection(
+                message_id=msg.id, text=msg.triage_text or msg.text, category=category.value, author=actor
+            )
+        )
         services.log(s, "triage_corrected", lead_id, actor, message_id=msg.id, old=old, new=category.value)
         text = msg.triage_text or msg.text
     services.brain.learn(text, category.value)

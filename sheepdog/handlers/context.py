@@ -77,7 +77,9 @@ class Services:
         hours = self.business.hours if fu.business_hours_only else None
         return Window(tz or self.business.timezone, start, end, hours)
 
-    def log(self, session: Session, kind: str, lead_id: int | None, actor: str | None = None, **data: Any) -> None:
+    def log(
+        self, session: Session, kind: str, lead_id: int | None, actor: str | None = None, /, **data: Any
+    ) -> None:
         """Append to the event log: every step leaves a trace metrics and live cards read."""
         session.add(Event(at=self.now(), kind=kind, lead_id=lead_id, actor=actor, data=_jsonable(data)))
 

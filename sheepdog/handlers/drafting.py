@@ -157,7 +157,9 @@ def compose(
     )
     early = decide(triage, facts)
     if early.kind == DecisionKind.DROP:
-        services.log(session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose)
+        services.log(
+            session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose
+        )
         return None, early
     max_chars = CHANNEL_LIMITS.get(channel) if channel else None
     ctx = lead_context(session, services, lead, triage)
@@ -176,7 +178,9 @@ def compose(
     reasons = list(decision.reasons)
     if channel is None:
         reasons.insert(0, "no channel to answer on: reply by phone or add an email sender")
-        decision = dataclasses.replace(decision, kind=DecisionKind.HANDOFF, reasons=tuple(reasons), notify=True)
+        decision = dataclasses.replace(
+            decision, kind=DecisionKind.HANDOFF, reasons=tuple(reasons), notify=True
+        )
     draft = Draft(
         lead_id=lead.id,
         reply_to_message_id=reply_to.id if reply_to else None,
@@ -194,7 +198,13 @@ def compose(
     session.add(draft)
     session.flush()
     services.log(
-        session, "draft_created", lead.id, draft_id=draft.id, purpose=purpose, decision=decision.kind, reasons=reasons
+        session,
+        "draft_created",
+        lead.id,
+        draft_id=draft.id,
+        purpose=purpose,
+        decision=decision.kind,
+        reasons=reasons,
     )
     if decision.kind == DecisionKind.SEND:
         draft.state = DraftState.APPROVED
@@ -236,7 +246,9 @@ def queue_outbox(
     if existing is not None:
         return existing
     lead = draft.lead
-    out = new_outbox(session, services, lead, Channel(draft.channel), draft.body, subject=draft.subject, author=author)
+    out = new_outbox(
+        session, services, lead, Channel(draft.channel), draft.body, subject=draft.subject, author=author
+    )
     out.draft_id = draft.id
     session.flush()
     services.log(session, "outbox_queued", lead.id, outbox_id=out.id, draft_id=draft.id, automated=automated)

@@ -73,7 +73,9 @@ def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
     if not msg.provider_message_id:
         return None
     return session.scalar(
-        select(Message).where(Message.channel == msg.channel.value, Message.provider_message_id == msg.provider_message_id)
+        select(Message).where(
+            Message.channel == msg.channel.value, Message.provider_message_id == msg.provider_message_id
+        )
     )
 
 
@@ -148,7 +150,9 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
     )
     if decision.pause_cadence and lead.cadence_state == "active":
         lead.cadence_state = "paused"
-        services.log(session, "cadence_paused", lead.id, reason=decision.reasons[0] if decision.reasons else "")
+        services.log(
+            session, "cadence_paused", lead.id, reason=decision.reasons[0] if decision.reasons else ""
+        )
     if decision.stop_cadence:
         _stop_cadence(session, services, lead, decision.reasons[0] if decision.reasons else "stopped")
     if triage.category == Category.SPAM or msg.spam_reason:
@@ -167,7 +171,9 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
 
 def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, contact: Contact) -> Triage:
     if msg.is_auto:
-        return Triage(Category.OTHER, 1.0, flags=("automatic message (bounce or auto-reply)",), backend="rules")
+        return Triage(
+            Category.OTHER, 1.0, flags=("automatic message (bounce or auto-reply)",), backend="rules"
+        )
     if msg.opt_in is False:
         return Triage(Category.OPT_OUT, 1.0, flags=("carrier opt-out keyword",), backend="rules")
     if msg.spam_reason:
@@ -202,11 +208,15 @@ def _thread(
     if conversation is None and msg.channel in (Channel.WEBFORM, Channel.WEBHOOK):
         lead = session.scalar(
             select(Lead)
-            .where(Lead.contact_id == contact.id, Lead.stage.in_(OPEN_STAGES), Lead.channel == msg.channel.value)
+            .where(
+                Lead.contact_id == contact.id, Lead.stage.in_(OPEN_STAGES), Lead.channel == msg.channel.value
+            )
             .order_by(Lead.id.desc())
             .limit(1)
         )
-        if lead is not None and lead.created_at > services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS):
+        if lead is not None and lead.created_at > services.now() - timedelta(
+            days=EMAIL_SUBJECT_FALLBACK_DAYS
+        ):
             return lead.conversation, lead
     if conversation is None:
         key = {Channel.SMS: contact.phone, Channel.TELEGRAM: msg.sender_handle}.get(msg.channel)
@@ -235,7 +245,10 @@ def _email_thread(
     ids = [i for i in (msg.in_reply_to, *msg.references) if i]
     if ids:
         conv_id = session.scalar(
-            select(Message.conversation_id).where(Message.provider_message_id.in_(ids)).order_by(Message.id.desc()).limit(1)
+            select(Message.conversation_id)
+            .where(Message.provider_message_id.in_(ids))
+            .order_by(Message.id.desc())
+            .limit(1)
         )
         if conv_id is None:
             lead_id = session.scalar(select(Outbox.lead_id).where(Outbox.message_id.in_(ids)).limit(1))
@@ -251,7 +264,9 @@ def _email_thread(
     candidates = session.scalars(
         select(Conversation)
         .where(Conversation.contact_id == contact.id, Conversation.last_message_at >= since)
-        .where(or_(Conversation.channel == Channel.EMAIL.value, Conversation.channel == Channel.WEBFORM.value))
+        .where(
+            or_(Conversation.channel == Channel.EMAIL.value, Conversation.channel == Channel.WEBFORM.value)
+        )
         .order_by(Conversation.id.desc())
     ).all()
     for conv in candidates:
@@ -335,7 +350,9 @@ def _brief(session: Session, services: Services, lead: Lead, triage: Triage) -> 
             "category": triage.category.value,
         }
     )
-    services.log(session, "brief", lead.id, score=brief.score, grade=brief.grade, next_action=brief.next_action)
+    services.log(
+        session, "brief", lead.id, score=brief.score, grade=brief.grade, next_action=brief.next_action
+    )
 
 
 def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, msg: InboundMessage) -> None:
@@ -367,11 +384,20 @@ def _stop_cadence(session: Session, services: Services, lead: Lead, why: str) ->
 
 
 def _apply_opt(
-    session: Session, services: Services, msg: InboundMessage, triage: Triage, contact: Contact, lead: Lead | None
+    session: Session,
+    services: Services,
+    msg: InboundMessage,
+    triage: Triage,
+    contact: Contact,
+    lead: Lead | None,
 ) -> None:
     if msg.opt_in is True and contact.opted_out:
         contact.opted_out, contact.opted_out_at = False, None
-        services.log(session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel)
+        services.log(
+            session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
+        )
     elif (msg.opt_in is False or triage.category == Category.OPT_OUT) and not contact.opted_out:
         contact.opted_out, contact.opted_out_at = True, services.now()
-        services.log(session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel)
+        services.log(
+            session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
+        )

@@ -99,7 +99,9 @@ class InProcessQueue:
         while time.monotonic() < deadline:
             with self._cv:
                 now = time.monotonic()
-                busy = self._running or any(due <= now and job not in tasks.PERIODIC for due, _, job, _ in self._heap)
+                busy = self._running or any(
+                    due <= now and job not in tasks.PERIODIC for due, _, job, _ in self._heap
+                )
                 if not busy:
                     return True
                 self._cv.wait(timeout=0.05)

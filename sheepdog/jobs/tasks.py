@@ -93,7 +93,9 @@ def _retry_or_fail(services: Services, outbox_id: int, attempts: int, exc: Trans
         delay = exc.retry_after_s if exc.retry_after_s is not None else backoff_s(attempts)
         row.state, row.last_error = "queued", str(exc)
         row.next_attempt_at = services.now() + timedelta(seconds=delay)
-        services.log(s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay)
+        services.log(
+            s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay
+        )
     services.queue.enqueue("send_outbox", outbox_id, delay_s=delay)
     return "retrying"
 
@@ -196,7 +198,9 @@ def _touch(services: Services, lead_id: int) -> int:
         lead.cadence_next_at = nxt
         if nxt is None:
             lead.cadence_state = "done"
-        services.log(s, "cadence_touch", lead.id, cadence=cadence.name, step=step_index, template=step.template)
+        services.log(
+            s, "cadence_touch", lead.id, cadence=cadence.name, step=step_index, template=step.template
+        )
         compose(s, services, lead, purpose=step.template, triage=NEUTRAL, step_needs_approval=step.approval)
     services.lead_changed(lead_id)
     return 1

@@ -1,0 +1,152 @@
+"""Composition root: builds storage, queue, brain, channels and surfaces from the settings.
+
+The embedded default and production run the same code; only the adapters chosen here differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from sheepdog.bot.console.api import add_console
+from sheepdog.bot.web import build_web_app, process
+from sheepdog.brain import make_brain
+from sheepdog.channels.registry import pollers, senders
+from sheepdog.config import Settings
+from sheepdog.domain.models import InboundMessage
+from sheepdog.handlers.context import Services, Surface
+from sheepdog.jobs.queue import InProcessQueue, RqQueue
+from sheepdog.storage.db import Database
+from sheepdog.storage.tables import TriageCorrection
+
+log = logging.getLogger(__name__)
+
+
+def build_queue(settings: Settings) -> InProcessQueue | RqQueue:
+    if settings.queue.backend == "rq":
+        return RqQueue(settings.queue.redis_url, settings.queue.queue_name)
+    return InProcessQueue()
+
+
+def build_surfaces(settings: Settings) -> list[Surface]:
+    """Chat surfaces besides the console (which reads the store directly)."""
+    surfaces: list[Surface] = []
+    if settings.slack.enabled:
+        from sheepdog.bot.slack import SlackSurface
+
+        surfaces.append(SlackSurface(settings.slack))
+    return surfaces
+
+
+def build_services(settings: Settings, *, queue: Any = None, db: Database | None = None) -> Services:
+    db = db or Database(settings.storage.url)
+    with db.session() as s:
+        corrections = [
+            (c.text, c.category) for c in s.scalars(select(TriageCorrection).order_by(TriageCorrection.id))
+        ]
+    brain = make_brain(settings, corrections=corrections)
+    queue = queue or build_queue(settings)
+    services = Services(
+        settings=settings,
+        db=db,
+        brain=brain,
+        queue=queue,
+        senders=senders(settings),
+        surfaces=build_surfaces(settings),
+    )
+    if isinstance(queue, InProcessQueue):
+        queue.bind(lambda: services)
+    return services
+
+
+def surface_routes(
+    settings: Settings, services: Services, console_token: str | None
+) -> list[Callable[[web.Application], Any]]:
+    extra: list[Callable[[web.Application], Any]] = []
+    if settings.console.enabled and console_token:
+        extra.append(add_console(console_token))
+    for surface in services.surfaces:
+        install = getattr(surface, "install_routes", None)
+        if install is not None:
+            extra.append(lambda app, install=install: install(app, services))
+    return extra
+
+
+@dataclass
+class Runtime:
+    """Everything `sheepdog run` starts, so tests can start and stop the same thing."""
+
+    settings: Settings
+    services: Services
+    app: web.Application
+    console_token: str
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    sink: Any = None
+
+    async def start_background(self) -> None:
+        queue = self.services.queue
+        if isinstance(queue, InProcessQueue):
+            queue.start()
+        elif isinstance(queue, RqQueue):
+            self.background.append(asyncio.create_task(_tick_rq(queue)))
+
+        async def deliver(msg: InboundMessage) -> object:
+            return await process(self.services, [msg])
+
+        for poll in pollers(self.settings, deliver):
+            self.background.append(asyncio.create_task(_supervise(poll)))
+
+    async def stop_background(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        self.background.clear()
+        queue = self.services.queue
+        await asyncio.to_thread(queue.stop)
+
+
+async def _supervise(poll: Callable[[], Any]) -> None:
+    """Keep a poller alive: a crash is logged and the loop restarts after a pause."""
+    while True:
+        try:
+            await poll()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("poller crashed; restarting in 10 s")
+            await asyncio.sleep(10)
+
+
+async def _tick_rq(queue: RqQueue) -> None:
+    """In RQ mode the bot process enqueues the periodic ticks; workers run them."""
+    from sheepdog.jobs.tasks import PERIODIC
+
+    while True:
+        for job in PERIODIC:
+            await asyncio.to_thread(queue.enqueue, job)
+        await asyncio.sleep(min(PERIODIC.values()))
+
+
+def build_runtime(settings: Settings, *, services: Services | None = None) -> Runtime:
+    services = services or build_services(settings)
+    token = settings.console.token or secrets.token_urlsafe(18)
+    app = build_web_app(services, surface_routes(settings, services, token))
+    runtime = Runtime(settings, services, app, token)
+
+    async def on_startup(_: web.Application) -> None:
+        await runtime.start_background()
+
+    async def on_cleanup(_: web.Application) -> None:
+        await runtime.stop_background()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return runtime

@@ -1,0 +1,245 @@
+"""Surface-neutral cards: the console, Slack and Telegram render these same objects.
+
+A lead's thread is its brief card followed by its messages, drafts and notes in time order.
+Status lines read as a person would say them: "Approved by Dana · sent 14:02 by email".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sheepdog.domain.models import DraftState
+from sheepdog.storage.tables import Draft, Lead, Message, Outbox
+
+CHANNEL_WORDS = {
+    "email": "email",
+    "sms": "SMS",
+    "telegram": "Telegram",
+    "webform": "web form",
+    "webhook": "webhook",
+}
+NEXT_ACTION_WORDS = {
+    "call_now": "Call now",
+    "fast_cadence": "Fast follow-up",
+    "nurture": "Nurture",
+    "polite_decline": "Politely decline",
+}
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str  # approve / edit / pause / skip / resume
+    label: str
+    value: str  # the draft or lead id the action is for
+    style: str = "default"  # primary / danger / default
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str  # stable id per surface post: "brief:12", "draft:40", "message:77"
+    kind: str  # brief / draft / inbound / outbound / note
+    lead_id: int
+    title: str
+    text: str
+    at: datetime
+    fields: tuple[tuple[str, str], ...] = ()
+    status: str | None = None
+    buttons: tuple[Button, ...] = ()
+    author: str | None = None
+    flags: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "lead_id": self.lead_id,
+            "title": self.title,
+            "text": self.text,
+            "at": self.at.isoformat(),
+            "fields": [list(f) for f in self.fields],
+            "status": self.status,
+            "buttons": [b.__dict__ for b in self.buttons],
+            "author": self.author,
+            "flags": list(self.flags),
+            "extra": self.extra,
+        }
+
+
+def _clock(at: datetime | None, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%H:%M") if at else ""
+
+
+def lead_title(lead: Lead) -> str:
+    c = lead.contact
+    return c.name or c.email or c.phone or f"Lead #{lead.id}"
+
+
+def brief_card(lead: Lead, tz: str) -> Card:
+    brief = lead.brief or {}
+    c = lead.contact
+    contact = " · ".join(x for x in (c.email, c.phone) if x)
+    fields = [
+        ("Channel", CHANNEL_WORDS.get(lead.channel, lead.channel)),
+        ("Score", f"{lead.score} ({lead.grade})" if lead.score is not None else "—"),
+        ("Next action", NEXT_ACTION_WORDS.get(brief.get("next_action", ""), brief.get("next_action", "—"))),
+        ("Source", lead.source or "—"),
+        ("Stage", lead.stage.replace("_", " ")),
+        ("Owner", lead.owner or "unclaimed"),
+    ]
+    if contact:
+        fields.insert(0, ("Contact", contact))
+    if lead.referral:
+        fields.append(("Referred by", lead.referral))
+    if lead.returning_customer:
+        fields.append(("Returning", "yes, a past customer"))
+    if lead.cadence:
+        state = lead.cadence_state or "off"
+        if lead.cadence_stop_reason and state == "stopped":
+            state += f" ({lead.cadence_stop_reason})"
+        fields.append(("Cadence", f"{lead.cadence.replace('_', ' ')}: {state}"))
+    buttons: tuple[Button, ...] = ()
+    if lead.cadence_state == "active":
+        buttons = (Button("pause", "Pause", str(lead.id)),)
+    elif lead.cadence_state == "paused":
+        buttons = (Button("resume", "Resume", str(lead.id), "primary"),)
+    status = f"Claimed by {lead.owner}" if lead.owner else None
+    if lead.needs_attention:
+        status = (
+            f"{status} · needs attention: {lead.needs_attention}"
+            if status
+            else f"Needs attention: {lead.needs_attention}"
+        )
+    return Card(
+        key=f"brief:{lead.id}",
+        kind="brief",
+        lead_id=lead.id,
+        title=f"{lead_title(lead)} — {brief.get('category', 'new lead').replace('_', ' ')}",
+        text=brief.get("summary", ""),
+        at=lead.created_at,
+        fields=tuple(fields),
+        status=status,
+        buttons=buttons,
+        flags=tuple(brief.get("flags", [])),
+        extra={"reasons": brief.get("reasons", []), "grade": lead.grade, "score": lead.score},
+    )
+
+
+def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
+    """'Approved by Dana · sent 14:02 by email', 'Skipped by Ali', 'Waiting for approval: …'."""
+    channel = CHANNEL_WORDS.get(draft.channel, draft.channel)
+    state = DraftState(draft.state)
+    if state == DraftState.PENDING:
+        why = "; ".join(draft.reasons) if draft.reasons else "waiting for approval"
+        return f"Waiting for approval: {why}"
+    verb = {DraftState.EDITED: "Edited and approved", DraftState.SKIPPED: "Skipped"}.get(state, "Approved")
+    if draft.decided_by and draft.decided_by.startswith("Sheepdog"):
+        verb = "Sent automatically" if state == DraftState.SENT else "Approved automatically"
+        head = f"{verb} ({draft.decided_by.removeprefix('Sheepdog ').strip('()')})"
+    else:
+        head = f"{verb} by {draft.decided_by}" if draft.decided_by else verb
+    if state == DraftState.SENT:
+        return f"{head} · sent {_clock(draft.sent_at, tz)} by {channel}"
+    if state == DraftState.FAILED:
+        return f"{head} · failed to send by {channel}: {draft.error}"
+    if state in (DraftState.APPROVED, DraftState.EDITED):
+        if outbox is not None and outbox.state == "queued" and outbox.attempts:
+            return f"{head} · retrying ({outbox.attempts} attempts so far: {outbox.last_error})"
+        return f"{head} · sending by {channel}…"
+    return head
+
+
+def draft_card(draft: Draft, outbox: Outbox | None, tz: str) -> Card:
+    pending = draft.state == DraftState.PENDING
+    buttons = (
+        (
+            Button("approve", "Approve", str(draft.id), "primary"),
+            Button("edit", "Edit", str(draft.id)),
+            Button("pause", "Pause", str(draft.lead_id)),
+            Button("skip", "Skip", str(draft.id), "danger"),
+        )
+        if pending
+        else ()
+    )
+    label = {"first_reply": "First reply", "reply": "Reply"}.get(
+        draft.purpose, draft.purpose.replace("_", " ").capitalize()
+    )
+    return Card(
+        key=f"draft:{draft.id}",
+        kind="draft",
+        lead_id=draft.lead_id,
+        title=f"Draft · {label} by {CHANNEL_WORDS.get(draft.channel, draft.channel)}",
+        text=draft.body,
+        at=draft.created_at,
+        status=draft_status(draft, outbox, tz),
+        buttons=buttons,
+        flags=tuple(x for x in (draft.note,) if x),
+        extra={
+            "state": draft.state,
+            "draft_id": draft.id,
+            "subject": draft.subject,
+            "backend": draft.backend,
+        },
+    )
+
+
+def message_card(msg: Message, lead_id: int, tz: str) -> Card:
+    kind = msg.direction if msg.direction in ("inbound", "note") else "outbound"
+    channel = CHANNEL_WORDS.get(msg.channel, msg.channel)
+    if kind == "inbound":
+        title = f"Customer · {channel}"
+        status = f"{(msg.category or 'other').replace('_', ' ')} ({(msg.confidence or 0):.0%})"
+        if msg.is_auto:
+            status = "automatic message: not answered"
+    elif kind == "note":
+        title, status = f"Internal note · {msg.author}", "not sent to the customer"
+    else:
+        title, status = f"Sent by {channel}", f"{msg.author or 'Sheepdog'} · {_clock(msg.created_at, tz)}"
+    return Card(
+        key=f"message:{msg.id}",
+        kind=kind,
+        lead_id=lead_id,
+        title=title,
+        text=msg.text if msg.text else "(no text)",
+        at=msg.created_at,
+        status=status,
+        author=msg.author,
+        flags=tuple((msg.triage or {}).get("flags", [])) if kind == "inbound" else (),
+        extra={
+            "message_id": msg.id,
+            "subject": msg.subject,
+            "category": msg.category,
+            "attachments": msg.attachments or [],
+            "edited": bool(msg.edits),
+        },
+    )
+
+
+def lead_cards(session: Session, lead_id: int, tz: str) -> list[Card]:
+    """The whole thread for one lead: brief first, then everything in the order it happened."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        return []
+    messages = session.scalars(
+        select(Message).where(Message.conversation_id == lead.conversation_id).order_by(Message.id)
+    ).all()
+    drafts = session.scalars(select(Draft).where(Draft.lead_id == lead_id).order_by(Draft.id)).all()
+    outboxes = {
+        o.draft_id: o for o in session.scalars(select(Outbox).where(Outbox.lead_id == lead_id)) if o.draft_id
+    }
+    body = [message_card(m, lead_id, tz) for m in messages if m.direction != "outbound"]
+    body += [draft_card(d, outboxes.get(d.id), tz) for d in drafts]
+    sent_drafts = {o.message_id or o.provider_message_id for o in outboxes.values() if o.state == "sent"}
+    body += [
+        message_card(m, lead_id, tz)
+        for m in messages
+        if m.direction == "outbound" and m.provider_message_id not in sent_drafts
+    ]
+    body.sort(key=lambda c: (c.at, c.key))
+    return [brief_card(lead, tz), *body]

@@ -1,0 +1,350 @@
+"""The local web console: the embedded chat surface. Same cards, same actions as Slack.
+
+Bound to localhost and guarded by a login token printed at start-up (`/?token=…` sets a cookie;
+scripts send `Authorization: Bearer …`). Live updates come over Server-Sent Events read from the
+event log, so a card changes in place whichever process (web or worker) changed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from email import message_from_bytes, policy
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from sheepdog.bot.cards import CHANNEL_WORDS, lead_cards, lead_title
+from sheepdog.bot.web import SERVICES, json_error, read_body
+from sheepdog.domain.models import Category, Stage
+from sheepdog.errors import BadInputError, NotFoundError
+from sheepdog.handlers import actions
+from sheepdog.handlers.context import Services
+from sheepdog.storage.tables import Event, Lead, Message, SinkMail
+
+COOKIE = "sheepdog_token"
+TOKEN: web.AppKey[str] = web.AppKey("console_token", str)
+STATIC = resources.files("sheepdog.bot.console").joinpath("static")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _authorised(request: web.Request) -> bool:
+    token = request.app[TOKEN]
+    given = request.cookies.get(COOKIE, "")
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        given = auth[7:]
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+
+@web.middleware
+async def console_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    if not (path == "/" or path.startswith(("/api/", "/static/"))):
+        return await handler(request)
+    if path == "/" and "token" in request.query:
+        if not hmac.compare_digest(request.query["token"].encode(), request.app[TOKEN].encode()):
+            return web.Response(
+                status=401, text="Wrong login token. Use the link printed when Sheepdog started."
+            )
+        resp = web.HTTPFound("/")
+        resp.set_cookie(COOKIE, request.query["token"], httponly=True, samesite="Strict")
+        raise resp
+    if not _authorised(request):
+        if path.startswith("/api/"):
+            return json_error(
+                401, "log in with the console link printed at start-up (or send a Bearer token)"
+            )
+        return web.Response(
+            status=401,
+            text="Sheepdog console: open the login link printed when Sheepdog started (http://127.0.0.1:8080/?token=…).",
+        )
+    return await handler(request)
+
+
+def _actor(request: web.Request, body: dict[str, Any]) -> str:
+    services: Services = request.app[SERVICES]
+    name = str(body.get("actor") or request.headers.get("X-Sheepdog-Actor") or "").strip()
+    return name[:100] or services.business.owner_name
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    raw = await read_body(request)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"malformed JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadInputError("JSON body must be an object")
+    return data
+
+
+async def _run(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(
+        text=STATIC.joinpath("index.html").read_text(encoding="utf-8"), content_type="text/html"
+    )
+
+
+async def static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in ("app.js", "style.css"):
+        raise web.HTTPNotFound()
+    ctype = "application/javascript" if name.endswith(".js") else "text/css"
+    return web.Response(text=STATIC.joinpath(name).read_text(encoding="utf-8"), content_type=ctype)
+
+
+def _lead_row(lead: Lead, last_at: Any) -> dict[str, Any]:
+    return {
+        "id": lead.id,
+        "name": lead_title(lead),
+        "stage": lead.stage,
+        "grade": lead.grade,
+        "score": lead.score,
+        "channel": CHANNEL_WORDS.get(lead.channel, lead.channel),
+        "owner": lead.owner,
+        "needs_attention": lead.needs_attention,
+        "category": (lead.brief or {}).get("category"),
+        "cadence_state": lead.cadence_state,
+        "last_at": (last_at or lead.created_at).isoformat(),
+    }
+
+
+async def list_leads(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+
+    def load() -> list[dict[str, Any]]:
+        with services.db.session() as s:
+            last = (
+                select(Message.conversation_id, func.max(Message.created_at).label("last_at"))
+                .group_by(Message.conversation_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(Lead, last.c.last_at)
+                .outerjoin(last, last.c.conversation_id == Lead.conversation_id)
+                .order_by(Lead.id.desc())
+                .limit(500)
+            ).all()
+            return [_lead_row(lead, at) for lead, at in rows]
+
+    leads = await _run(load)
+    return web.json_response({"stages": [s.value for s in Stage], "leads": leads})
+
+
+async def get_lead(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    lead_id = _int(request, "lead_id")
+
+    def load() -> dict[str, Any] | None:
+        with services.db.session() as s:
+            lead = s.get(Lead, lead_id)
+            if lead is None:
+                return None
+            cards = lead_cards(s, lead_id, services.business.timezone)
+            return {"lead": _lead_row(lead, None), "cards": [c.as_json() for c in cards]}
+
+    data = await _run(load)
+    if data is None:
+        return json_error(404, f"no lead {lead_id}")
+    return web.json_response(data)
+
+
+def _int(request: web.Request, key: str) -> int:
+    try:
+        return int(request.match_info[key])
+    except ValueError:
+        raise BadInputError(f"{key} must be a number") from None
+
+
+DRAFT_ACTIONS = {"approve": actions.approve, "skip": actions.skip}
+LEAD_ACTIONS = {
+    "pause": actions.pause,
+    "resume": actions.resume,
+    "claim": actions.claim,
+    "unclaim": actions.unclaim,
+}
+LEAD_TEXT_ACTIONS = {"reply": actions.reply, "note": actions.note}
+
+
+async def draft_action(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    draft_id, name = _int(request, "draft_id"), request.match_info["action"]
+    body = await _json(request)
+    actor = _actor(request, body)
+    if name == "edit":
+        result = await _run(actions.edit, services, draft_id, actor, str(body.get("text", "")))
+    elif name in DRAFT_ACTIONS:
+        result = await _run(DRAFT_ACTIONS[name], services, draft_id, actor)
+    else:
+        return json_error(404, f"unknown draft action {name!r} (approve, edit, skip)")
+    return _result(result)
+
+
+async def lead_action(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    lead_id, name = _int(request, "lead_id"), request.match_info["action"]
+    body = await _json(request)
+    actor = _actor(request, body)
+    if name in LEAD_ACTIONS:
+        result = await _run(LEAD_ACTIONS[name], services, lead_id, actor)
+    elif name in LEAD_TEXT_ACTIONS:
+        result = await _run(LEAD_TEXT_ACTIONS[name], services, lead_id, actor, str(body.get("text", "")))
+    elif name == "stage":
+        try:
+            stage = Stage(str(body.get("stage", "")))
+        except ValueError:
+            return json_error(400, f"stage must be one of {', '.join(s.value for s in Stage)}")
+        result = await _run(actions.set_stage, services, lead_id, stage, actor)
+    elif name == "won":
+        amount = body.get("amount")
+        money = (
+            actions.parse_amount(str(amount), services.business.currency)
+            if amount not in (None, "")
+            else None
+        )
+        result = await _run(actions.won, services, lead_id, actor, money)
+    elif name == "lost":
+        result = await _run(actions.lost, services, lead_id, actor, str(body.get("reason", "")))
+    else:
+        return json_error(404, f"unknown lead action {name!r}")
+    return _result(result)
+
+
+async def correct_triage(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    body = await _json(request)
+    try:
+        category = Category(str(body.get("category", "")))
+    except ValueError:
+        return json_error(400, f"category must be one of {', '.join(c.value for c in Category)}")
+    result = await _run(
+        actions.correct_triage, services, _int(request, "message_id"), category, _actor(request, body)
+    )
+    return _result(result)
+
+
+def _result(result: actions.ActionResult) -> web.Response:
+    return web.json_response(
+        {"ok": result.ok, "message": result.message, "lead_id": result.lead_id},
+        status=200 if result.ok else 409,
+    )
+
+
+async def events_stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: one line per new event-log row; the page re-reads what changed."""
+    services: Services = request.app[SERVICES]
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+
+    def latest(after: int) -> list[tuple[int, int | None, str]]:
+        with services.db.session() as s:
+            rows = s.execute(
+                select(Event.id, Event.lead_id, Event.kind)
+                .where(Event.id > after)
+                .order_by(Event.id)
+                .limit(200)
+            ).all()
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def max_id() -> int:
+        with services.db.session() as s:
+            return s.scalar(select(func.max(Event.id))) or 0
+
+    last = int(request.query.get("after", "0") or 0) or await _run(max_id)
+    await resp.write(f"event: hello\ndata: {json.dumps({'after': last})}\n\n".encode())
+    try:
+        idle = 0.0
+        while True:
+            rows = await _run(latest, last)
+            for event_id, lead_id, kind in rows:
+                last = event_id
+                payload = json.dumps({"id": event_id, "lead_id": lead_id, "kind": kind})
+                await resp.write(f"id: {event_id}\ndata: {payload}\n\n".encode())
+            idle = 0.0 if rows else idle + 0.4
+            if idle >= 15:
+                await resp.write(b": keep-alive\n\n")
+                idle = 0.0
+            await asyncio.sleep(0.4)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return resp
+
+
+async def sink_mail(request: web.Request) -> web.Response:
+    """Mail caught by the demo's SMTP sink: what the lead would have received."""
+    services: Services = request.app[SERVICES]
+
+    def load() -> list[dict[str, Any]]:
+        with services.db.session() as s:
+            rows = s.scalars(select(SinkMail).order_by(SinkMail.id.desc()).limit(100)).all()
+            out = []
+            for row in rows:
+                msg = message_from_bytes(row.data, policy=policy.default)
+                body = msg.get_body(preferencelist=("plain", "html"))
+                out.append(
+                    {
+                        "id": row.id,
+                        "at": row.at.isoformat(),
+                        "from": str(msg["From"]),
+                        "to": str(msg["To"]),
+                        "subject": str(msg["Subject"]),
+                        "message_id": str(msg["Message-ID"]),
+                        "in_reply_to": str(msg.get("In-Reply-To") or ""),
+                        "body": body.get_content() if body is not None else "",
+                    }
+                )
+            return out
+
+    return web.json_response({"mail": await _run(load)})
+
+
+async def whoami(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    return web.json_response(
+        {
+            "business": services.business.name,
+            "owner": services.business.owner_name,
+            "categories": [c.value for c in Category],
+            "stages": [s.value for s in Stage],
+            "demo_mail": services.settings.demo.smtp_sink,
+        }
+    )
+
+
+@web.middleware
+async def not_found_as_404(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except NotFoundError as exc:
+        return json_error(404, str(exc))
+
+
+def add_console(token: str) -> Callable[[web.Application], None]:
+    """Install the console's routes and guard on the bot's web application."""
+
+    def install(app: web.Application) -> None:
+        app[TOKEN] = token
+        app.middlewares.append(console_auth)
+        app.middlewares.append(not_found_as_404)
+        app.router.add_get("/", index)
+        app.router.add_get("/static/{name}", static)
+        app.router.add_get("/api/me", whoami)
+        app.router.add_get("/api/leads", list_leads)
+        app.router.add_get("/api/leads/{lead_id}", get_lead)
+        app.router.add_post("/api/leads/{lead_id}/{action}", lead_action)
+        app.router.add_post("/api/drafts/{draft_id}/{action}", draft_action)
+        app.router.add_post("/api/messages/{message_id}/triage", correct_triage)
+        app.router.add_get("/api/stream", events_stream)
+        app.router.add_get("/api/mail", sink_mail)
+
+    return install

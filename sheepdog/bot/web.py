@@ -1,0 +1,214 @@
+"""The aiohttp application: every HTTP route of the bot process.
+
+Inbound hooks are thin: request → RawRequest → channel parser → handlers.inbound.receive →
+the platform's expected reply. Bad input gets a 4xx with a clear message and its raw payload is
+kept in rejected_payloads; nothing here answers 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from sheepdog import defaults
+from sheepdog.channels.base import InboundParser
+from sheepdog.channels.registry import inbound_routes
+from sheepdog.channels.webform import embeddable_form
+from sheepdog.domain.models import InboundMessage, RawRequest
+from sheepdog.errors import BadInputError, PayloadTooLargeError
+from sheepdog.handlers.context import Services
+from sheepdog.handlers.inbound import ReceiveResult, receive
+from sheepdog.storage.tables import RejectedPayload
+
+log = logging.getLogger(__name__)
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def read_body(request: web.Request, limit: int = defaults.MAX_BODY_BYTES) -> bytes:
+    """The body, or PayloadTooLargeError carrying the first bytes so they can be kept."""
+    if request.content_length is not None and request.content_length > limit:
+        head = await request.content.read(defaults.KEPT_REJECTED_BYTES)
+        err = PayloadTooLargeError(f"body too large: {request.content_length} bytes (at most {limit})")
+        err.kept = head  # type: ignore[attr-defined]
+        raise err
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        err = PayloadTooLargeError(f"body too large: more than {limit} bytes")
+        err.kept = body[: defaults.KEPT_REJECTED_BYTES]  # type: ignore[attr-defined]
+        raise err
+    return body
+
+
+def raw_request(request: web.Request, body: bytes, public_url: str) -> RawRequest:
+    return RawRequest(
+        method=request.method,
+        url=public_url.rstrip("/") + request.path_qs,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        query=dict(request.query),
+        path_params=dict(request.match_info),
+        content_type=request.content_type,
+    )
+
+
+async def keep_rejected(
+    services: Services, request: web.Request, body: bytes, status: int, reason: str, *, truncated: bool = False
+) -> None:
+    """Nothing is dropped silently: the refused payload is stored for inspection."""
+    truncated = truncated or len(body) > defaults.KEPT_REJECTED_BYTES
+    row = RejectedPayload(
+        endpoint=request.path,
+        status=status,
+        reason=reason[:2000],
+        headers={k: v for k, v in request.headers.items() if k.lower() not in ("authorization", "cookie")},
+        body=body[: defaults.KEPT_REJECTED_BYTES],
+        truncated=truncated,
+    )
+
+    def store() -> None:
+        with services.db.session() as s:
+            s.add(row)
+
+    try:
+        await asyncio.to_thread(store)
+    except Exception:
+        log.exception("could not keep rejected payload for %s", request.path)
+    log.warning("refused %s %s: %s (%s)", request.method, request.path, status, reason)
+
+
+def hook_handler(parser: InboundParser) -> Handler:
+    """One handler shape for every channel webhook."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        services = request.app[SERVICES]
+        body = b""
+        try:
+            body = await read_body(request)
+            raw = raw_request(request, body, services.settings.console.public_url)
+            messages = parser.parse(raw)
+        except BadInputError as exc:
+            kept = getattr(exc, "kept", None)
+            await keep_rejected(
+                services, request, body if kept is None else kept, exc.status, str(exc), truncated=kept is not None
+            )
+            return json_error(exc.status, str(exc))
+        except Exception as exc:  # a parser bug must not become a 500 or lose the payload
+            log.exception("parser %s failed", type(parser).__name__)
+            await keep_rejected(services, request, body, 400, f"unparsable: {exc!r}")
+            return json_error(400, "could not parse this payload; it was kept for inspection")
+        try:
+            results = await process(services, messages)
+        except Exception as exc:  # storage down or a bug: keep the payload, ask the platform to retry
+            log.exception("processing %s failed", request.path)
+            await keep_rejected(services, request, body, 503, f"processing failed: {exc!r}")
+            return web.json_response(
+                {"error": "could not store this message right now; it was kept and can be retried"},
+                status=503,
+                headers={"Retry-After": "30"},
+            )
+        instant = next((r.instant_reply for r in results if r.instant_reply), None)
+        reply = parser.reply(instant)
+        if _wants_html(request):
+            return web.Response(text=_thanks_page(services), content_type="text/html")
+        return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
+
+    return handle
+
+
+async def process(services: Services, messages: list[InboundMessage]) -> list[ReceiveResult]:
+    """Hand parsed messages to the (sync, storage-bound) inbound handler off the event loop."""
+    return [await asyncio.to_thread(receive, services, m) for m in messages]
+
+
+def _wants_html(request: web.Request) -> bool:
+    return (
+        request.path == "/hooks/form"
+        and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+        and "text/html" in request.headers.get("Accept", "")
+    )
+
+
+def _thanks_page(services: Services) -> str:
+    name = services.business.name
+    return (
+        f"<!doctype html><meta charset=utf-8><title>Thank you</title>"
+        f"<body style='font:16px system-ui;max-width:32rem;margin:3rem auto'>"
+        f"<h1>Thank you!</h1><p>{name} has your message and will be in touch shortly.</p></body>"
+    )
+
+
+async def form_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    page = embeddable_form(
+        "/hooks/form", services.business.name, services.settings.channels.webform.honeypot_field
+    )
+    return web.Response(text=page, content_type="text/html")
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+@web.middleware
+async def never_500(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Last line of defence: an unexpected error is logged and answered as a clear 4xx/503."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except BadInputError as exc:
+        return json_error(exc.status, str(exc))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(503, "Sheepdog hit an internal problem; the request was logged. Try again.")
+
+
+def cors_for(services: Services) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    origins = set(services.settings.channels.webform.allowed_origins)
+
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        if origin and origin in origins and request.path == "/hooks/form":
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+
+    return on_prepare
+
+
+async def form_preflight(request: web.Request) -> web.Response:
+    return web.Response(
+        status=204,
+        headers={"Access-Control-Allow-Methods": "POST", "Access-Control-Allow-Headers": "Content-Type"},
+    )
+
+
+def build_web_app(
+    services: Services, extra: list[Callable[[web.Application], Any]] | None = None
+) -> web.Application:
+    """Routes: /hooks/* (channels), /form, /health, then whatever surfaces add (console, Slack)."""
+    app = web.Application(middlewares=[never_500], client_max_size=defaults.MAX_BODY_BYTES * 4)
+    app[SERVICES] = services
+    for path, parser in inbound_routes(services.settings):
+        app.router.add_post(path, hook_handler(parser))
+    app.router.add_route("OPTIONS", "/hooks/form", form_preflight)
+    app.router.add_get("/form", form_page)
+    app.router.add_get("/health", health)
+    app.on_response_prepare.append(cors_for(services))
+    for add in extra or []:
+        add(app)
+    return app
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

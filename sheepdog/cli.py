@@ -1,0 +1,202 @@
+"""`sheepdog` command: run, worker, init, triage, leads, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sheepdog.config import Settings, example_config_text, load_settings
+from sheepdog.errors import ConfigError
+
+console = Console()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, dict[str, object]] = {}
+    if getattr(args, "port", None):
+        overrides["console"] = {"port": args.port}
+    path = args.config or os.environ.get("SHEEPDOG_CONFIG") or None
+    return load_settings(path, overrides=overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from sheepdog.app import build_runtime
+    from sheepdog.demo import start_sink
+
+    settings = _settings(args)
+    runtime = build_runtime(settings)
+    sink = None
+    if settings.demo.smtp_sink:
+        sink = start_sink(runtime.services.db, "127.0.0.1", settings.demo.smtp_sink_port)
+    host, port = settings.console.host, settings.console.port
+    origin = "built-in demo business" if settings.source_path is None else settings.source_path
+    console.print(f"[bold]Sheepdog[/] for [cyan]{settings.business.name}[/] ({origin})")
+    console.print(f"  storage  {settings.storage.url}")
+    console.print(f"  queue    {settings.queue.backend}   brain {runtime.services.brain.name}")
+    if sink:
+        console.print(
+            f"  mail     local SMTP sink on 127.0.0.1:{settings.demo.smtp_sink_port} (shown in the console)"
+        )
+    console.print(f"  console  [bold green]http://{host}:{port}/?token={runtime.console_token}[/]")
+    console.print(f"  web form http://{host}:{port}/form   (POST /hooks/form)")
+    try:
+        web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
+    finally:
+        if sink:
+            sink.stop()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from redis import Redis
+    from rq import Queue, Worker
+
+    settings = _settings(args)
+    if settings.queue.backend != "rq":
+        console.print(
+            "[yellow]queue.backend is 'inprocess': `sheepdog run` does the work; no worker needed.[/]"
+        )
+        return 1
+    if args.config:
+        os.environ["SHEEPDOG_CONFIG"] = args.config
+    redis = Redis.from_url(settings.queue.redis_url)
+    worker = Worker([Queue(settings.queue.queue_name, connection=redis)], connection=redis)
+    worker.work(with_scheduler=True, burst=args.burst)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        console.print(f"[red]{target} exists[/]; use --force to overwrite")
+        return 1
+    target.write_text(example_config_text(), encoding="utf-8")
+    console.print(f"Wrote {target}. Edit the [business] section, then: sheepdog run --config {target}")
+    return 0
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from sheepdog.storage.db import Database
+    from sheepdog.storage.tables import Lead
+
+    settings = _settings(args)
+    db = Database(settings.storage.url)
+    table = Table("id", "name", "stage", "grade", "channel", "owner", "needs attention")
+    with db.session() as s:
+        for lead in s.scalars(select(Lead).order_by(Lead.id.desc()).limit(args.limit)):
+            c = lead.contact
+            table.add_row(
+                str(lead.id),
+                c.name or c.email or c.phone or "?",
+                lead.stage,
+                lead.grade or "",
+                lead.channel,
+                lead.owner or "",
+                lead.needs_attention or "",
+            )
+    console.print(table)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check what the config points at, one line each, so a broken install explains itself."""
+    import socket
+
+    settings = _settings(args)
+    ok = True
+
+    def line(good: bool, what: str, detail: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        console.print(f"  {'[green]ok[/]' if good else '[red]FAIL[/]'}  {what}: {detail}")
+
+    console.print(f"config: {settings.source_path or 'built-in demo'} — valid")
+    try:
+        from sheepdog.storage.db import Database
+
+        Database(settings.storage.url).dispose()
+        line(True, "storage", settings.storage.url)
+    except Exception as exc:
+        line(False, "storage", str(exc))
+    if settings.queue.backend == "rq":
+        try:
+            from redis import Redis
+
+            Redis.from_url(settings.queue.redis_url).ping()
+            line(True, "redis", settings.queue.redis_url)
+        except Exception as exc:
+            line(False, "redis", str(exc))
+    smtp = settings.channels.email.smtp
+    if settings.channels.email.enabled and not settings.demo.smtp_sink:
+        try:
+            socket.create_connection((smtp.host, smtp.port), timeout=3).close()
+            line(True, "smtp", f"{smtp.host}:{smtp.port}")
+        except OSError as exc:
+            line(False, "smtp", f"{smtp.host}:{smtp.port}: {exc}")
+    if settings.brain.backend == "claude":
+        line(
+            bool(settings.brain.anthropic_api_key),
+            "claude",
+            "key set" if settings.brain.anthropic_api_key else "no key",
+        )
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sheepdog", description="No lead and no customer message strays.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="path to a sheepdog.toml (default: the built-in demo business)")
+        return p
+
+    run = with_config(sub.add_parser("run", help="start the bot, webhooks and the local console"))
+    run.add_argument("--port", type=int, help="console/webhook port (overrides the config)")
+    run.set_defaults(func=cmd_run)
+    worker = with_config(sub.add_parser("worker", help="run an RQ worker (queue.backend = 'rq')"))
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+    init = sub.add_parser("init", help="write a starter config")
+    init.add_argument("path", nargs="?", default="sheepdog.toml")
+    init.add_argument("--force", action="store_true")
+    init.set_defaults(func=cmd_init)
+    leads = with_config(sub.add_parser("leads", help="list recent leads"))
+    leads.add_argument("--limit", type=int, default=30)
+    leads.set_defaults(func=cmd_leads)
+    with_config(sub.add_parser("doctor", help="check the config and what it points at")).set_defaults(
+        func=cmd_doctor
+    )
+    try:
+        from sheepdog.brain.evaluate import add_triage_command
+
+        add_triage_command(sub)
+    except ImportError:  # the triage evaluator ships with the brain package
+        pass
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error[/]: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

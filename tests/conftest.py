@@ -1,0 +1,162 @@
+"""Shared fixtures: real SMTP server (aiosmtpd), real databases, the real app on a test client.
+
+A test that needs PostgreSQL, Redis or Chromium skips with a clear reason when the service is
+absent, except under CI=true, where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from sheepdog.app import Runtime, build_runtime, build_services
+from sheepdog.config import Settings, load_settings
+from sheepdog.jobs.queue import InProcessQueue
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL = os.environ.get("SHEEPDOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SHEEPDOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("SHEEPDOG_TEST_CHROMIUM", "/usr/bin/chromium")
+TOKEN = "test-console-token"
+
+
+def requires_service(name: str, available: bool, how: str) -> None:
+    """Skip with a reason where the service is absent; under CI=true a missing service fails."""
+    if available:
+        return
+    message = f"{name} is not available ({how})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {message}")
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def pg_url() -> str:
+    requires_service("PostgreSQL", port_open("127.0.0.1", 5432), "expected at 127.0.0.1:5432, database test")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:  # a clean database per test
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    requires_service("Redis", port_open("127.0.0.1", 6379), "expected at 127.0.0.1:6379")
+    from redis import Redis
+
+    Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture
+def chromium() -> str:
+    requires_service(
+        "Chromium", shutil.which(CHROMIUM) is not None, f"{CHROMIUM} missing: apt-get install chromium"
+    )
+    return CHROMIUM
+
+
+@dataclass
+class SmtpRecorder:
+    """What a real SMTP server on localhost received; can answer with an error code."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Any] = field(default_factory=list)
+    fail_with: list[str] = field(default_factory=list)  # e.g. ["451 4.3.0 try later"] answers next DATAs
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            if self.fail_with:
+                return self.fail_with.pop(0)
+            self.envelopes.append(envelope)
+            msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+            assert isinstance(msg, EmailMessage)
+            self.messages.append(msg)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpRecorder, int]]:
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+def _deep(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, smtp: tuple[SmtpRecorder, int]) -> Callable[..., Settings]:
+    """Demo business on a fresh SQLite file, mail to the test SMTP server, no demo sink."""
+
+    def make(**overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "storage": {"url": f"sqlite:///{tmp_path}/sheepdog.db"},
+            "channels": {"email": {"smtp": {"host": "127.0.0.1", "port": smtp[1], "timeout_s": 5}}},
+            "console": {"token": TOKEN, "public_url": "http://127.0.0.1:8080"},
+            "demo": {"smtp_sink": False},
+        }
+        return load_settings(None, environ={}, overrides=_deep(base, overrides))
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    yield rt
+    rt.services.db.dispose()
+
+
+@pytest.fixture
+async def client(runtime: Runtime, aiohttp_client: Any) -> Any:
+    """The real aiohttp app (hooks, console, jobs thread) on a test server, logged in."""
+    return await aiohttp_client(runtime.app, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def fixture_bytes(*parts: str) -> bytes:
+    return FIXTURES.joinpath(*parts).read_bytes()

@@ -1,0 +1,154 @@
+"""The outbox sends exactly once, retries transient failures, posts persistent ones to the
+thread; the cadence clock follows up at 24 h and suggests a final touch at 72 h."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from sheepdog.app import build_services
+from sheepdog.bot.cards import lead_cards
+from sheepdog.handlers.inbound import receive
+from sheepdog.jobs import tasks
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Draft, Event, Lead, Outbox
+from tests.conftest import fixture_bytes
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def lead_message() -> Any:
+    from sheepdog.channels.webform import WebformParser
+    from sheepdog.domain.models import RawRequest
+
+    body = fixture_bytes("loop", "webform__lead.json")
+    raw = RawRequest("POST", "http://x/hooks/form", {}, body, content_type="application/json")
+    return WebformParser().parse(raw)[0]
+
+
+def services_with(make_settings: Any, **overrides: Any) -> Any:
+    svc = build_services(make_settings(**overrides), queue=InProcessQueue(periodic=False))
+    svc.queue.start()
+    return svc
+
+
+def test_transient_failure_is_retried_and_sent_once(make_settings: Any, smtp: Any) -> None:
+    recorder, _ = smtp
+    recorder.fail_with = ["451 4.3.0 Mail server temporarily unavailable"]
+    svc = services_with(make_settings)
+    result = receive(svc, lead_message())
+    assert svc.queue.wait_idle(timeout=15)
+    import time
+
+    deadline = time.monotonic() + 10
+    while not recorder.messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+    svc.queue.wait_idle(timeout=5)
+    assert len(recorder.messages) == 1
+    with svc.db.session() as s:
+        row = s.scalars(select(Outbox)).one()
+        assert row.state == "sent" and row.attempts == 2
+        kinds = [e.kind for e in s.scalars(select(Event).where(Event.lead_id == result.lead_id))]
+        assert "send_retry" in kinds and kinds.count("sent") == 1
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_permanent_failure_is_posted_to_the_thread(make_settings: Any, smtp: Any) -> None:
+    recorder, _ = smtp
+    recorder.fail_with = ["550 5.1.1 No such user here"]
+    svc = services_with(make_settings)
+    result = receive(svc, lead_message())
+    assert svc.queue.wait_idle(timeout=15)
+    with svc.db.session() as s:
+        row = s.scalars(select(Outbox)).one()
+        assert row.state == "failed" and row.attempts == 1 and "550" in row.last_error
+        lead = s.get(Lead, result.lead_id)
+        assert lead.needs_attention.startswith("send failed: ")
+        cards = lead_cards(s, lead.id, "America/Chicago")
+        draft = next(c for c in cards if c.kind == "draft")
+        assert "failed to send by email" in draft.status and "550" in draft.status
+    assert recorder.messages == []
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_speed_to_lead_cadence_follows_up_then_suggests_a_final_touch(make_settings: Any, smtp: Any) -> None:
+    recorder, _ = smtp
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 10:00 in Chicago
+    svc = services_with(make_settings)
+    clock = Clock(start)
+    svc.clock = clock
+    msg = lead_message()
+    msg.received_at = start
+    result = receive(svc, msg)
+    svc.queue.wait_idle()
+    assert len(recorder.messages) == 1  # the instant reply (L4)
+
+    clock.at = start + timedelta(hours=23)
+    assert tasks.cadence_tick(svc) == 0
+    clock.at = start + timedelta(hours=24, minutes=1)
+    assert tasks.cadence_tick(svc) == 1
+    assert tasks.cadence_tick(svc) == 0  # never the same touch twice
+    svc.queue.wait_idle()
+    assert len(recorder.messages) == 2
+    follow_up = recorder.messages[1]
+    assert follow_up["In-Reply-To"] is None or follow_up["In-Reply-To"] != follow_up["Message-ID"]
+
+    clock.at = start + timedelta(hours=72, minutes=1)
+    assert tasks.cadence_tick(svc) == 1
+    svc.queue.wait_idle()
+    assert len(recorder.messages) == 2  # the final outreach waits for approval
+    with svc.db.session() as s:
+        final = s.scalars(select(Draft).where(Draft.purpose == "final_outreach")).one()
+        assert final.state == "pending" and "always waits for approval" in " ".join(final.reasons)
+        lead = s.get(Lead, result.lead_id)
+        assert lead.cadence_state == "done" and lead.cadence_next_at is None
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_quiet_hours_defer_a_touch_to_the_morning(make_settings: Any, smtp: Any) -> None:
+    start = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)  # 21:30 in Chicago: quiet
+    svc = services_with(make_settings, policy={"first_reply": {"autonomy": "L3"}})
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    result = receive(svc, msg)
+    svc.clock.at = start + timedelta(hours=24, minutes=5)
+    assert tasks.cadence_tick(svc) == 0
+    with svc.db.session() as s:
+        lead = s.get(Lead, result.lead_id)
+        local = lead.cadence_next_at.astimezone(__import__("zoneinfo").ZoneInfo("America/Chicago"))
+        assert local.hour == 8 and local.minute == 0
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_a_reply_stops_the_cadence_and_a_quote_switches_it_off(make_settings: Any, smtp: Any) -> None:
+    from sheepdog.domain.models import Stage
+    from sheepdog.handlers import actions
+
+    svc = services_with(make_settings)
+    result = receive(svc, lead_message())
+    actions.set_stage(svc, result.lead_id, Stage.QUOTED, "Dana")
+    with svc.db.session() as s:
+        lead = s.get(Lead, result.lead_id)
+        assert lead.cadence_state == "stopped" and "quoted" in lead.cadence_stop_reason
+    svc.clock = Clock(datetime.now(UTC) + timedelta(days=4))
+    assert tasks.cadence_tick(svc) == 0  # nobody is asked "still interested?" after a quote
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_json_fixture_is_what_the_test_posts() -> None:
+    assert json.loads(fixture_bytes("loop", "webform__lead.json"))["name"] == "Jordan Ellis"
