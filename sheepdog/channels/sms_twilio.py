@@ -8,6 +8,7 @@ them: the whole message, case-insensitive, surrounding whitespace and punctuatio
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from datetime import UTC, datetime
@@ -137,7 +138,7 @@ class _LocalBaseHttpClient(AsyncTwilioHttpClient):
     """
 
     def __init__(self, base_url: str | None, timeout_s: float) -> None:
-        super().__init__(timeout=timeout_s)
+        super().__init__(pool_connections=False, timeout=timeout_s)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout_s = timeout_s
 
@@ -158,7 +159,10 @@ class _LocalBaseHttpClient(AsyncTwilioHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        basic = aiohttp.BasicAuth(auth[0], auth[1]) if auth else None
+        headers = dict(headers or {})
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout_s)
         try:
             async with (
@@ -169,7 +173,6 @@ class _LocalBaseHttpClient(AsyncTwilioHttpClient):
                     params=params,  # type: ignore[arg-type]
                     data=data,
                     headers=headers,
-                    auth=basic,
                     allow_redirects=allow_redirects,
                 ) as resp,
             ):

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -222,7 +223,9 @@ class TelegramSender:
             async with self.bot:
                 sent = await self.bot.send_message(chat_id=message.to_handle, text=message.body)
         except RetryAfter as exc:
-            after = exc.retry_after
+            with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta; we take both
+                warnings.simplefilter("ignore")
+                after = exc.retry_after
             seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
             raise TransientSendError(f"Telegram rate limit: retry after {seconds:g}s", seconds) from exc
         except (BadRequest, Forbidden, InvalidToken) as exc:

@@ -84,7 +84,9 @@ class WebformParser:
             raise BadInputError(f"too many fields ({len(fields)}; at most {MAX_FIELDS})")
         for key, value in fields.items():
             if len(value) > MAX_FIELD_CHARS:
-                raise BadInputError(f"field {key!r} is too long ({len(value)} characters; at most {MAX_FIELD_CHARS})")
+                raise BadInputError(
+                    f"field {key!r} is too long ({len(value)} characters; at most {MAX_FIELD_CHARS})"
+                )
         name = _pick(fields, "name")
         if not name:
             parts = [p for p in (_pick(fields, "first_name"), _pick(fields, "last_name")) if p]
@@ -118,7 +120,9 @@ class WebformParser:
         ]
 
     def reply(self, instant_reply: str | None) -> HttpReply:
-        return HttpReply(200, json.dumps({"ok": True, "message": "Thanks! We'll be in touch shortly."}), "application/json")
+        return HttpReply(
+            200, json.dumps({"ok": True, "message": "Thanks! We'll be in touch shortly."}), "application/json"
+        )
 
 
 def embeddable_form(action_url: str, business_name: str, honeypot_field: str) -> str:
@@ -144,4 +148,4 @@ def embeddable_form(action_url: str, business_name: str, honeypot_field: str) ->
   <input id="{honeypot_field}" name="{honeypot_field}" tabindex="-1" autocomplete="off"></div>
  <button type="submit">Send</button>
 </form>
-</body></html>"""
+</body></html>"""  # noqa: E501
