@@ -32,10 +32,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sheepdog.demo import start_sink
 
     settings = _settings(args)
+    if settings.demo.smtp_sink:  # the demo's mail goes to its own sink, whatever smtp says
+        settings.channels.email.smtp.host = "127.0.0.1"
+        settings.channels.email.smtp.port = settings.demo.smtp_sink_port
     runtime = build_runtime(settings)
     sink = None
     if settings.demo.smtp_sink:
-        sink = start_sink(runtime.services.db, "127.0.0.1", settings.demo.smtp_sink_port)
+        try:
+            sink = start_sink(runtime.services.db, "127.0.0.1", settings.demo.smtp_sink_port)
+        except OSError as exc:
+            raise ConfigError(
+                f"demo.smtp_sink_port = {settings.demo.smtp_sink_port}: cannot listen there ({exc.strerror}); "
+                "pick a free port with SHEEPDOG_DEMO__SMTP_SINK_PORT or set demo.smtp_sink = false"
+            ) from None
     host, port = settings.console.host, settings.console.port
     origin = "built-in demo business" if settings.source_path is None else settings.source_path
     console.print(f"[bold]Sheepdog[/] for [cyan]{settings.business.name}[/] ({origin})")
@@ -49,6 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"  web form http://{host}:{port}/form   (POST /hooks/form)")
     try:
         web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        raise ConfigError(f"console.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); use --port N") from None
     finally:
         if sink:
             sink.stop()
@@ -191,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("alembic", "mail.log", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
