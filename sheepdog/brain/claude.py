@@ -1,0 +1,315 @@
+"""Claude through the anthropic SDK: triage and brief as tool use, drafts as text in the owner's voice.
+
+Every call has a timeout and the SDK's retries (429, 529 and other 5xx). Anything that still
+fails, or answers in a shape we cannot trust, falls back to the offline brain, and the result
+says so (backend="offline" plus a flag or note naming what went wrong). Rules that must never be
+missed (opt-out) and the owner's corrections still win over the model; the rubric score is
+computed, not asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import anthropic
+from pydantic import BaseModel, Field, ValidationError
+
+from sheepdog.brain import prompts, rules
+from sheepdog.brain.drafts import _trim, first_name
+from sheepdog.brain.offline import OfflineBrain
+from sheepdog.brain.scoring import brief_flags, lead_service, score_lead
+from sheepdog.domain.extract import extract_all, extract_money
+from sheepdog.domain.models import (
+    Brief,
+    Business,
+    Category,
+    Direction,
+    DraftRequest,
+    DraftText,
+    Extracted,
+    LeadContext,
+    Money,
+    NextAction,
+    Signal,
+    SignalName,
+    Triage,
+)
+from sheepdog.errors import BrainError
+
+if TYPE_CHECKING:
+    from sheepdog.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _SignalIn(BaseModel):
+    name: SignalName
+    confidence: float = Field(ge=0, le=1)
+    value: str | None = None
+
+
+class _ExtractedIn(BaseModel):
+    refund_amount: str | None = None
+    order_ref: str | None = None
+    requested_time: str | None = None
+    service: str | None = None
+    name: str | None = None
+    company: str | None = None
+
+
+class _TriageIn(BaseModel):
+    category: Category
+    confidence: float = Field(ge=0, le=1)
+    signals: list[_SignalIn] = []
+    extracted: _ExtractedIn = _ExtractedIn()
+    flags: list[str] = []
+
+
+class _BriefIn(BaseModel):
+    summary: str = Field(min_length=1)
+    flags: list[str] = []
+    next_action: NextAction
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short human reason for the card: 'timeout', 'HTTP 529', 'malformed tool response: …'."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, anthropic.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "connection error"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        return f"malformed tool response: {where}: {first['msg']}"
+    return str(exc) or type(exc).__name__
+
+
+class ClaudeBrain:
+    """The Claude backend; wraps an OfflineBrain that answers whenever Claude cannot."""
+
+    name = "claude"
+    FAILURES = (anthropic.AnthropicError, BrainError, ValidationError)
+
+    def __init__(
+        self,
+        client: anthropic.Anthropic,
+        model: str,
+        offline: OfflineBrain | None = None,
+        *,
+        confidence_floor: float = 0.55,
+        max_tokens: int = 1024,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.offline = offline or OfflineBrain(confidence_floor=confidence_floor)
+        self.confidence_floor = confidence_floor
+        self.max_tokens = max_tokens
+        self.last_usage: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, offline: OfflineBrain | None = None) -> ClaudeBrain:
+        cfg = settings.brain
+        client = anthropic.Anthropic(
+            api_key=cfg.anthropic_api_key,
+            base_url=cfg.base_url,
+            timeout=cfg.timeout_s,
+            max_retries=cfg.max_retries,
+        )
+        return cls(client, cfg.model, offline, confidence_floor=cfg.confidence_floor)
+
+    # ---- the API call ---------------------------------------------------------------------
+
+    def _call(self, system: list[dict[str, Any]], content: str, tool: dict[str, Any] | None = None) -> Any:
+        kwargs: dict[str, Any] = {}
+        if tool is not None:
+            kwargs = {"tools": [tool], "tool_choice": {"type": "tool", "name": tool["name"]}}
+        message = self.client.messages.create(
+            model=self.model,
+            max_tokens=self.max_tokens,
+            system=system,  # type: ignore[arg-type]
+            messages=[{"role": "user", "content": content}],
+            **kwargs,
+        )
+        usage = getattr(message, "usage", None)
+        if usage is not None:
+            self.last_usage = {
+                k: int(getattr(usage, k) or 0)
+                for k in (
+                    "input_tokens",
+                    "output_tokens",
+                    "cache_read_input_tokens",
+                    "cache_creation_input_tokens",
+                )
+                if hasattr(usage, k)
+            }
+        return message
+
+    def _tool_input(self, message: Any, tool_name: str) -> dict[str, Any]:
+        for block in message.content:
+            if getattr(block, "type", None) == "tool_use" and block.name == tool_name:
+                if not isinstance(block.input, dict):
+                    raise BrainError(f"malformed tool response: {tool_name} input is not an object")
+                return block.input
+        raise BrainError(f"malformed tool response: no {tool_name} call (stop_reason={message.stop_reason})")
+
+    # ---- triage ---------------------------------------------------------------------------
+
+    def triage(self, text: str, business: Business, *, in_open_conversation: bool = False) -> Triage:
+        """Claude's triage, checked by the never-miss rules; the offline brain's if Claude fails."""
+        text = (text or "").strip()
+        corrected = self.offline.classifier.correction_for(text) if text else None
+        if not re.search(r"\w", text) or corrected is not None:
+            return self.offline.triage(text, business, in_open_conversation=in_open_conversation)
+        content = (
+            f"Open conversation with us: {'yes' if in_open_conversation else 'no (first message)'}.\n"
+            f"<customer_message>\n{text}\n</customer_message>\nRecord the triage with the record_triage tool."
+        )
+        try:
+            message = self._call(
+                prompts.system_blocks(business, prompts.TRIAGE_RULES), content, prompts.triage_tool()
+            )
+            parsed = _TriageIn.model_validate(self._tool_input(message, "record_triage"))
+        except self.FAILURES as exc:
+            return self._triage_fallback(text, business, in_open_conversation, exc)
+        return self._checked_triage(parsed, text, business)
+
+    def _triage_fallback(self, text: str, business: Business, open_conv: bool, exc: BaseException) -> Triage:
+        reason = describe_failure(exc)
+        log.warning("Claude triage failed (%s); offline brain used", reason)
+        t = self.offline.triage(text, business, in_open_conversation=open_conv)
+        return replace(t, flags=(*t.flags, f"Claude failed ({reason}); offline brain used"))
+
+    def _checked_triage(self, parsed: _TriageIn, text: str, business: Business) -> Triage:
+        flags = list(parsed.flags)
+        category, confidence = parsed.category, parsed.confidence
+        reading = rules.read(text)
+        if reading.opt_out and category != Category.OPT_OUT:
+            flags.append(f"opt-out rule overrode Claude's {category.value}")
+            category, confidence = Category.OPT_OUT, 0.99
+        signals = {s.name: Signal(s.name, s.confidence, s.value) for s in parsed.signals}
+        for s in reading.signals:
+            if s.name in (SignalName.PROMPT_INJECTION, SignalName.FRUSTRATED) and s.name not in signals:
+                signals[s.name] = s
+        if confidence < self.confidence_floor and not any(f.startswith("low confidence") for f in flags):
+            flags.append(f"low confidence: Claude is {confidence:.0%} sure this is {category.value}")
+        local = extract_all(text, business)
+        ex = parsed.extracted
+        amount = _money(ex.refund_amount, business.currency) or local.refund_amount
+        if (
+            category
+            not in (
+                Category.REFUND_REQUEST,
+                Category.COMPLAINT,
+                Category.CANCELLATION,
+                Category.STATUS_INQUIRY,
+            )
+            and not reading.refund
+        ):
+            amount = None
+        service = ex.service if ex.service in {s.name for s in business.services} else local.service
+        extracted = Extracted(
+            refund_amount=amount,
+            order_ref=ex.order_ref or local.order_ref,
+            requested_time=ex.requested_time or local.requested_time,
+            service=service,
+            name=ex.name or local.name,
+            company=ex.company or local.company,
+        )
+        return Triage(category, confidence, tuple(signals.values()), extracted, tuple(flags), self.name)
+
+    # ---- brief ----------------------------------------------------------------------------
+
+    def brief(self, lead: LeadContext) -> Brief:
+        """Rubric score computed here; Claude writes the paragraph, the flags and the next action."""
+        score, grade, reasons = score_lead(lead)
+        service = lead_service(lead)
+        history = "\n".join(f"[{h.direction.value} via {h.channel.value}] {h.text}" for h in lead.history)
+        content = (
+            f"Lead: name={lead.contact_name!r}, email={lead.contact_email!r}, phone={lead.contact_phone!r}, "
+            f"channel={lead.channel.value}, source={lead.source!r}, referral={lead.referral!r}, "
+            f"returning_customer={lead.returning_customer}, service={service!r}, "
+            f"triage={lead.triage.category.value}, signals={[s.name.value for s in lead.triage.signals]}.\n"
+            f"Rubric score {score}/100, grade {grade}; reasons: {'; '.join(reasons) or 'none'}.\n"
+            f"<conversation>\n{history}\n</conversation>\nRecord the brief with the record_brief tool."
+        )
+        try:
+            message = self._call(
+                prompts.system_blocks(lead.business, prompts.TRIAGE_RULES), content, prompts.brief_tool()
+            )
+            parsed = _BriefIn.model_validate(self._tool_input(message, "record_brief"))
+        except self.FAILURES as exc:
+            reason = describe_failure(exc)
+            b = self.offline.brief(lead)
+            return replace(b, flags=(*b.flags, f"Claude failed ({reason}); offline brain used"))
+        flags = list(dict.fromkeys([*parsed.flags, *brief_flags(lead, service)]))
+        return Brief(
+            score, grade, parsed.summary.strip(), reasons, tuple(flags), parsed.next_action, self.name
+        )
+
+    # ---- draft ----------------------------------------------------------------------------
+
+    def draft(self, request: DraftRequest) -> DraftText:
+        """A reply in the owner's voice; guardrails check it like any other draft."""
+        lead = request.lead
+        voice = lead.voice_examples or lead.business.voice_examples
+        system = prompts.system_blocks(lead.business, prompts.DRAFT_RULES, tuple(voice))
+        history = "\n".join(
+            f"[{'customer' if h.direction == Direction.INBOUND else 'us'}] {h.text}"
+            for h in lead.history
+            if h.direction != Direction.NOTE
+        )
+        limit = f"at most {request.max_chars} characters" if request.max_chars else "short"
+        content = (
+            f"Purpose: {request.purpose}. {prompts.PURPOSE_BRIEFS.get(request.purpose, 'A short, helpful touch.')}\n"
+            f"Channel: {lead.channel.value}; length: {limit}; plain text: {request.plain_text}.\n"
+            f"Customer first name: {first_name(lead)!r}; service asked about: {lead_service(lead)!r}; "
+            f"triage: {lead.triage.category.value}.\n<conversation>\n{history}\n</conversation>\n"
+            "Write the reply now."
+        )
+        try:
+            message = self._call(system, content)
+            body = "".join(
+                getattr(b, "text", "") for b in message.content if getattr(b, "type", "") == "text"
+            )
+            if not body.strip():
+                raise BrainError(f"empty draft (stop_reason={message.stop_reason})")
+        except self.FAILURES as exc:
+            reason = describe_failure(exc)
+            d = self.offline.draft(request)
+            return replace(d, note=f"Claude failed ({reason}); offline brain used")
+        body = body.strip()
+        note = None
+        if request.max_chars and len(body) > request.max_chars:
+            body = _trim(body, request.max_chars)
+            note = f"Claude's draft was over {request.max_chars} characters and was shortened"
+        subject = (
+            f"Re: {lead_service(lead) or 'your message'} - {lead.business.name}"
+            if lead.channel.value == "email"
+            else None
+        )
+        return DraftText(body=body, subject=subject, backend=self.name, note=note)
+
+    def learn(self, text: str, category: str) -> None:
+        """Corrections live in the offline brain; they win over Claude for similar messages."""
+        self.offline.learn(text, category)
+
+
+def _money(value: str | None, currency: str) -> Money | None:
+    if not value:
+        return None
+    found = extract_money(value, currency)
+    if found:
+        return found[0]
+    parts = value.replace(",", "").split()
+    try:
+        amount = Decimal(parts[0])
+    except (InvalidOperation, IndexError):
+        return None
+    code = parts[1].upper() if len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 3 else currency
+    return Money(amount, code)
