@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.triage.datagen import eval_templates, train_templates
+from bench.triage.datagen import eval_templates, holdout_templates, train_templates
 from bench.triage.datagen.common import generate
 
 ROOT = Path(__file__).resolve().parents[3]
 TRAIN_PATH = ROOT / "sheepdog" / "brain" / "data" / "train.jsonl"
 EVAL_PATH = ROOT / "bench" / "triage" / "eval.jsonl"
+HOLDOUT_PATH = ROOT / "bench" / "triage" / "holdout.jsonl"
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
@@ -28,7 +29,10 @@ def main() -> None:
     evals = generate(eval_templates.templates(), per_category=90, seed=2024, exclude=train_texts)
     _write(TRAIN_PATH, [{"text": r["text"], "label": r["label"]} for r in train])
     _write(EVAL_PATH, evals)
-    print(f"train: {len(train)} rows → {TRAIN_PATH}\neval: {len(evals)} rows → {EVAL_PATH}")
+    seen = train_texts | {r["text"].lower() for r in evals}
+    holdout = generate(holdout_templates.templates(), per_category=40, seed=99, exclude=seen)
+    _write(HOLDOUT_PATH, holdout)
+    print(f"train: {len(train)} → {TRAIN_PATH}\neval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}")
 
 
 if __name__ == "__main__":
