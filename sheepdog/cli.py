@@ -42,7 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink = start_sink(runtime.services.db, "127.0.0.1", settings.demo.smtp_sink_port)
         except OSError as exc:
             raise ConfigError(
-                f"demo.smtp_sink_port = {settings.demo.smtp_sink_port}: cannot listen there ({exc.strerror}); "
+                f"demo.smtp_sink_port = {settings.demo.smtp_sink_port}: "
+                f"cannot listen there ({exc.strerror}); "
                 "pick a free port with SHEEPDOG_DEMO__SMTP_SINK_PORT or set demo.smtp_sink = false"
             ) from None
     host, port = settings.console.host, settings.console.port
@@ -59,7 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
     except OSError as exc:
-        raise ConfigError(f"console.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); use --port N") from None
+        raise ConfigError(
+            f"console.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); use --port N"
+        ) from None
     finally:
         if sink:
             sink.stop()

@@ -1,0 +1,139 @@
+"""Config precedence and errors, `sheepdog init`, and the real `sheepdog run` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sheepdog.cli import main
+from sheepdog.config import load_settings
+from sheepdog.errors import ConfigError
+from tests.conftest import fixture_bytes, free_port
+
+
+def test_demo_business_loads_without_a_file() -> None:
+    settings = load_settings(None, environ={})
+    business = settings.business.to_domain()
+    assert business.name == "Brightside Heating & Cooling"
+    assert str(business.refund_threshold) == "$150"
+    assert any(s.price is not None for s in business.services)
+    assert settings.followup.cadences["speed_to_lead"].steps[2].approval is True
+
+
+def test_environment_beats_file_and_overrides_beat_both(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[slack]\nsigning_secret = "from-file"\n[console]\nport = 9000\n', encoding="utf-8")
+    env = {"SHEEPDOG_SLACK__SIGNING_SECRET": "from-env", "SHEEPDOG_SLACK__ALLOWLIST": '["U1", "U2"]'}
+    settings = load_settings(path, environ=env, overrides={"console": {"port": 9100}})
+    assert settings.slack.signing_secret == "from-env"
+    assert settings.slack.allowlist == ["U1", "U2"]
+    assert settings.console.port == 9100
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ("[business]\ntimezone = 'Mars/Olympus'\n", "business.timezone = 'Mars/Olympus'"),
+        ("[policy.first_reply]\nautonomy = 'L9'\n", "policy.first_reply.autonomy = 'L9'"),
+        ("[slack]\nsigning_secrte = 'x'\n", "slack.signing_secrte: unknown setting"),
+        ("[business.hours]\nfunday = '09:00-17:00'\n", "unknown day 'funday'"),
+        ("[business.hours]\nmon = '18:00-08:00'\n", "closing time must be after opening time"),
+        ("[followup]\nnew_lead_cadence = 'nope'\n", "is not one of the cadences"),
+        ("[storage\nurl = 1", "not valid TOML"),
+    ],
+)
+def test_a_wrong_key_or_value_names_the_key_the_value_and_what_is_allowed(
+    tmp_path: Path, toml: str, words: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert words in str(err.value)
+
+
+def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sheepdog init"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
+    target = tmp_path / "sheepdog.toml"
+    assert main(["init", str(target)]) == 0
+    assert load_settings(target, environ={}).business.name == "Brightside Heating & Cooling"
+    assert main(["init", str(target)]) == 1  # never overwrites without --force
+    assert main(["--verbose", "doctor", "--config", str(target)]) in (0, 1)
+
+
+def test_cli_reports_config_errors_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[queue]\nbackend = 'kafka'\n", encoding="utf-8")
+    assert main(["leads", "--config", str(bad)]) == 2
+    assert "queue.backend = 'kafka'" in capsys.readouterr().out
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return resp.status, resp.read()
+
+
+def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Path) -> None:
+    port, sink = free_port(), free_port()
+    env = {
+        **os.environ,
+        "SHEEPDOG_CONSOLE__TOKEN": "smoke",
+        "SHEEPDOG_DEMO__SMTP_SINK_PORT": str(sink),
+        "SHEEPDOG_STORAGE__URL": f"sqlite:///{tmp_path}/run.db",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sheepdog.cli", "run", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if _get(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("sheepdog run did not start: " + (proc.stdout.read() if proc.stdout else ""))
+        req = urllib.request.Request(
+            f"{base}/hooks/form",
+            data=fixture_bytes("loop", "webform__lead.json"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        status, body = _get(f"{base}/api/leads", "smoke")
+        leads = json.loads(body)["leads"]
+        assert status == 200 and [lead["name"] for lead in leads] == ["Jordan Ellis"]
+        assert b"Sheepdog console" in _get(f"{base}/", "smoke")[1]
+        # The instant reply lands in the demo's SMTP sink, which the console shows.
+        for _ in range(50):
+            mail = json.loads(_get(f"{base}/api/mail", "smoke")[1])["mail"]
+            if mail:
+                break
+            time.sleep(0.2)
+        assert len(mail) == 1 and "jordan.ellis@example.com" in mail[0]["to"].lower()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/?token=smoke" in out
+    assert "Traceback" not in out
