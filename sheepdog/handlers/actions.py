@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sheepdog.domain import cadence as cadence_rules
-from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
+from sheepdog.domain.models import Category, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel
@@ -56,55 +56,55 @@ def _settled(draft: Draft) -> str | None:
     return None
 
 
-def approve(services: Services, draft_id: int, actor: str) -> ActionResult:
-    """Send the draft as written."""
+OPTED_OUT = "the contact has opted out: nothing can be sent"
+
+
+def _text(text: str, what: str) -> str:
+    text = text.strip()
+    if not text:
+        raise BadInputError(f"the {what} is empty")
+    return text
+
+
+def _decide_draft(
+    services: Services, draft_id: int, actor: str, state: DraftState, *, text: str | None = None
+) -> ActionResult:
+    """Approve, edit or skip one pending draft; a settled draft or an opted-out contact refuses."""
     with services.db.session() as s:
         draft = _draft(s, draft_id)
-        if why := _settled(draft):
-            return ActionResult(False, why, draft.lead_id)
-        if draft.lead.contact.opted_out:
-            return ActionResult(False, "the contact has opted out: nothing can be sent", draft.lead_id)
-        draft.state, draft.decided_by, draft.decided_at = DraftState.APPROVED, actor, services.now()
-        draft.lead.needs_attention = None
-        services.log(s, "draft_approved", draft.lead_id, actor, draft_id=draft.id)
-        queue_outbox(s, services, draft, author=actor)
         lead_id = draft.lead_id
-    return _done(services, lead_id, True, "approved")
+        if why := _settled(draft):
+            return ActionResult(False, why, lead_id)
+        sending = state != DraftState.SKIPPED
+        if sending and draft.lead.contact.opted_out:
+            return ActionResult(False, OPTED_OUT, lead_id)
+        if text is not None and text != draft.body:
+            draft.original_body = draft.original_body or draft.body
+            draft.body = text
+            s.add(VoiceExample(text=text, author=actor, draft_id=draft.id, created_at=services.now()))
+        draft.state, draft.decided_by, draft.decided_at = state, actor, services.now()
+        draft.lead.needs_attention = None
+        services.log(s, f"draft_{state.value}", lead_id, actor, draft_id=draft.id)
+        if sending:
+            queue_outbox(s, services, draft, author=actor)
+    message = {DraftState.APPROVED: "approved", DraftState.EDITED: "edited and approved"}.get(
+        state, "skipped"
+    )
+    return _done(services, lead_id, True, message)
+
+
+def approve(services: Services, draft_id: int, actor: str) -> ActionResult:
+    """Send the draft as written."""
+    return _decide_draft(services, draft_id, actor, DraftState.APPROVED)
 
 
 def edit(services: Services, draft_id: int, actor: str, text: str) -> ActionResult:
     """Send the team's version; the edit becomes a new example of the owner's voice."""
-    text = text.strip()
-    if not text:
-        raise BadInputError("the edited message is empty")
-    with services.db.session() as s:
-        draft = _draft(s, draft_id)
-        if why := _settled(draft):
-            return ActionResult(False, why, draft.lead_id)
-        if draft.lead.contact.opted_out:
-            return ActionResult(False, "the contact has opted out: nothing can be sent", draft.lead_id)
-        if text != draft.body:
-            draft.original_body = draft.original_body or draft.body
-            draft.body = text
-            s.add(VoiceExample(text=text, author=actor, draft_id=draft.id, created_at=services.now()))
-        draft.state, draft.decided_by, draft.decided_at = DraftState.EDITED, actor, services.now()
-        draft.lead.needs_attention = None
-        services.log(s, "draft_edited", draft.lead_id, actor, draft_id=draft.id)
-        queue_outbox(s, services, draft, author=actor)
-        lead_id = draft.lead_id
-    return _done(services, lead_id, True, "edited and approved")
+    return _decide_draft(services, draft_id, actor, DraftState.EDITED, text=_text(text, "edited message"))
 
 
 def skip(services: Services, draft_id: int, actor: str) -> ActionResult:
-    with services.db.session() as s:
-        draft = _draft(s, draft_id)
-        if why := _settled(draft):
-            return ActionResult(False, why, draft.lead_id)
-        draft.state, draft.decided_by, draft.decided_at = DraftState.SKIPPED, actor, services.now()
-        draft.lead.needs_attention = None
-        services.log(s, "draft_skipped", draft.lead_id, actor, draft_id=draft.id)
-        lead_id = draft.lead_id
-    return _done(services, lead_id, True, "skipped")
+    return _decide_draft(services, draft_id, actor, DraftState.SKIPPED)
 
 
 def pause(services: Services, lead_id: int, actor: str) -> ActionResult:
@@ -154,13 +154,11 @@ def unclaim(services: Services, lead_id: int, actor: str) -> ActionResult:
 
 def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
     """A team member answers the customer directly, on the lead's channel."""
-    text = text.strip()
-    if not text:
-        raise BadInputError("the reply is empty")
+    text = _text(text, "reply")
     with services.db.session() as s:
         lead = _lead(s, lead_id)
         if lead.contact.opted_out:
-            return ActionResult(False, "the contact has opted out: nothing can be sent", lead_id)
+            return ActionResult(False, OPTED_OUT, lead_id)
         channel = reply_channel(services, lead, lead.contact)
         if channel is None:
             return ActionResult(False, "no channel to answer this lead on", lead_id)
@@ -175,9 +173,7 @@ def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResu
 
 def note(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
     """An internal note on the thread; never sent to the customer."""
-    text = text.strip()
-    if not text:
-        raise BadInputError("the note is empty")
+    text = _text(text, "note")
     with services.db.session() as s:
         lead = _lead(s, lead_id)
         s.add(
@@ -275,5 +271,3 @@ __all__ = [
     "unclaim",
     "won",
 ]
-
-_ = Channel  # re-exported type used by surfaces' type hints
