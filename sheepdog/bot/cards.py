@@ -139,6 +139,8 @@ def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
         why = "; ".join(draft.reasons) if draft.reasons else "waiting for approval"
         return f"Waiting for approval: {why}"
     verb = {DraftState.EDITED: "Edited and approved", DraftState.SKIPPED: "Skipped"}.get(state, "Approved")
+    if draft.original_body is not None and state != DraftState.SKIPPED:
+        verb = "Edited and approved"
     if draft.decided_by and draft.decided_by.startswith("Sheepdog"):
         verb = "Sent automatically" if state == DraftState.SENT else "Approved automatically"
         head = f"{verb} ({draft.decided_by.removeprefix('Sheepdog ').strip('()')})"

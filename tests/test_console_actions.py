@@ -1,0 +1,123 @@
+"""Every team action through the console's HTTP API, as a surface uses it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from sheepdog.app import Runtime
+from sheepdog.storage.tables import Lead, Message, VoiceExample
+from tests.conftest import fixture_bytes
+
+
+async def _lead(client: Any) -> dict[str, Any]:
+    resp = await client.post(
+        "/hooks/form",
+        data=fixture_bytes("loop", "webform__lead.json"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status == 200
+    leads = (await (await client.get("/api/leads")).json())["leads"]
+    return await (await client.get(f"/api/leads/{leads[0]['id']}")).json()
+
+
+async def _settle(runtime: Runtime) -> None:
+    await asyncio.to_thread(runtime.services.queue.wait_idle)
+
+
+async def test_reply_goes_out_and_a_note_never_does(
+    make_settings: Any, smtp: Any, aiohttp_client: Any
+) -> None:
+    from sheepdog.app import build_runtime
+
+    recorder, _ = smtp
+    runtime = build_runtime(make_settings(policy={"first_reply": {"autonomy": "L3"}}))
+    client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
+    thread = await _lead(client)
+    lead_id = thread["lead"]["id"]
+
+    note = await client.post(
+        f"/api/leads/{lead_id}/note", json={"text": "Called, left voicemail", "actor": "Ali"}
+    )
+    assert note.status == 200
+    reply = await client.post(
+        f"/api/leads/{lead_id}/reply", json={"text": "Hi Jordan, Dana here.", "actor": "Dana"}
+    )
+    assert reply.status == 200
+    await _settle(runtime)
+    assert len(recorder.messages) == 1
+    sent = recorder.messages[0]
+    assert sent.get_body(preferencelist=("plain",)).get_content().strip() == "Hi Jordan, Dana here."
+    assert "Called" not in sent.as_string()
+
+    thread = await (await client.get(f"/api/leads/{lead_id}")).json()
+    kinds = [c["kind"] for c in thread["cards"]]
+    assert "note" in kinds and "outbound" in kinds
+    note_card = next(c for c in thread["cards"] if c["kind"] == "note")
+    assert note_card["status"] == "not sent to the customer" and "Ali" in note_card["title"]
+    empty = await client.post(f"/api/leads/{lead_id}/reply", json={"text": "   "})
+    assert empty.status == 400 and "empty" in (await empty.json())["error"]
+    runtime.services.db.dispose()
+
+
+async def test_edit_sends_the_new_text_and_learns_the_voice(
+    make_settings: Any, smtp: Any, aiohttp_client: Any
+) -> None:
+    from sheepdog.app import build_runtime
+
+    recorder, _ = smtp
+    runtime = build_runtime(make_settings(policy={"first_reply": {"autonomy": "L3"}}))
+    client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
+    thread = await _lead(client)
+    draft = next(c for c in thread["cards"] if c["kind"] == "draft")
+    text = "Hey Jordan! Yes, we install heat pumps all over south Austin. Whole house? Grab a slot: https://brightside.example/book"
+    resp = await client.post(
+        f"/api/drafts/{draft['extra']['draft_id']}/edit", json={"text": text, "actor": "Dana"}
+    )
+    assert resp.status == 200
+    await _settle(runtime)
+    assert [m.get_body(preferencelist=("plain",)).get_content().strip() for m in recorder.messages] == [text]
+    with runtime.services.db.session() as s:
+        assert [v.text for v in s.scalars(select(VoiceExample))] == [text]
+    thread = await (await client.get(f"/api/leads/{thread['lead']['id']}")).json()
+    card = next(c for c in thread["cards"] if c["key"] == draft["key"])
+    assert card["status"].startswith("Edited and approved by Dana · sent ")
+    runtime.services.db.dispose()
+
+
+async def test_claim_stage_pause_resume_and_outcomes(client: Any, runtime: Runtime) -> None:
+    thread = await _lead(client)
+    lead_id = thread["lead"]["id"]
+    post = client.post
+
+    assert (await post(f"/api/leads/{lead_id}/claim", json={"actor": "Ali"})).status == 200
+    assert (await post(f"/api/leads/{lead_id}/claim", json={"actor": "Ali"})).status == 409
+    assert (await post(f"/api/leads/{lead_id}/pause", json={})).status == 200
+    assert (await post(f"/api/leads/{lead_id}/resume", json={})).status == 200
+    assert (await post(f"/api/leads/{lead_id}/stage", json={"stage": "nonsense"})).status == 400
+    assert (await post(f"/api/leads/{lead_id}/stage", json={"stage": "quoted"})).status == 200
+    assert (await post(f"/api/leads/{lead_id}/won", json={"amount": "$4,500"})).status == 200
+    brief = (await (await client.get(f"/api/leads/{lead_id}")).json())["cards"][0]
+    fields = dict(brief["fields"])
+    assert fields["Owner"] == "Ali" and fields["Stage"] == "won" and "stopped" in fields["Cadence"]
+    with runtime.services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        assert str(lead.outcome_value) == "4500.00" and lead.outcome_currency == "USD"
+    assert (await post("/api/leads/999/claim", json={})).status == 404
+    assert (await post(f"/api/leads/{lead_id}/explode", json={})).status == 404
+    assert (await post(f"/api/leads/{lead_id}/claim", data=b"{nope")).status == 400
+
+
+async def test_a_triage_correction_is_learned(client: Any, runtime: Runtime) -> None:
+    thread = await _lead(client)
+    inbound = next(c for c in thread["cards"] if c["kind"] == "inbound")
+    message_id = inbound["extra"]["message_id"]
+    resp = await client.post(f"/api/messages/{message_id}/triage", json={"category": "booking"})
+    assert resp.status == 200
+    with runtime.services.db.session() as s:
+        text = s.get(Message, message_id).triage_text or s.get(Message, message_id).text
+    assert runtime.services.brain.triage(text, runtime.services.business).category.value == "booking"
+    bad = await client.post(f"/api/messages/{message_id}/triage", json={"category": "vibes"})
+    assert bad.status == 400
