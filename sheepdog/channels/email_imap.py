@@ -16,7 +16,11 @@ import contextlib
 import imaplib
 import logging
 import re
+import select
+import socket
 import ssl
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -67,6 +71,7 @@ class ImapPoller:
         self.deliver = deliver
         self.state = _State()
         self.conn: imaplib.IMAP4 | None = None
+        self._stop = threading.Event()
 
     # -- blocking helpers (run in a thread) -------------------------------------------------
     def _connect(self) -> imaplib.IMAP4:
@@ -92,6 +97,8 @@ class ImapPoller:
     def _fetch_new(self) -> list[tuple[int, bytes]]:
         if self.conn is None:
             self.conn = self._connect()
+        else:
+            self.conn.noop()  # let the server show what arrived since (servers sync the view on NOOP)
         conn = self.conn
         criteria = [f"UNKEYWORD {self.s.keyword}" if self.state.use_keyword else "UNSEEN"]
         if self.state.last_uid:
@@ -130,15 +137,19 @@ class ImapPoller:
         if not first.startswith(b"+"):
             raise imaplib.IMAP4.error(f"IDLE refused: {first!r}")
         sock = conn.socket()
-        sock.settimeout(max_s)
         pushed = False
+        deadline = time.monotonic() + max_s
         try:
-            line = conn.readline()
-            pushed = bool(line)
-        except TimeoutError:
-            pushed = False
+            # wait in short select() slices so a stopping poller never leaves this thread blocked
+            while not self._stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                readable, _, _ = select.select([sock], [], [], min(1.0, left))
+                if readable:
+                    pushed = bool(conn.readline())
+                    break
         finally:
-            sock.settimeout(self.s.timeout_s)
             conn.send(b"DONE\r\n")
             while True:  # drain untagged lines up to our tagged completion
                 line = conn.readline()
@@ -201,10 +212,13 @@ class ImapPoller:
 
     def _abort(self) -> None:
         """Shut the socket at once (unblocks a thread waiting in IDLE) and forget the connection."""
+        self._stop.set()
         conn, self.conn = self.conn, None
         if conn is not None:
+            with contextlib.suppress(Exception):  # shutdown first: closing the file would wait on a reader
+                conn.sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(Exception):
-                conn.shutdown()
+                conn.sock.close()
 
 
 def _lines(data: object) -> list[bytes]:

@@ -148,4 +148,4 @@ def embeddable_form(action_url: str, business_name: str, honeypot_field: str) ->
   <input id="{honeypot_field}" name="{honeypot_field}" tabindex="-1" autocomplete="off"></div>
  <button type="submit">Send</button>
 </form>
-</body></html>"""  # noqa: E501
+</body></html>"""
