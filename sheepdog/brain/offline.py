@@ -31,6 +31,40 @@ _QUOTE_REQUEST = re.compile(
     r"\b(?:get|need|want|like|send|give|after|request(?:ing)?|looking for)\b.{0,25}\b(?:quote|estimate|quotation)\b",
     re.IGNORECASE,
 )
+_LOOSE = rules.SOFT | {
+    Category.STATUS_INQUIRY,
+    Category.BOOKING,
+    Category.HUMAN_REQUEST,
+    Category.COMPLAINT,
+    Category.PRICING_QUESTION,
+}
+
+
+def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Category | None:
+    """Patterns strong enough to overrule the classifier, most important first."""
+    priced = rules.PRICE.search(text) is not None
+    if rules.SPAM.search(text) and top != Category.SPAM:
+        return Category.SPAM
+    if (
+        rules.CANCEL.search(text)
+        and top in _LOOSE
+        and top != Category.PRICING_QUESTION
+        and not priced
+        and not re.search(r"\bpolic(?:y|ies)\b", text, re.IGNORECASE)
+    ):
+        return Category.CANCELLATION
+    if rules.WRONG_CHARGE.search(text) and top in _LOOSE - {Category.COMPLAINT}:
+        return Category.COMPLAINT
+    worded = rules.ANGER_WORDS.search(text) is not None
+    if (reading.anger >= 0.6 or (worded and reading.anger >= 0.35)) and top in rules.SOFT | {
+        Category.STATUS_INQUIRY
+    }:
+        return Category.COMPLAINT
+    if rules.HUMAN_STRONG.search(text) and top in rules.SOFT | {Category.BOOKING, Category.STATUS_INQUIRY}:
+        return Category.HUMAN_REQUEST
+    return None
+
+
 _MONEY_TOPIC = {Category.REFUND_REQUEST, Category.COMPLAINT, Category.CANCELLATION, Category.STATUS_INQUIRY}
 
 
@@ -96,8 +130,9 @@ class OfflineBrain:
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
-        if reading.anger >= 0.5 and top in rules.SOFT:
-            return Category.COMPLAINT, max(0.7, probs[Category.COMPLAINT]), flags
+        override = _rule_override(text, top, reading)
+        if override is not None:
+            return override, max(0.75, probs[override]), flags
         if (
             open_conversation
             and top == Category.SALES_INQUIRY

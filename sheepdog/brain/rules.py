@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from sheepdog.domain.models import Category, Signal, SignalName
 
@@ -44,7 +45,7 @@ OPT_OUT_PATTERNS = [
         _I,
     ),
     re.compile(
-        r"\b(?:take|remove|delete)\s+(?:me|my\s+(?:number|email|phone|details))\b(?!\s+(?:to|for|out|back))",
+        r"\b(?:take|remove|delete)\s+(?:me|(?:my|this)\s+(?:number|email|phone|details))\b(?!\s+(?:to|for|out|back))",
         _I,
     ),
     re.compile(
@@ -75,6 +76,8 @@ REFUND_PATTERNS = [
     re.compile(r"\b(?:give|send|pay|put|credit)\s+(?:\w+\s+){0,4}back\b", _I),
     re.compile(r"\b(?:reverse|refund|undo)\s+(?:the|that|this)?\s*(?:charge|payment|transaction|fee)\b", _I),
     re.compile(r"\bcharge\s?back\b", _I),
+    re.compile(r"\b(?:i'?m|i am|we'?re|we are)\s+owed\b|\bowes? (?:me|us)\b", _I),
+    re.compile(r"\b(?:some|my|the|our)\s+money\s+b[ac]{1,2}k\b", _I),
 ]
 REFUND_NOT_REQUEST = [
     re.compile(r"\b(?:any|an)\s+(?:news|update|word|progress)\b.{0,30}\brefund", _I),
@@ -90,7 +93,7 @@ ANGER_WORDS = re.compile(
     r"\b(?:ridiculous|unacceptable|terrible|horrible|worst|awful|furious|angry|disgusting|disgusted|scam(?:mers?)?|"
     r"rip[\s-]?off|useless|incompetent|pathetic|joke|shocking|appalling|outrageous|fed up|sick of|lawyer|"
     r"attorney|sue you|bbb|better business bureau|1[\s-]?star|one[\s-]?star|bad review|never again|"
-    r"third time|3rd time|still waiting|nobody (?:answers|calls|called|gets back)|no one (?:answers|called|helps)|"
+    r"third time|3rd time|nobody (?:answers|calls|called|gets back)|no one (?:answers|called|helps)|"
     r"wtf|damn|hell|crap|unbelievable|disappointed|unhappy|not happy|rude|harass\w*|avoid you)\b",
     _I,
 )
@@ -148,12 +151,23 @@ def normalise_short(text: str) -> str:
     return " ".join(re.sub(r"[^a-z\s-]", " ", text.lower()).split())
 
 
+def _fuzzy_unsubscribe(text: str) -> bool:
+    """'unsuscribe', 'usnub', 'unsubscibe': typos of the one word that must never be missed."""
+    for word in re.findall(r"[a-z]{4,13}", text.lower()):
+        if word[:2] not in ("un", "us", "nu"):
+            continue
+        target = "unsub" if len(word) <= 6 else "unsubscribe"
+        if SequenceMatcher(None, word, target).ratio() >= 0.8:
+            return True
+    return False
+
+
 def is_opt_out(text: str) -> bool:
     """STOP, unsubscribe, 'take me off your list', 'don't contact me': never missed."""
     short = normalise_short(text)
     if short in OPT_OUT_WHOLE:
         return True
-    return any(p.search(text) for p in OPT_OUT_PATTERNS)
+    return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
 
 
 def is_refund_request(text: str) -> bool:
@@ -217,6 +231,39 @@ def read(text: str) -> RuleReading:
         signals.append(Signal(SignalName.PROMPT_INJECTION, 0.9))
     return RuleReading(is_opt_out(text), is_refund_request(text), anger, tuple(signals))
 
+
+CANCEL = re.compile(
+    r"\bcall(?:ing)? off\b|\bnot (?:be )?going ahead\b|\bwon'?t be (?:going ahead|needing)\b|"
+    r"\bdecided (?:against|not to (?:go ahead|proceed|book))\b|\bcancel(?:l?ing|l?ed)?\b(?!\s+polic)|"
+    r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of\b|"
+    r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b",
+    _I,
+)
+WRONG_CHARGE = re.compile(
+    r"\b(?:charged|billed|overcharged|double[\s-]?charged)\b.{0,40}\b(?:twice|never|didn'?t|wrong|without|not|"
+    r"again)\b|\b(?:extra|unexpected|hidden|wrong|mystery|unknown)\s+(?:charge|fee|amount)s?\b|"
+    r"\bcharge on my (?:bill|card|statement|account)\b|\bnever (?:ordered|agreed|authori[sz]ed)\b|"
+    r"\bwhy (?:was|were|am|have) (?:i|we) (?:been )?(?:charged|billed)\b|\bwhy is there an? (?:extra )?(?:charge|fee)\b",
+    _I,
+)
+HUMAN_STRONG = re.compile(
+    r"\b(?:give|gimme)\s+(?:me|us)\s+a\s+(?:call|ring|bell)\b|\bring me\b|\bcall me\b|\bcall ?back\b|"
+    r"\bphone me\b|\b(?:real|actual|live)\s+(?:person|human)\b|\bput me through\b|\bto a (?:person|human)\b|"
+    r"\bspeak (?:to|with) (?:a|an|the|some|your) ?(?:person|human|manager|owner|someone|agent|supervisor|somebody)\b|"
+    r"\b(?:somebody|someone) (?:give me a|to) (?:call|ring)\b|\bis this a bot\b|\bconnect me\b",
+    _I,
+)
+SPAM = re.compile(
+    r"\bclick (?:here|the link|this link)\b|\blog ?in (?:here|now|to keep)\b|\bverify (?:your|the) "
+    r"(?:account|password|details|identity)\b|\bupdate (?:your )?(?:payment |billing |bank )?details at\b|"
+    r"\blottery\b|\bmake money\b|\bearn \$|\bbitcoin\b|\bcrypto\b|\bseo\b|\bbacklinks?\b|"
+    r"\b(?:page 1|first page|top) of google\b|\brank(?:ing)? #?1\b|\bdatabase of\b|\bleads? (?:database|list)\b|"
+    r"\bbuy(?:ing)? your business\b|\bkindly\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
+    r"\bfollowers\b|\b(?:on|via) (?:whatsapp|telegram)\b|\bguaranteed \d+ ?%|\bmailbox is full\b|"
+    r"\bbusiness proposal\b|\bwon an?\b.{0,20}\b(?:gift card|voucher|prize)\b|\binheritance\b|"
+    r"\bdouble your (?:revenue|sales)\b|\bqualified leads\b|\bweb ?design\b.{0,30}\$",
+    _I,
+)
 
 # Categories a rule may pull a message away from when it clearly fits another.
 SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.ROUTINE_QUESTION}

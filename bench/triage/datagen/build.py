@@ -24,15 +24,27 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def main() -> None:
-    train = generate(train_templates.templates(), per_category=260, seed=7)
+    train = generate(train_templates.templates(), per_category=320, seed=7)
     train_texts = {r["text"].lower() for r in train}
-    evals = generate(eval_templates.templates(), per_category=90, seed=2024, exclude=train_texts)
+    # Evaluation sets are drawn independently of the training set (so they stay the same when the
+    # training set grows); any row that happens to equal a training sentence is dropped.
+    evals = [
+        r
+        for r in generate(eval_templates.templates(), per_category=90, seed=2024)
+        if r["text"].lower() not in train_texts
+    ]
     _write(TRAIN_PATH, [{"text": r["text"], "label": r["label"]} for r in train])
     _write(EVAL_PATH, evals)
     seen = train_texts | {r["text"].lower() for r in evals}
-    holdout = generate(holdout_templates.templates(), per_category=40, seed=99, exclude=seen)
+    holdout = [
+        r
+        for r in generate(holdout_templates.templates(), per_category=40, seed=99)
+        if r["text"].lower() not in seen
+    ]
     _write(HOLDOUT_PATH, holdout)
-    print(f"train: {len(train)} → {TRAIN_PATH}\neval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}")
+    print(
+        f"train: {len(train)} → {TRAIN_PATH}\neval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}"
+    )
 
 
 if __name__ == "__main__":

@@ -396,10 +396,15 @@ Do you sponsor local sports teams?
 
 def templates() -> dict[str, list[tuple[str, str]]]:
     """Parse RAW into (domains, text) pairs per category."""
+    from bench.triage.datagen.train_more import MORE
+
     out: dict[str, list[tuple[str, str]]] = {}
-    for cat, block in RAW.items():
+    for cat, first in RAW.items():
+        block = first + "\n" + MORE.get(cat, "")
         items = []
         for line in block.strip().splitlines():
+            if not line.strip():
+                continue
             doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
             items.append((doms or "*", text.strip()))
         out[cat] = items

@@ -1,0 +1,144 @@
+"""Regenerate the offline brain's triage figures: `.venv/bin/python -m bench.triage.run`.
+
+Scores bench/triage/eval.jsonl (development evaluation set) and bench/triage/holdout.jsonl
+(blind hold-out), checks that neither shares a sentence with the training set, writes
+results.json and confusion.png, and rewrites the figures block of README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sheepdog.brain.classifier import load_examples
+from sheepdog.brain.evaluate import Scores, read_rows, score, triage_all
+from sheepdog.brain.offline import OfflineBrain
+from sheepdog.config import load_settings
+
+HERE = Path(__file__).resolve().parent
+SETS = {"eval": HERE / "eval.jsonl", "holdout": HERE / "holdout.jsonl"}
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+def evaluate_set(path: Path, brain: OfflineBrain) -> tuple[Scores, dict[str, float], list[dict[str, Any]]]:
+    business = load_settings(environ={}).business.to_domain()
+    rows = read_rows(path)
+    triages = triage_all([r["text"] for r in rows], brain, business)
+    predicted = [t.category.value for t in triages]
+    scores = score([r["label"] for r in rows], predicted)
+    by_domain: dict[str, list[bool]] = defaultdict(list)
+    for r, p in zip(rows, predicted, strict=True):
+        by_domain[r.get("domain", "?")].append(r["label"] == p)
+    domain_acc = {d: sum(v) / len(v) for d, v in sorted(by_domain.items())}
+    errors = [
+        {"text": r["text"], "label": r["label"], "predicted": p}
+        for r, p in zip(rows, predicted, strict=True)
+        if r["label"] != p
+    ]
+    return scores, domain_acc, errors
+
+
+def confusion_png(scores: Scores, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cm = np.array(scores.confusion, dtype=float)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(9, 8))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(scores.labels)), scores.labels, rotation=60, ha="right")
+    ax.set_yticks(range(len(scores.labels)), scores.labels)
+    for i in range(len(scores.labels)):
+        for j in range(len(scores.labels)):
+            if cm[i, j]:
+                ax.text(
+                    j,
+                    i,
+                    int(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    color="white" if norm[i, j] > 0.5 else "black",
+                    fontsize=8,
+                )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figures_markdown(results: dict[str, Any]) -> str:
+    lines = [BEGIN, ""]
+    for name, res in results["sets"].items():
+        s = res["scores"]
+        lines += [
+            f"**{name}** ({res['path']}): n = {s['n']}, accuracy **{s['accuracy']:.3f}**, "
+            f"macro-F1 **{s['macro_f1']:.3f}**",
+            "",
+        ]
+        lines += ["| category | precision | recall | F1 | n |", "|---|---:|---:|---:|---:|"]
+        for label, m in s["per_category"].items():
+            lines.append(
+                f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+            )
+        lines += [
+            "",
+            "Accuracy by domain: " + ", ".join(f"{d} {a:.3f}" for d, a in res["by_domain"].items()),
+            "",
+        ]
+    lines += [
+        f"Training set: {results['train_size']} messages; sentences shared with the training set: "
+        f"eval {results['overlap']['eval']}, holdout {results['overlap']['holdout']}. "
+        f"Triage speed: {results['ms_per_message']:.2f} ms per message after a "
+        f"{results['fit_s']:.1f} s start-up fit.",
+        "",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    brain = OfflineBrain()
+    fit_s = time.perf_counter() - t0
+    train = {t.lower() for t, _ in load_examples()}
+    results: dict[str, Any] = {"train_size": len(train), "fit_s": fit_s, "sets": {}, "overlap": {}}
+    n_total, t_total = 0, 0.0
+    for name, path in SETS.items():
+        t1 = time.perf_counter()
+        scores, by_domain, errors = evaluate_set(path, brain)
+        t_total += time.perf_counter() - t1
+        n_total += scores.n
+        results["overlap"][name] = sum(1 for r in read_rows(path) if r["text"].lower() in train)
+        results["sets"][name] = {
+            "path": f"bench/triage/{path.name}",
+            "scores": scores.__dict__,
+            "by_domain": by_domain,
+            "errors": errors[:200],
+        }
+        confusion_png(scores, HERE / f"confusion_{name}.png", f"offline brain on {path.name} (n={scores.n})")
+        print(f"{name}: n={scores.n} accuracy={scores.accuracy:.3f} macro-F1={scores.macro_f1:.3f}")
+        for label in ("opt_out", "complaint", "refund_request"):
+            print(f"  recall {label}: {scores.per_category[label]['recall']:.3f}")
+    results["ms_per_message"] = 1000 * t_total / max(n_total, 1)
+    (HERE / "results.json").write_text(
+        json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    readme = HERE / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        block = figures_markdown(results)
+        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+        readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
