@@ -118,7 +118,7 @@ def count(client: Any, table: Any) -> int:
 async def test_sms_lead_end_to_end(app: Any) -> None:
     resp = await post_sms(app, "sms__text.txt")
     assert resp.status == 200 and "<Response" in await resp.text()
-    lead, contact, conv, drafts = lead_for(app, "sms")
+    _lead, contact, conv, drafts = lead_for(app, "sms")
     assert contact.phone == "+11234567890" and conv.channel == "sms"
     assert drafts and drafts[0].channel == "sms" and drafts[0].state == "pending"
     again = await post_sms(app, "sms__text.txt")  # Twilio retrying the same MessageSid
@@ -150,7 +150,7 @@ async def test_sms_bad_signature_is_401_and_kept(app: Any) -> None:
 
 async def test_telegram_lead_end_to_end_with_edit(app: Any) -> None:
     assert (await post_telegram(app, "message__text.json")).status == 200
-    lead, contact, conv, drafts = lead_for(app, "telegram")
+    _lead, contact, conv, drafts = lead_for(app, "telegram")
     assert contact.name == "FirstName LastName" and conv.thread_key == "12345678" and drafts
     # an edit of a message arrives later: stored text updated, the earlier version kept
     data = json.loads(load("telegram", "edited_message.json"))
@@ -177,7 +177,7 @@ async def test_telegram_deep_link_source(app: Any) -> None:
 async def test_email_lead_end_to_end_and_bounce_never_answered(app: Any) -> None:
     resp = await app.post("/hooks/email", data=load("email", "message__text_only.eml"))
     assert resp.status == 200
-    lead, contact, conv, drafts = lead_for(app, "email")
+    _lead, contact, conv, drafts = lead_for(app, "email")
     assert contact.email == "bob@marley.com" and conv.channel == "email" and drafts
     await app.post("/hooks/email", data=load("email", "bounce__multipart_report.eml"))
     with db(app) as s:
@@ -190,7 +190,7 @@ async def test_webhook_lead_end_to_end_replay_and_merge(app: Any) -> None:
     assert resp.status == 200, await resp.text()
     lead, contact, conv, drafts = lead_for(app, "webhook")
     assert contact.email == "joe@example.com" and contact.name == "Joe Example" and lead.source == "facebook"
-    assert drafts
+    assert conv.channel == "webhook" and drafts
     old = await post_webhook(app, "facebook__lead.json", ts=int(time.time()) - 600)
     assert old.status == 401
     nothing = await post_webhook(app, "facebook__leadgen_notification.json")
