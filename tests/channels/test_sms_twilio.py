@@ -277,3 +277,18 @@ async def test_timeout_and_refused_connection_are_transient(fake_twilio: tuple[F
 async def test_no_phone_is_permanent() -> None:
     with pytest.raises(PermanentSendError):
         await _sender("http://127.0.0.1:9").send(_out(to=None))
+
+
+def test_a_body_captured_from_twilio_parses(parser: TwilioSmsParser) -> None:
+    """The one inbound body we have exactly as Twilio sent it (see SOURCES.md)."""
+    msg = check_event(
+        parser,
+        signed(load("twilio", "sms__captured_request.txt")),
+        channel=Channel.SMS,
+        text="twilio-go testing!",
+        sender_phone="+19253920364",
+        provider_message_id="SM1521fa559fb923c1ed64f56cd1bed8ef",
+        opt_in=None,
+        attachments=(),
+    )
+    assert msg.fields["to"] == "+19253920364"
