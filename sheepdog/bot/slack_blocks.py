@@ -1,0 +1,122 @@
+"""Render surface-neutral cards (sheepdog.bot.cards) as Slack Block Kit. Rendering only: no I/O.
+
+Slack limits that shape this module: a section holds at most 10 fields and 3,000 characters of
+text, a message at most 50 blocks; every message also needs a plain `text` fallback for
+notifications and screen readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sheepdog.bot.cards import Button, Card
+
+ACTION_PREFIX = "sheepdog_"  # action_id of every button: sheepdog_approve, sheepdog_edit …
+EDIT_CALLBACK = "sheepdog_edit"  # callback_id of the edit modal
+EDIT_BLOCK, EDIT_ACTION = "draft", "text"  # where the modal's text input lives in view.state
+MAX_TEXT = 2900  # under Slack's 3,000-character section limit, room for a suffix
+MAX_FIELDS = 10
+
+KIND_ICONS = {
+    "inbound": ":speech_balloon:",
+    "outbound": ":outbox_tray:",
+    "note": ":memo:",
+    "draft": ":pencil:",
+}
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters; customer text must not ping @channel."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _button(b: Button) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "button",
+        "action_id": ACTION_PREFIX + b.action,
+        "text": {"type": "plain_text", "text": b.label},
+        "value": b.value,
+    }
+    if b.style in ("primary", "danger"):
+        out["style"] = b.style
+    return out
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in escape(text).splitlines() or [""])
+
+
+def card_blocks(card: Card) -> list[dict[str, Any]]:
+    """Blocks for one card: title and body, fields, flags, status line, buttons."""
+    blocks: list[dict[str, Any]] = []
+    if card.kind == "brief":
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": _clip(card.title, 150)}})
+        blocks.append({"type": "context", "elements": [_mrkdwn(f"Lead #{card.lead_id}")]})
+        if card.text:
+            blocks.append({"type": "section", "text": _mrkdwn(_clip(escape(card.text)))})
+        fields = [_mrkdwn(f"*{name}*\n{escape(value)}") for name, value in card.fields]
+        for i in range(0, len(fields), MAX_FIELDS):
+            blocks.append({"type": "section", "fields": fields[i : i + MAX_FIELDS]})
+    else:
+        icon = KIND_ICONS.get(card.kind, "")
+        head = f"{icon} *{escape(card.title)}*".strip()
+        blocks.append({"type": "section", "text": _mrkdwn(_clip(f"{head}\n{_quote(card.text)}"))})
+    if card.flags:
+        flags = " · ".join(escape(f) for f in card.flags)
+        blocks.append({"type": "context", "elements": [_mrkdwn(f":warning: {_clip(flags, 1900)}")]})
+    if card.status:
+        blocks.append({"type": "context", "elements": [_mrkdwn(_clip(escape(card.status), 1900))]})
+    if card.buttons:
+        blocks.append(
+            {"type": "actions", "block_id": f"{card.key}", "elements": [_button(b) for b in card.buttons]}
+        )
+    return blocks[:50]
+
+
+def card_text(card: Card) -> str:
+    """The plain fallback Slack shows in notifications: title, then status."""
+    parts = [card.title]
+    if card.status:
+        parts.append(card.status)
+    return _clip(" — ".join(parts), 1000)
+
+
+def content_hash(blocks: list[dict[str, Any]], text: str) -> str:
+    """What was last posted, so an unchanged card is never updated again."""
+    raw = json.dumps({"b": blocks, "t": text}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The Edit modal: the draft's text, editable; private_metadata says which draft and card."""
+    return {
+        "type": "modal",
+        "callback_id": EDIT_CALLBACK,
+        "private_metadata": json.dumps({"draft_id": draft_id, **metadata}),
+        "title": {"type": "plain_text", "text": "Edit the reply"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": EDIT_BLOCK,
+                "label": {"type": "plain_text", "text": "Message to the customer"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": EDIT_ACTION,
+                    "multiline": True,
+                    "initial_value": body[:3000],
+                },
+            }
+        ],
+    }

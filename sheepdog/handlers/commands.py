@@ -1,0 +1,151 @@
+"""Chat commands, surface-independent: `/sheepdog pipeline` in Slack, `/pipeline` in Telegram.
+
+Lead references (slash commands carry no thread context in Slack): a lead is named by its
+number as shown on its card (`12` or `#12`) or by its contact's name (`"Jordan Ellis"` in quotes,
+or one word such as `Jordan` when exactly one open lead matches). Examples:
+`won 12 4500`, `won "Jordan Ellis" 4500`, `lost #12 went with a competitor`, `pause Jordan`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from sheepdog.bot.cards import lead_title
+from sheepdog.domain import metrics as metric_rules
+from sheepdog.domain.models import Stage
+from sheepdog.errors import BadInputError, NotFoundError
+from sheepdog.handlers import actions
+from sheepdog.handlers.context import Services
+from sheepdog.storage.tables import Contact, Event, Lead
+
+ACTING = frozenset({"won", "lost", "pause", "resume"})  # commands that change a lead
+METRICS_DAYS = 30
+OPEN_STAGES = [s.value for s in Stage if s not in (Stage.WON, Stage.LOST)]
+
+
+def help_text(command: str = "/sheepdog") -> str:
+    return "\n".join(
+        [
+            f"*{command} pipeline* — open leads by stage, with owners and the stuck ones",
+            f"*{command} metrics* — first response (automated and human), reply, handoff and conversion rates",
+            f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
+            f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
+            f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
+            'A lead is its number on the card (12 or #12) or its name: `"Jordan Ellis"` or `Jordan`.',
+        ]
+    )
+
+
+def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -> str:
+    """Parse and run one command; the answer is plain text with light markdown."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise BadInputError(f"could not read that command ({exc})") from None
+    verb = words[0].lower() if words else "help"
+    rest = words[1:]
+    if verb == "help":
+        return help_text(command)
+    if verb == "pipeline":
+        return pipeline(services)
+    if verb == "metrics":
+        return metrics(services)
+    if verb not in ACTING:
+        raise BadInputError(f"unknown command {verb!r}")
+    if not rest:
+        raise BadInputError(f"which lead? e.g. `{command} {verb} 12`")
+    lead_id = find_lead(services, rest[0])
+    if verb == "won":
+        amount = actions.parse_amount(rest[1], services.business.currency) if len(rest) > 1 else None
+        result = actions.won(services, lead_id, actor, amount)
+    elif verb == "lost":
+        reason = " ".join(rest[1:]).strip()
+        if not reason:
+            raise BadInputError(f"say why it was lost, e.g. `{command} lost {rest[0]} too expensive`")
+        result = actions.lost(services, lead_id, actor, reason)
+    elif verb == "pause":
+        result = actions.pause(services, lead_id, actor)
+    else:
+        result = actions.resume(services, lead_id, actor)
+    return (
+        f"Lead #{lead_id}: {result.message}"
+        if result.ok
+        else f"Lead #{lead_id}: nothing changed ({result.message})"
+    )
+
+
+def find_lead(services: Services, ref: str) -> int:
+    """A number (12, #12) or a contact name; a name must match exactly one lead."""
+    ref = ref.strip()
+    digits = ref.removeprefix("#")
+    with services.db.session() as s:
+        if digits.isdigit():
+            if s.get(Lead, int(digits)) is None:
+                raise NotFoundError(f"no lead #{digits}")
+            return int(digits)
+        needle = ref.lower()
+        rows = s.execute(
+            select(Lead.id, Lead.stage, Contact.name).join(Contact, Lead.contact_id == Contact.id)
+        ).all()
+        exact = [r for r in rows if (r.name or "").lower() == needle]
+        words = [r for r in rows if needle in (r.name or "").lower().split()]
+        for found in (exact, words):
+            open_ = [r for r in found if r.stage in OPEN_STAGES] or found
+            if len(open_) == 1:
+                return int(open_[0].id)
+            if len(open_) > 1:
+                ids = ", ".join(f"#{r.id}" for r in open_[:5])
+                raise BadInputError(f"{ref!r} matches several leads ({ids}); use the number")
+    raise NotFoundError(f"no lead named {ref!r}")
+
+
+def pipeline(services: Services) -> str:
+    """Open leads by stage with their owners; stuck = needs attention, or unclaimed past the SLA."""
+    now = services.now()
+    sla = timedelta(seconds=services.settings.policy.claim_sla_s)
+    with services.db.session() as s:
+        leads = s.scalars(select(Lead).where(Lead.stage.in_(OPEN_STAGES)).order_by(Lead.id)).all()
+        by_stage: Counter[str] = Counter(lead.stage for lead in leads)
+        lines = ["*Pipeline*"]
+        for stage in OPEN_STAGES:
+            owners = Counter(lead.owner or "unclaimed" for lead in leads if lead.stage == stage)
+            if by_stage[stage]:
+                who = ", ".join(f"{name} {n}" for name, n in owners.most_common())
+                lines.append(f"• {stage.replace('_', ' ')}: {by_stage[stage]} ({who})")
+        if len(lines) == 1:
+            lines.append("No open leads.")
+        stuck = [
+            lead
+            for lead in leads
+            if lead.needs_attention or (lead.owner is None and lead.created_at <= now - sla)
+        ]
+        if stuck:
+            lines.append("*Stuck*")
+            for lead in stuck[:10]:
+                why = lead.needs_attention or "unclaimed past the SLA"
+                lines.append(f"• #{lead.id} {lead_title(lead)} — {why}")
+    return "\n".join(lines)
+
+
+def metrics(services: Services, days: int = METRICS_DAYS) -> str:
+    since = services.now() - timedelta(days=days)
+    with services.db.session() as s:
+        rows = [
+            metric_rules.EventRow(e.kind, e.lead_id, e.at, e.data or {})
+            for e in s.scalars(select(Event).where(Event.at >= since).order_by(Event.id))
+        ]
+    m = metric_rules.compute(rows)
+    currency = services.business.currency
+    return "\n".join(
+        [
+            f"*Last {days} days* — {m.leads} leads",
+            f"• First response: automated {metric_rules.duration(m.first_auto_s)}, "
+            f"human {metric_rules.duration(m.first_human_s)} (median)",
+            f"• Reply rate {metric_rules.percent(m.reply_rate)} · handoff rate {metric_rules.percent(m.handoff_rate)}",
+            f"• Conversion {metric_rules.percent(m.conversion)}: {m.won} won ({m.won_value} {currency}), {m.lost} lost",
+        ]
+    )

@@ -1,0 +1,360 @@
+"""The Slack surface driven through the real slack-bolt app: stored real payloads, signed with the
+test signing secret, posted to /slack/events; slack-sdk talks to a local fake Web API that records
+every call, so each test asserts the exact calls Sheepdog made."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from sheepdog.app import Runtime, build_runtime, build_services
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Draft, Event, Lead, Message, SurfacePost
+from tests.bot.slack_fake import FakeSlack
+from tests.conftest import FIXTURES, fixture_bytes
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0LEADS"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+async def rt(make_settings: Any, fake: FakeSlack, aiohttp_client: Any) -> AsyncIterator[tuple[Runtime, Any]]:
+    settings = make_settings(
+        policy={"first_reply": {"autonomy": "L3"}},
+        slack={
+            "enabled": True,
+            "bot_token": "xoxb-test",
+            "signing_secret": SECRET,
+            "channel": CHANNEL,
+            "owner_user_id": "UDANA",
+            "api_base_url": fake.base_url + "/api",
+        },
+    )
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
+    yield runtime, client
+    runtime.services.db.dispose()
+
+
+def sign(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
+    ts = ts if ts is not None else int(time.time())
+    base = f"v0:{ts}:".encode() + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+
+
+def payload_body(fixture: str, fake: FakeSlack, **replace: str) -> tuple[bytes, str]:
+    """The stored payload with the test's ids put in, encoded the way Slack sends that type."""
+    text = FIXTURES.joinpath("slack", fixture).read_text(encoding="utf-8")
+    for key, value in replace.items():
+        text = text.replace(key, value)
+    text = text.replace("https://hooks.slack.com", fake.base_url).replace(
+        "https%3A%2F%2Fhooks.slack.com", quote(fake.base_url, safe="")
+    )
+    if fixture.endswith(".txt"):
+        return text.encode(), "application/x-www-form-urlencoded"
+    kind = json.loads(text).get("type")
+    if kind in ("event_callback", "url_verification", "app_rate_limited"):
+        return text.encode(), "application/json"
+    return ("payload=" + quote(text, safe="")).encode(), "application/x-www-form-urlencoded"
+
+
+async def check(
+    client: Any,
+    fake: FakeSlack,
+    fixture: str,
+    *,
+    expect: list[str] | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **replace: str,
+) -> Any:
+    """Post a signed stored payload to /slack/events; with `expect`, assert the Web API calls made."""
+    before = len(fake.calls)
+    body, ctype = payload_body(fixture, fake, **replace)
+    resp = await client.post(
+        "/slack/events", data=body, headers={"Content-Type": ctype, **sign(body), **(headers or {})}
+    )
+    assert resp.status == status, await resp.text()
+    if expect is not None:
+        await fake.settle()
+        made = [
+            c.method
+            for c in fake.calls[before:]
+            if c.method not in ("auth.test", "users.info", "conversations.members")
+        ]
+        assert made == expect, made
+    return resp
+
+
+async def new_lead(rt: tuple[Runtime, Any], fake: FakeSlack) -> tuple[int, int, dict[str, str]]:
+    """A web-form lead: returns lead id, draft id and the ts of each posted card."""
+    runtime, client = rt
+    resp = await client.post(
+        "/hooks/form",
+        data=fixture_bytes("loop", "webform__lead.json"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status == 200
+    await fake.wait_for(lambda: len(fake.made()) >= 3)
+    await fake.settle()
+    with runtime.services.db.session() as s:
+        lead = s.scalars(select(Lead)).one()
+        draft = s.scalars(select(Draft)).one()
+        posts = {
+            p.card_key: p.ref or ""
+            for p in s.scalars(select(SurfacePost).where(SurfacePost.surface == "slack"))
+        }
+        return lead.id, draft.id, posts
+
+
+async def test_lead_thread_root_draft_and_approve(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any
+) -> None:
+    _, client = rt
+    lead_id, draft_id, posts = await new_lead(rt, fake)
+    posted = [c for c in fake.made() if c.method == "chat.postMessage"]
+    assert fake.methods() == ["chat.postMessage"] * 3
+    root, inbound, draft = posted
+    assert "thread_ts" not in root.params and root.params["channel"] == CHANNEL
+    assert (
+        root.params["blocks"][0]["type"] == "header"
+        and "Jordan Ellis" in root.params["blocks"][0]["text"]["text"]
+    )
+    fields = " ".join(
+        f["text"] for b in root.params["blocks"] if b["type"] == "section" for f in b.get("fields", [])
+    )
+    for label in ("*Channel*", "*Score*", "*Next action*", "*Source*"):
+        assert label in fields
+    assert inbound.params["thread_ts"] == draft.params["thread_ts"] == posts[f"brief:{lead_id}"]
+    buttons = draft.params["blocks"][-1]["elements"]
+    assert [b["action_id"] for b in buttons] == [
+        "sheepdog_approve",
+        "sheepdog_edit",
+        "sheepdog_pause",
+        "sheepdog_skip",
+    ]
+    assert buttons[0]["value"] == str(draft_id)
+
+    before = len(fake.calls)
+    await check(
+        client,
+        fake,
+        "block_actions__approve.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+    )
+    recorder, _ = smtp
+    await fake.wait_for(lambda: len(recorder.messages) == 1)
+    await fake.wait_for(
+        lambda: any(
+            "sent" in str(c.params.get("text")) for c in fake.calls[before:] if c.method == "chat.update"
+        )
+    )
+    await fake.settle()
+    updates = [c for c in fake.calls[before:] if c.method == "chat.update"]
+    assert {c.params["ts"] for c in updates} <= set(posts.values())
+    last = [c for c in updates if c.params["ts"] == posts[f"draft:{draft_id}"]][-1]
+    assert "Approved by Dana · sent" in last.params["text"] and "by email" in last.params["text"]
+    assert all(b["type"] != "actions" for b in last.params["blocks"])  # buttons gone once decided
+    assert "chat.postMessage" not in [c.method for c in fake.calls[before:]]  # updated in place
+
+    # A double click (or Slack resending) changes nothing and sends nothing.
+    await check(
+        client,
+        fake,
+        "block_actions__approve.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["chat.postEphemeral"],
+    )
+    assert len(recorder.messages) == 1
+
+
+async def test_edit_modal_sends_the_edit(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
+    runtime, client = rt
+    _, draft_id, posts = await new_lead(rt, fake)
+    await check(
+        client,
+        fake,
+        "block_actions__edit.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["views.open"],
+    )
+    view = next(c for c in fake.calls if c.method == "views.open").params["view"]
+    assert view["callback_id"] == "sheepdog_edit"
+    with runtime.services.db.session() as s:
+        assert view["blocks"][0]["element"]["initial_value"] == s.get(Draft, draft_id).body
+    meta = json.dumps(view["private_metadata"])[1:-1]
+    await check(client, fake, "view_submission__edit.json", PRIVATE_METADATA=meta)
+    recorder, _ = smtp
+    await fake.wait_for(lambda: len(recorder.messages) == 1)
+    body = recorder.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert body.strip() == "This is my example inputted value"
+    await fake.wait_for(
+        lambda: any(
+            "Edited and approved by Dana" in str(c.params.get("text"))
+            for c in fake.calls
+            if c.method == "chat.update"
+        )
+    )
+    with runtime.services.db.session() as s:
+        assert s.get(Draft, draft_id).original_body  # the brain's version kept; the edit is a voice example
+
+
+async def test_thread_reply_reaches_customer_note_does_not(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any
+) -> None:
+    runtime, client = rt
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    recorder, _ = smtp
+    await check(client, fake, "event_callback__message_thread_reply.json", ROOT_TS=root)
+    await fake.wait_for(lambda: len(recorder.messages) == 1)
+    assert (
+        "Hello, this is a normal text message"
+        in recorder.messages[0].get_body(preferencelist=("plain",)).get_content()
+    )
+    await fake.settle()
+    echoed = [
+        c for c in fake.calls if c.method == "chat.postMessage" and "normal text" in json.dumps(c.params)
+    ]
+    assert echoed == []  # the member's own message is not echoed back by the bot
+
+    # A retry of the same event (X-Slack-Retry-Num) is acknowledged and not acted on again.
+    await check(
+        client,
+        fake,
+        "event_callback__message_thread_reply.json",
+        ROOT_TS=root,
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+        expect=[],
+    )
+    await asyncio.sleep(0.3)
+    assert len(recorder.messages) == 1
+
+    body, ctype = payload_body("event_callback__message_thread_reply.json", fake, ROOT_TS=root)
+    data = json.loads(body)
+    data["event_id"], data["event"]["ts"] = "Ev0NOTE", "1719209599.000001"
+    data["event"]["text"] = "note: called her, she wants Tuesday"
+    raw = json.dumps(data).encode()
+    resp = await client.post("/slack/events", data=raw, headers={"Content-Type": ctype, **sign(raw)})
+    assert resp.status == 200
+    await fake.settle()
+    await asyncio.sleep(0.3)
+    assert len(recorder.messages) == 1
+    with runtime.services.db.session() as s:
+        notes = s.scalars(select(Message).where(Message.direction == "note")).all()
+        assert [n.text for n in notes] == ["called her, she wants Tuesday"]
+        assert notes[0].author == "Dana"
+
+
+async def test_claim_and_unclaim_by_reaction(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:
+    runtime, client = rt
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    await check(client, fake, "event_callback__reaction_added.json", ROOT_TS=root, expect=["chat.update"])
+    update = [c for c in fake.calls if c.method == "chat.update"][-1]
+    assert update.params["ts"] == root and "Claimed by Dana" in update.params["text"]
+    with runtime.services.db.session() as s:
+        assert s.get(Lead, lead_id).owner == "Dana"
+    await check(client, fake, "event_callback__reaction_removed.json", ROOT_TS=root, expect=["chat.update"])
+    with runtime.services.db.session() as s:
+        assert s.get(Lead, lead_id).owner is None
+
+
+async def test_stranger_is_refused_politely(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
+    runtime, client = rt
+    _, draft_id, _ = await new_lead(rt, fake)
+    fake.members = ["UDANA", "UALI"]  # the channel's members; the clicker is not one of them
+    body, ctype = payload_body("block_actions__skip.json", fake, DRAFT_ID=str(draft_id), CARD_TS="1")
+    body = body.replace(b"UDANA", b"USTRANGER")
+    resp = await client.post("/slack/events", data=body, headers={"Content-Type": ctype, **sign(body)})
+    assert resp.status == 200
+    await fake.settle()
+    eph = [c for c in fake.calls if c.method == "chat.postEphemeral"][-1]
+    assert eph.params["user"] == "USTRANGER" and "Sorry" in eph.params["text"]
+    with runtime.services.db.session() as s:
+        assert s.get(Draft, draft_id).state != "skipped"
+        assert s.scalars(select(Event).where(Event.kind == "slack_refused")).first() is not None
+
+
+async def test_bad_signature_and_old_timestamp_are_refused(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:
+    _, client = rt
+    body, ctype = payload_body("url_verification__challenge.json", fake)
+    bad = await client.post(
+        "/slack/events", data=body, headers={"Content-Type": ctype, **sign(body, secret="wrong")}
+    )
+    assert bad.status == 401
+    old = await client.post(
+        "/slack/events", data=body, headers={"Content-Type": ctype, **sign(body, ts=int(time.time()) - 301)}
+    )
+    assert old.status == 401
+    ok = await check(client, fake, "url_verification__challenge.json")
+    assert (await ok.json())["challenge"] == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["app_rate_limited__unhandled.json", "message_action__unhandled.json", "view_closed__edit.json"],
+)
+async def test_payloads_not_handled_get_200_and_a_log_line(
+    rt: tuple[Runtime, Any], fake: FakeSlack, fixture: str, caplog: Any
+) -> None:
+    _, client = rt
+    caplog.set_level("INFO")
+    await check(client, fake, fixture, expect=[])
+    if fixture != "view_closed__edit.json":
+        assert "does not handle" in caplog.text
+
+
+async def test_slack_429_and_5xx_are_retried_and_an_outage_loses_no_card(
+    rt: tuple[Runtime, Any], fake: FakeSlack
+) -> None:
+    from sheepdog.jobs import tasks
+
+    runtime, client = rt
+    fake.fail_next("chat.postMessage", 429, 503)  # slack-sdk retries these itself (Retry-After honoured)
+    fake.fail_next("chat.postMessage", 500)  # still down after the SDK's retries: the sync job fails
+    resp = await client.post(
+        "/hooks/form",
+        data=fixture_bytes("loop", "webform__lead.json"),
+        headers={"Content-Type": "application/json"},
+    )
+    assert resp.status == 200
+    await fake.wait_for(lambda: not fake.failures["chat.postMessage"], timeout=15)
+    await fake.settle()
+    assert [c.method for c in fake.calls if "!" in c.method] == [
+        "chat.postMessage!429",
+        "chat.postMessage!503",
+        "chat.postMessage!500",
+    ]
+    assert [
+        m for m in fake.methods() if "!" not in m
+    ] == []  # nothing posted, and the claim on the card was released
+    with runtime.services.db.session() as s:
+        lead_id = s.scalars(select(Lead.id)).one()
+    # Slack is back: the queue's retry (30 s later in production) posts everything, once.
+    await asyncio.to_thread(tasks.sync_surfaces, runtime.services, lead_id)
+    await fake.settle()
+    roots = [c for c in fake.calls if c.method == "chat.postMessage" and "thread_ts" not in c.params]
+    assert len(roots) == 1
+    assert fake.methods().count("chat.postMessage") == 3  # brief, inbound, draft
