@@ -17,6 +17,7 @@ import aiosmtplib
 
 from sheepdog.channels.base import HttpReply, Outbound
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
+from sheepdog.domain.threads import normalized_subject
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
 
 _QUOTE_HEADER = re.compile(
@@ -30,7 +31,6 @@ _SIGNATURE_LINE = re.compile(
     re.IGNORECASE,
 )
 _WROTE_TAIL = re.compile(r"wrote:\s*$|schrieb:?\s*$|a écrit ?:\s*$", re.IGNORECASE)
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _HEADER_CHARSETS = ("utf-8", "iso-2022-jp", "cp932", "euc-jp", "gb18030", "cp1252")
 _AUTO_SUBJECT = re.compile(
     r"^(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|abwesenheitsnotiz|"
@@ -87,11 +87,6 @@ def _is_auto(msg: EmailMessage, subject: str) -> bool:
     if sender.startswith(("mailer-daemon@", "postmaster@")):
         return True
     return bool(_AUTO_SUBJECT.match(subject.strip()))
-
-
-def normalized_subject(subject: str | None) -> str:
-    """Subject without Re:/Fwd:/AW: prefixes, lower-cased: the thread fallback key with the sender."""
-    return re.sub(r"\s+", " ", _REPLY_PREFIX.sub("", subject or "")).strip().lower()
 
 
 def _header_text(value: object) -> str:

@@ -7,7 +7,6 @@ outbox or approval queue → the surfaces update the lead's thread.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -27,6 +26,7 @@ from sheepdog.domain.models import (
     Stage,
     Triage,
 )
+from sheepdog.domain.threads import is_reply_subject, normalized_subject
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import compose, json_ready, lead_context, triage_to_dict
 from sheepdog.handlers.identity import is_returning, resolve_contact
@@ -235,10 +235,6 @@ def _thread(
     return conversation, lead
 
 
-def _normal_subject(subject: str | None) -> str:
-    return re.sub(r"^((re|fwd?|aw|wg|sv)\s*:\s*)+", "", (subject or "").strip(), flags=re.IGNORECASE).lower()
-
-
 def _email_thread(
     session: Session, services: Services, msg: InboundMessage, contact: Contact
 ) -> Conversation | None:
@@ -256,9 +252,10 @@ def _email_thread(
                 conv_id = session.scalar(select(Lead.conversation_id).where(Lead.id == lead_id))
         if conv_id is not None:
             return session.get(Conversation, conv_id)
-    # Fallback: same sender, same subject (without Re:/Fwd:), recent.
-    subject = _normal_subject(msg.subject)
-    if not subject or not ids:
+    # Fallback for clients that drop the headers: a reply ("Re: …") from the same sender, same subject.
+    subject = normalized_subject(msg.subject)
+    is_reply = bool(ids) or is_reply_subject(msg.subject)
+    if not subject or not is_reply:
         return None
     since = services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS)
     candidates = session.scalars(
@@ -270,7 +267,7 @@ def _email_thread(
         .order_by(Conversation.id.desc())
     ).all()
     for conv in candidates:
-        if _normal_subject(conv.subject) == subject:
+        if normalized_subject(conv.subject) == subject:
             return conv
     return None
 
