@@ -358,3 +358,23 @@ async def test_slack_429_and_5xx_are_retried_and_an_outage_loses_no_card(
     roots = [c for c in fake.calls if c.method == "chat.postMessage" and "thread_ts" not in c.params]
     assert len(roots) == 1
     assert fake.methods().count("chat.postMessage") == 3  # brief, inbound, draft
+
+
+async def test_slash_commands_ack_then_respond(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:
+    runtime, client = rt
+    lead_id, _, _ = await new_lead(rt, fake)
+    resp = await check(client, fake, "slash_command__pipeline.txt", expect=["response_url"])
+    assert await resp.text() == ""  # the ack: empty 200 at once; the answer follows on response_url
+    answer = fake.calls[-1].params
+    assert answer["response_type"] == "ephemeral" and "new: 1 (unclaimed 1)" in answer["text"]
+    await check(client, fake, "slash_command__help.txt", expect=["response_url"])
+    assert "won <lead>" in fake.calls[-1].params["text"]
+    await check(client, fake, "slash_command__metrics.txt", expect=["response_url"])
+    assert "1 leads" in fake.calls[-1].params["text"]
+    await check(client, fake, "slash_command__won.txt", LEAD_ID=str(lead_id))
+    await fake.wait_for(lambda: "won" in str(fake.calls[-1].params.get("text")) or
+                        any(c.method == "response_url" and "won" in c.params.get("text", "")
+                            for c in fake.calls))
+    with runtime.services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.stage == "won" and str(lead.outcome_value) == "4500.00"
