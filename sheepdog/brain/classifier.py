@@ -64,7 +64,9 @@ def build_pipeline() -> Pipeline:
             ),
         ]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=12.0, max_iter=2000))])
+    return Pipeline(
+        [("features", features), ("model", LogisticRegression(C=12.0, solver="saga", max_iter=300, tol=1e-3))]
+    )
 
 
 _LOCK = threading.Lock()

@@ -97,7 +97,15 @@ class Composer:
         contact = self.business.phone or self.business.email
         return f"Or just reply here or reach us at {contact}."
 
-    def compose(self, opener: str | None, body: list[str], question: str | None, cta: str | None) -> str:
+    def compose(
+        self,
+        opener: str | None,
+        body: list[str],
+        question: str | None,
+        cta: str | None,
+        *,
+        verbatim: bool = False,
+    ) -> str:
         """Join the parts and shrink to the channel's limit: extra body, opener, then question go first."""
         s = self.style
         limit = self.request.max_chars
@@ -116,7 +124,7 @@ class Composer:
                 words.append(c)
             words = [w.strip() for w in words if w and w.strip()]
             if len(words) > 1 and head.endswith(","):
-                words[1] = self._soften(words[1])
+                words[1] = words[1] if verbatim and not op else self._soften(words[1])
             text = " ".join(words)
             if sg:
                 text = f"{text}{s.dash}{sg.lstrip('- ').strip()}" if sg.startswith("-") else f"{text}\n{sg}"
@@ -167,7 +175,7 @@ def _first_reply(c: Composer, answering: bool) -> str:
     if cat == Category.ROUTINE_QUESTION:
         answer = faq_answer(c.lead.last_inbound, c.business)
         if answer:
-            return c.compose(opener, [answer], "Anything else I can help with?", None)
+            return c.compose(opener, [answer], "Anything else I can help with?", None, verbatim=True)
         return c.compose(
             opener, [f"Good question - I'll check with {owner} and come back to you shortly."], None, None
         )
@@ -246,7 +254,7 @@ def _first_reply(c: Composer, answering: bool) -> str:
             None, [s.end("Great, thanks for getting back to me")], _qualifier(c, reply=True), c.cta()
         )
     if cat == Category.SALES_INQUIRY:
-        help_line = s.end(f"Happy to help with {c.thing}")
+        help_line = s.end(f"Happy to help with {c.thing}" if c.service else "Happy to help")
         return c.compose(opener, [help_line], _qualifier(c), c.cta())
     return c.compose(opener, [f"I'll pass this on to {owner}, who will get back to you shortly."], None, None)
 

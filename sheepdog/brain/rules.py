@@ -133,7 +133,7 @@ RETURNING = re.compile(
     _I,
 )
 INJECTION = re.compile(
-    r"\bignore\s+(?:all\s+|any\s+)?(?:your|the|previous|prior|above|those|these|my)?\s*"
+    r"\bignore\s+(?:\w+\s+){0,3}"
     r"(?:instructions|rules|prompt|guidelines|polic(?:y|ies)|programming)\b|\bsystem\s+prompt\b|"
     r"\bdisregard\b.{0,30}\b(?:instructions|rules|above|policy)\b|\b(?:you are|you're)\s+now\b|"
     r"\bas an ai\b|\b(?:dear|hey|hi)\s+(?:ai|bot|assistant|chatbot|gpt|claude)\b|\bnew instructions\b|"
@@ -213,6 +213,8 @@ def read(text: str) -> RuleReading:
     anger = anger_score(text)
     if anger >= 0.35:
         signals.append(Signal(SignalName.FRUSTRATED, round(min(0.99, 0.5 + anger / 2), 2)))
+    elif WRONG_CHARGE.search(text):
+        signals.append(Signal(SignalName.FRUSTRATED, 0.6))
     if URGENT.search(text):
         signals.append(Signal(SignalName.URGENT, 0.8))
     if PRICE.search(text):

@@ -183,7 +183,7 @@ def extract_service(text: str, business: Business) -> str | None:
     best: tuple[int, str] | None = None
     for service in business.services:
         for kw in (*service.keywords, service.name.lower()):
-            m = re.search(rf"(?<![\w/]){re.escape(kw)}(?![\w/])", low)
+            m = re.search(rf"(?<![\w/]){re.escape(kw)}(?:s|es)?(?![\w/])", low)
             if m and (best is None or m.start() < best[0]):
                 best = (m.start(), service.name)
     return best[1] if best else None

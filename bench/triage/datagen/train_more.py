@@ -8,6 +8,9 @@ from __future__ import annotations
 
 MORE: dict[str, str] = {
     "sales_inquiry": """
+home|Our {product} stopped working, can someone take a look?
+home|The heating stopped, do you do repairs in my area?
+Could someone stop by and quote {svc}?
 Is {svc} a service you provide?
 We're shopping around for {svc}, can you help?
 Someone told me you're good with {svc}
@@ -85,6 +88,7 @@ Do you do evening appointments in general?
 How long is a typical {thing}?
 """,
     "status_inquiry": """
+The tracking stopped updating on {ref}, where is it?
 Did you get the documents I emailed?
 Can you confirm you received my form?
 Did the photos come through?
@@ -119,6 +123,8 @@ Is there a price list?
 Whats the cheapest option?
 """,
     "booking": """
+Can you stop by {day} to look at the {product}?
+Could the {staff} stop by {day} at {time}?
 Can we set up a time for {day}?
 I want to get something in the diary for {svc}
 Could I reserve {day} at {time}?
@@ -129,6 +135,10 @@ Let's do {day} at {time} for the {svc}
 I'd like the next available slot
 """,
     "complaint": """
+The leak won't stop since your {staff} was here
+The noise won't stop after the {svc}
+The {product} keeps stopping every hour, this is the second repair
+Your {staff} stopped halfway and never came back
 I'll be telling all my friends to avoid you
 Never using you again
 I'm leaving a bad review
@@ -215,6 +225,7 @@ Our AI chatbot can answer your customers, book a demo
 Cheap web design and SEO packages available
 """,
     "other": """
+Stop by anytime, the gate is open
 Are you hiring?
 Any job openings?
 Do you have vacancies?
