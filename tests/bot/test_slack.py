@@ -372,9 +372,12 @@ async def test_slash_commands_ack_then_respond(rt: tuple[Runtime, Any], fake: Fa
     await check(client, fake, "slash_command__metrics.txt", expect=["response_url"])
     assert "1 leads" in fake.calls[-1].params["text"]
     await check(client, fake, "slash_command__won.txt", LEAD_ID=str(lead_id))
-    await fake.wait_for(lambda: "won" in str(fake.calls[-1].params.get("text")) or
-                        any(c.method == "response_url" and "won" in c.params.get("text", "")
-                            for c in fake.calls))
+    await fake.wait_for(
+        lambda: (
+            "won" in str(fake.calls[-1].params.get("text"))
+            or any(c.method == "response_url" and "won" in c.params.get("text", "") for c in fake.calls)
+        )
+    )
     with runtime.services.db.session() as s:
         lead = s.get(Lead, lead_id)
         assert lead.stage == "won" and str(lead.outcome_value) == "4500.00"

@@ -16,10 +16,15 @@ def ev(kind: str, lead: int, minutes: float, **data: object) -> EventRow:
 
 def test_compute_from_a_small_log() -> None:
     log = [
-        ev("lead_created", 1, 0), ev("sent", 1, 1, automated=True), ev("message_received", 1, 30),
+        ev("lead_created", 1, 0),
+        ev("sent", 1, 1, automated=True),
+        ev("message_received", 1, 30),
         ev("outcome", 1, 60, result="won", value="4500"),
-        ev("lead_created", 2, 0), ev("handoff", 2, 0), ev("sent", 2, 120, automated=False),
-        ev("lead_created", 3, 0), ev("outcome", 3, 10, result="lost", reason="price"),
+        ev("lead_created", 2, 0),
+        ev("handoff", 2, 0),
+        ev("sent", 2, 120, automated=False),
+        ev("lead_created", 3, 0),
+        ev("outcome", 3, 10, result="lost", reason="price"),
     ]
     m = compute(log)
     assert m.leads == 3
