@@ -146,6 +146,53 @@ INJECTION = re.compile(
 )
 
 
+RULE_WORDS = (
+    "number",
+    "messages",
+    "message",
+    "texts",
+    "texting",
+    "emails",
+    "emailing",
+    "contact",
+    "contacting",
+    "unsubscribe",
+    "remove",
+    "refund",
+    "money",
+    "cancel",
+    "list",
+    "more",
+    "stop",
+    "sending",
+    "calling",
+    "mailing",
+    "deposit",
+    "reimburse",
+)
+
+
+def fix_typos(text: str) -> str:
+    """Repair misspellings of the few words the never-miss rules look for ('nubmer', 'moe', 'refnud')."""
+
+    def repair(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if low in RULE_WORDS or len(low) < 3:
+            return word
+        for target in RULE_WORDS:
+            if target[0] != low[0] or abs(len(target) - len(low)) > 2:
+                continue
+            if target.startswith(low) or low.startswith(target[:-1]):
+                return word  # an inflection ('email', 'texted'), not a typo
+            floor = 0.85 if len(target) <= 4 else 0.8
+            if SequenceMatcher(None, low, target).ratio() >= floor:
+                return target
+        return word
+
+    return re.sub(r"[A-Za-z]+", repair, text)
+
+
 def normalise_short(text: str) -> str:
     """Lower-case, letters and spaces only: what a carrier keyword check looks at."""
     return " ".join(re.sub(r"[^a-z\s-]", " ", text.lower()).split())
@@ -231,7 +278,8 @@ def read(text: str) -> RuleReading:
         signals.append(Signal(SignalName.RETURNING_CUSTOMER, 0.7))
     if INJECTION.search(text):
         signals.append(Signal(SignalName.PROMPT_INJECTION, 0.9))
-    return RuleReading(is_opt_out(text), is_refund_request(text), anger, tuple(signals))
+    fixed = fix_typos(text)
+    return RuleReading(is_opt_out(fixed), is_refund_request(fixed), anger, tuple(signals))
 
 
 CANCEL = re.compile(
