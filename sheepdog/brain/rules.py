@@ -180,7 +180,10 @@ def fix_typos(text: str) -> str:
         low = word.lower()
         if low in RULE_WORDS or len(low) < 3:
             return word
+        swaps = {low[:i] + low[i + 1] + low[i] + low[i + 2 :] for i in range(len(low) - 1)}
         for target in RULE_WORDS:
+            if target in swaps:
+                return target  # two neighbouring letters swapped: 'omre', 'nubmer'
             if target[0] != low[0] or abs(len(target) - len(low)) > 2:
                 continue
             if target.startswith(low) or low.startswith(target[:-1]):

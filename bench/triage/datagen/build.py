@@ -24,7 +24,7 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def main() -> None:
-    train = generate(train_templates.templates(), per_category=320, seed=7)
+    train = generate(train_templates.templates(), per_category=360, seed=7)
     train_texts = {r["text"].lower() for r in train}
     # Evaluation sets are drawn independently of the training set (so they stay the same when the
     # training set grows); any row that happens to equal a training sentence is dropped.
