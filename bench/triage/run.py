@@ -94,6 +94,21 @@ def figures_markdown(results: dict[str, Any]) -> str:
             "Accuracy by domain: " + ", ".join(f"{d} {a:.3f}" for d, a in res["by_domain"].items()),
             "",
         ]
+    goals = [
+        ("macro-F1 ≥ 0.85", lambda s: s["macro_f1"], 0.85),
+        ("opt_out recall ≥ 0.98", lambda s: s["per_category"]["opt_out"]["recall"], 0.98),
+        ("complaint recall ≥ 0.95", lambda s: s["per_category"]["complaint"]["recall"], 0.95),
+        ("refund_request recall ≥ 0.95", lambda s: s["per_category"]["refund_request"]["recall"], 0.95),
+    ]
+    names = list(results["sets"])
+    lines += ["| goal | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label, get, floor in goals:
+        cells = [f"{get(results['sets'][n]['scores']):.3f}" for n in names]
+        marks = ["met" if float(c) >= floor else "missed" for c in cells]
+        lines.append(
+            f"| {label} | " + " | ".join(f"{c} {m}" for c, m in zip(cells, marks, strict=True)) + " |"
+        )
+    lines.append("")
     lines += [
         f"Training set: {results['train_size']} messages; sentences shared with the training set: "
         f"eval {results['overlap']['eval']}, holdout {results['overlap']['holdout']}. "
