@@ -54,7 +54,7 @@ from sheepdog.config import SlackConfig
 from sheepdog.errors import BadInputError, ConfigError, NotFoundError, TransientSendError
 from sheepdog.handlers import actions, commands
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, SurfacePost
+from sheepdog.storage.tables import Draft, Event, Lead, SurfacePost
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,11 @@ class SlackSurface:
         if isinstance(on_call, str) and re.fullmatch(r"[UW][A-Z0-9]{2,}", on_call):
             who = on_call
         mention = f"<@{who}> " if who else ""
-        if event.kind == "sla_escalated":
+        if event.kind == "sla_escalated" and str((event.data or {}).get("reason", "")).startswith("handoff:"):
+            data = event.data or {}
+            minutes = int(data.get("waited_s") or 0) // 60
+            text = f"{mention}still untouched after {minutes} minutes: {data.get('why') or 'a human should answer'}"
+        elif event.kind == "sla_escalated":
             text = f"{mention}nobody has claimed this lead yet. React with :{self.config.claim_emoji}: to take it."
         else:
             data = event.data or {}
@@ -572,7 +576,8 @@ class SlackSurface:
                 channel=self.config.channel, user=user_id, text=f"Not sent to the customer: {result.message}."
             )
             return
-        await asyncio.to_thread(self._link_thread_message, services, key, lead_id, kind, actor)
+        if result is not None and result.ref is not None:
+            await asyncio.to_thread(self._link_thread_message, services, key, result.ref)
 
     def _remember_thread_message(
         self, services: Services, key: str, lead_id: int, kind: str, actor: str, text: str
@@ -589,39 +594,14 @@ class SlackSurface:
                 )
             )
 
-    def _link_thread_message(self, services: Services, key: str, lead_id: int, kind: str, actor: str) -> None:
-        """Remember which outbox row (reply) or note the Slack message became, for edits/deletes."""
+    def _link_thread_message(self, services: Services, key: str, ref: int) -> None:
+        """Remember which outbox row (reply) or note the Slack message became, for edits and deletes."""
         with services.db.session() as s:
             row = s.scalar(
                 select(SurfacePost).where(SurfacePost.surface == THREAD_MESSAGES, SurfacePost.card_key == key)
             )
-            if row is None:
-                return
-            if kind == "reply":
-                ev = s.scalar(
-                    select(Event)
-                    .where(Event.lead_id == lead_id, Event.kind == "team_reply", Event.actor == actor)
-                    .order_by(Event.id.desc())
-                    .limit(1)
-                )
-                row.ref = str((ev.data or {}).get("outbox_id")) if ev else None
-            else:
-                lead = s.get(Lead, lead_id)
-                msg = (
-                    s.scalar(
-                        select(Message)
-                        .where(
-                            Message.conversation_id == lead.conversation_id,
-                            Message.direction == "note",
-                            Message.author == actor,
-                        )
-                        .order_by(Message.id.desc())
-                        .limit(1)
-                    )
-                    if lead
-                    else None
-                )
-                row.ref = str(msg.id) if msg else None
+            if row is not None:
+                row.ref = str(ref)
 
     async def on_message_changed(
         self, services: Services, client: AsyncWebClient, event: dict[str, Any]
@@ -638,70 +618,36 @@ class SlackSurface:
                 text="That reply was already sent; the customer has the first version. Reply again to correct it.",
             )
 
-    def _apply_edit(self, services: Services, key: str, text: str) -> str:
+    def _thread_message(self, services: Services, key: str) -> SurfacePost | None:
         with services.db.session() as s:
             row = s.scalar(
                 select(SurfacePost).where(SurfacePost.surface == THREAD_MESSAGES, SurfacePost.card_key == key)
             )
-            if row is None or not row.ref:
-                return "unknown"
-            marker = self.config.note_marker
-            if row.container == "note":
-                note = s.get(Message, int(row.ref))
-                if note is None:
-                    return "unknown"
-                new = text[len(marker) :].strip() if text.lower().startswith(marker.lower()) else text
-                note.edits = [*(note.edits or []), note.text]
-                note.text = new
-                row.content_hash = _hash(note.author, new)
-                services.log(s, "note_edited", row.lead_id, note.author, message_id=note.id)
-                lead_id = row.lead_id
-                outcome = "edited"
-            else:
-                changed = s.execute(
-                    update(Outbox)
-                    .where(Outbox.id == int(row.ref), Outbox.state == "queued")
-                    .values(body=text)
-                ).rowcount
-                if changed != 1:
-                    return "too_late"
-                out = s.get(Outbox, int(row.ref))
-                row.content_hash = _hash(out.author if out else None, text)
-                services.log(
-                    s, "team_reply_edited", row.lead_id, out.author if out else None, outbox_id=row.ref
-                )
-                lead_id = row.lead_id
-                outcome = "edited"
-        services.lead_changed(lead_id)
-        return outcome
+            return row if row is not None and row.ref else None
+
+    def _apply_edit(self, services: Services, key: str, text: str) -> str:
+        """An edit of a note changes the note; of a reply still queued, what is sent."""
+        row = self._thread_message(services, key)
+        if row is None or row.ref is None:
+            return "unknown"
+        marker = self.config.note_marker
+        if row.container == "note":
+            new = text[len(marker) :].strip() if text.lower().startswith(marker.lower()) else text
+            result = actions.edit_note(services, int(row.ref), "Slack", new)
+        else:
+            result = actions.edit_queued_reply(services, int(row.ref), "Slack", text)
+        return "edited" if result.ok else "too_late"
 
     def on_message_deleted(self, services: Services, event: dict[str, Any]) -> None:
         """Deleting a reply before it went out cancels it; deleting a note removes it."""
-        key = (
-            f"{event['channel']}:{event.get('deleted_ts') or (event.get('previous_message') or {}).get('ts')}"
-        )
-        with services.db.session() as s:
-            row = s.scalar(
-                select(SurfacePost).where(SurfacePost.surface == THREAD_MESSAGES, SurfacePost.card_key == key)
-            )
-            if row is None or not row.ref:
-                return
-            if row.container == "note":
-                s.execute(delete(Message).where(Message.id == int(row.ref), Message.direction == "note"))
-                services.log(s, "note_deleted", row.lead_id, None, message_id=row.ref)
-            else:
-                cancelled = s.execute(
-                    update(Outbox)
-                    .where(Outbox.id == int(row.ref), Outbox.state == "queued")
-                    .values(state="cancelled", last_error="deleted in Slack before sending")
-                ).rowcount
-                services.log(
-                    s,
-                    "team_reply_cancelled" if cancelled else "team_reply_deleted_after_send",
-                    row.lead_id,
-                    None,
-                    outbox_id=row.ref,
-                )
+        ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+        row = self._thread_message(services, f"{event['channel']}:{ts}")
+        if row is None or row.ref is None:
+            return
+        if row.container == "note":
+            actions.delete_note(services, int(row.ref), "Slack")
+        else:
+            actions.cancel_queued_reply(services, int(row.ref), "Slack")
 
     async def on_command(
         self, services: Services, client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sheepdog.domain import cadence as cadence_rules
@@ -17,7 +17,7 @@ from sheepdog.domain.models import Category, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel
-from sheepdog.storage.tables import Draft, Lead, Message, TriageCorrection, VoiceExample
+from sheepdog.storage.tables import Draft, Lead, Message, Outbox, TriageCorrection, VoiceExample
 
 FINAL_DRAFT_STATES = {DraftState.SENT, DraftState.SKIPPED, DraftState.APPROVED, DraftState.EDITED}
 
@@ -27,6 +27,7 @@ class ActionResult:
     ok: bool
     message: str
     lead_id: int
+    ref: int | None = None  # what the action made: the outbox row of a reply, the message of a note
 
 
 def _draft(session: Session, draft_id: int) -> Draft:
@@ -43,10 +44,10 @@ def _lead(session: Session, lead_id: int) -> Lead:
     return lead
 
 
-def _done(services: Services, lead_id: int, ok: bool, message: str) -> ActionResult:
+def _done(services: Services, lead_id: int, ok: bool, message: str, ref: int | None = None) -> ActionResult:
     if ok:
         services.lead_changed(lead_id)
-    return ActionResult(ok, message, lead_id)
+    return ActionResult(ok, message, lead_id, ref)
 
 
 def _settled(draft: Draft) -> str | None:
@@ -168,7 +169,8 @@ def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResu
         lead.needs_attention = None
         services.log(s, "team_reply", lead_id, actor, outbox_id=out.id, channel=channel)
         services.queue.enqueue("send_outbox", out.id)
-    return _done(services, lead_id, True, f"reply queued by {channel}")
+        outbox_id = out.id
+    return _done(services, lead_id, True, f"reply queued by {channel}", outbox_id)
 
 
 def note(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
@@ -176,18 +178,79 @@ def note(services: Services, lead_id: int, actor: str, text: str) -> ActionResul
     text = _text(text, "note")
     with services.db.session() as s:
         lead = _lead(s, lead_id)
-        s.add(
-            Message(
-                conversation_id=lead.conversation_id,
-                direction=Direction.NOTE.value,
-                channel=lead.channel,
-                author=actor,
-                text=text,
-                created_at=services.now(),
-            )
+        row = Message(
+            conversation_id=lead.conversation_id,
+            direction=Direction.NOTE.value,
+            channel=lead.channel,
+            author=actor,
+            text=text,
+            created_at=services.now(),
         )
-        services.log(s, "note_added", lead_id, actor)
-    return _done(services, lead_id, True, "note added")
+        s.add(row)
+        s.flush()
+        services.log(s, "note_added", lead_id, actor, message_id=row.id)
+        message_id = row.id
+    return _done(services, lead_id, True, "note added", message_id)
+
+
+def edit_queued_reply(services: Services, outbox_id: int, actor: str, text: str) -> ActionResult:
+    """A team reply edited before it went out: the new text is what gets sent."""
+    text = _text(text, "reply")
+    with services.db.session() as s:
+        out = s.get(Outbox, outbox_id)
+        if out is None:
+            raise NotFoundError(f"no queued reply {outbox_id}")
+        changed = s.execute(
+            update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "queued").values(body=text)
+        ).rowcount
+        if changed != 1:
+            return ActionResult(False, f"too late: the reply is already {out.state}", out.lead_id, outbox_id)
+        services.log(s, "team_reply_edited", out.lead_id, actor, outbox_id=outbox_id)
+        lead_id = out.lead_id
+    return _done(services, lead_id, True, "reply changed before sending", outbox_id)
+
+
+def cancel_queued_reply(services: Services, outbox_id: int, actor: str) -> ActionResult:
+    """A team reply withdrawn before it went out is never sent."""
+    with services.db.session() as s:
+        out = s.get(Outbox, outbox_id)
+        if out is None:
+            raise NotFoundError(f"no queued reply {outbox_id}")
+        cancelled = s.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.state == "queued")
+            .values(state="cancelled", last_error=f"withdrawn by {actor} before sending")
+        ).rowcount
+        kind = "team_reply_cancelled" if cancelled else "team_reply_deleted_after_send"
+        services.log(s, kind, out.lead_id, actor, outbox_id=outbox_id)
+        lead_id, state = out.lead_id, out.state
+    if not cancelled:
+        return ActionResult(False, f"too late: the reply is already {state}", lead_id, outbox_id)
+    return _done(services, lead_id, True, "reply withdrawn", outbox_id)
+
+
+def edit_note(services: Services, message_id: int, actor: str, text: str) -> ActionResult:
+    text = _text(text, "note")
+    with services.db.session() as s:
+        note_row = s.get(Message, message_id)
+        if note_row is None or note_row.direction != Direction.NOTE.value:
+            raise NotFoundError(f"no note {message_id}")
+        note_row.edits = [*(note_row.edits or []), {"text": note_row.text, "at": services.now().isoformat()}]
+        note_row.text = text
+        lead_id = s.scalar(select(Lead.id).where(Lead.conversation_id == note_row.conversation_id)) or 0
+        services.log(s, "note_edited", lead_id, actor, message_id=message_id)
+    return _done(services, lead_id, True, "note changed", message_id)
+
+
+def delete_note(services: Services, message_id: int, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        note_row = s.get(Message, message_id)
+        if note_row is None or note_row.direction != Direction.NOTE.value:
+            raise NotFoundError(f"no note {message_id}")
+        lead_id = s.scalar(select(Lead.id).where(Lead.conversation_id == note_row.conversation_id)) or 0
+        s.delete(note_row)
+        services.log(s, "note_deleted", lead_id, actor, message_id=message_id)
+    return _done(services, lead_id, True, "note removed", message_id)
 
 
 def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> ActionResult:
@@ -257,9 +320,13 @@ def parse_amount(text: str, currency: str) -> Money:
 __all__ = [
     "ActionResult",
     "approve",
+    "cancel_queued_reply",
     "claim",
     "correct_triage",
+    "delete_note",
     "edit",
+    "edit_note",
+    "edit_queued_reply",
     "lost",
     "note",
     "parse_amount",

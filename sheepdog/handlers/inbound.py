@@ -258,16 +258,18 @@ def _email_thread(
     if not subject or not is_reply:
         return None
     since = services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS)
-    candidates = session.scalars(
-        select(Conversation)
+    rows = session.execute(
+        select(Conversation, Message.subject)
+        .join(Message, Message.conversation_id == Conversation.id)
         .where(Conversation.contact_id == contact.id, Conversation.last_message_at >= since)
         .where(
             or_(Conversation.channel == Channel.EMAIL.value, Conversation.channel == Channel.WEBFORM.value)
         )
-        .order_by(Conversation.id.desc())
+        .where(Message.subject.is_not(None))
+        .order_by(Message.id.desc())
     ).all()
-    for conv in candidates:
-        if normalized_subject(conv.subject) == subject:
+    for conv, seen_subject in rows:  # what we sent or they wrote, newest first
+        if normalized_subject(seen_subject) == subject:
             return conv
     return None
 

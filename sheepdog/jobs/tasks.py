@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from sheepdog import defaults
 from sheepdog.channels.base import Outbound
@@ -218,12 +218,13 @@ def _sweep_stuck(services: Services) -> None:
 
 
 def sla_check(services: Services) -> int:
-    """Escalate unclaimed leads after the claim SLA and pricing handoffs nobody touched."""
+    """Escalate once: an unclaimed lead past the claim SLA, and a handoff nobody touched in time
+    (a pricing question must reach a human within 15 minutes)."""
     now = services.now()
-    sla = timedelta(seconds=services.settings.policy.claim_sla_s)
-    escalated = 0
+    escalated: list[int] = []
     with services.db.session() as s:
-        leads = s.scalars(
+        sla = timedelta(seconds=services.settings.policy.claim_sla_s)
+        unclaimed = s.scalars(
             select(Lead).where(
                 Lead.owner.is_(None),
                 Lead.needs_attention.is_not(None),
@@ -231,14 +232,51 @@ def sla_check(services: Services) -> int:
                 Lead.stage.in_([Stage.NEW.value, Stage.CONTACTED.value]),
             )
         ).all()
-        for lead in leads:
-            seen = s.scalar(
-                select(Event.id).where(and_(Event.lead_id == lead.id, Event.kind == "sla_escalated")).limit(1)
+        for lead in unclaimed:
+            if not _escalated(s, lead.id, "unclaimed"):
+                services.log(
+                    s, "sla_escalated", lead.id, reason="unclaimed", on_call=services.settings.policy.on_call
+                )
+                escalated.append(lead.id)
+        recent = now - timedelta(days=2)
+        for handoff in s.scalars(select(Event).where(Event.kind == "handoff", Event.at >= recent)):
+            within = (handoff.data or {}).get("notify_within_s")
+            if not within or handoff.lead_id is None or handoff.at + timedelta(seconds=within) > now:
+                continue
+            key = f"handoff:{handoff.id}"
+            if _escalated(s, handoff.lead_id, key) or _touched_since(s, handoff.lead_id, handoff.at):
+                continue
+            services.log(
+                s,
+                "sla_escalated",
+                handoff.lead_id,
+                reason=key,
+                on_call=services.settings.policy.on_call,
+                waited_s=within,
+                why=(handoff.data or {}).get("reasons", [""])[0],
             )
-            if seen is None:
-                services.log(s, "sla_escalated", lead.id, on_call=services.settings.policy.on_call)
-                escalated += 1
-    return escalated
+            escalated.append(handoff.lead_id)
+    for lead_id in dict.fromkeys(escalated):
+        services.lead_changed(lead_id)
+    return len(escalated)
+
+
+TEAM_TOUCHES = ("draft_approved", "draft_edited", "draft_skipped", "team_reply", "note_added", "lead_claimed")
+
+
+def _escalated(s: Any, lead_id: int, reason: str) -> bool:
+    rows = s.scalars(select(Event.data).where(Event.lead_id == lead_id, Event.kind == "sla_escalated"))
+    return any((data or {}).get("reason") == reason for data in rows)
+
+
+def _touched_since(s: Any, lead_id: int, since: Any) -> bool:
+    """A person acted on the lead after `since` (an approval, a reply, a note or a claim)."""
+    hit = s.scalar(
+        select(Event.id)
+        .where(Event.lead_id == lead_id, Event.at > since, Event.kind.in_(TEAM_TOUCHES))
+        .limit(1)
+    )
+    return hit is not None
 
 
 def sync_surfaces(services: Services, lead_id: int) -> None:

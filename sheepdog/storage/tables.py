@@ -199,7 +199,7 @@ class Outbox(Base):
     message_id: Mapped[str | None] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(500))
     references: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued/sending/sent/failed
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued/sending/sent/failed/cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Draft, Event, Lead, Message, SurfacePost
+from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, SurfacePost
 from tests.bot.slack_fake import FakeSlack
 from tests.conftest import FIXTURES, fixture_bytes
 
@@ -381,3 +381,81 @@ async def test_slash_commands_ack_then_respond(rt: tuple[Runtime, Any], fake: Fa
     with runtime.services.db.session() as s:
         lead = s.get(Lead, lead_id)
         assert lead.stage == "won" and str(lead.outcome_value) == "4500.00"
+
+
+async def _thread_message(client: Any, fake: FakeSlack, root: str, *, event_id: str, ts: str, text: str) -> None:
+    body, ctype = payload_body("event_callback__message_thread_reply.json", fake, ROOT_TS=root)
+    data = json.loads(body)
+    data["event_id"], data["event"]["ts"], data["event"]["text"] = event_id, ts, text
+    raw = json.dumps(data).encode()
+    resp = await client.post("/slack/events", data=raw, headers={"Content-Type": ctype, **sign(raw)})
+    assert resp.status == 200
+
+
+async def _changed(client: Any, fake: FakeSlack, *, event_id: str, ts: str, text: str) -> None:
+    body, ctype = payload_body("event_callback__message_changed.json", fake)
+    data = json.loads(body)
+    data["event_id"], data["event"]["message"]["ts"], data["event"]["message"]["text"] = event_id, ts, text
+    raw = json.dumps(data).encode()
+    resp = await client.post("/slack/events", data=raw, headers={"Content-Type": ctype, **sign(raw)})
+    assert resp.status == 200
+
+
+async def _deleted(client: Any, fake: FakeSlack, *, event_id: str, ts: str) -> None:
+    body, ctype = payload_body("event_callback__message_deleted.json", fake)
+    data = json.loads(body)
+    data["event_id"], data["event"]["deleted_ts"] = event_id, ts
+    raw = json.dumps(data).encode()
+    resp = await client.post("/slack/events", data=raw, headers={"Content-Type": ctype, **sign(raw)})
+    assert resp.status == 200
+
+
+async def test_a_reply_edited_or_deleted_before_it_went_out(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any
+) -> None:
+    """The mail server is briefly down, so the replies are still queued when the member changes them."""
+    runtime, client = rt
+    recorder, _ = smtp
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    recorder.fail_with = ["451 4.3.0 try again later", "451 4.3.0 try again later"]
+
+    await _thread_message(client, fake, root, event_id="EvR1", ts="1719209600.000001", text="Tuesday at 9 works")
+    await _thread_message(client, fake, root, event_id="EvR2", ts="1719209600.000002", text="Ignore that")
+    await fake.settle()
+    await _changed(client, fake, event_id="EvC1", ts="1719209600.000001", text="Tuesday at 10 works")
+    await _deleted(client, fake, event_id="EvD1", ts="1719209600.000002")
+    await fake.wait_for(lambda: len(recorder.messages) >= 1, timeout=15)
+    await asyncio.sleep(2.5)
+    bodies = [m.get_body(preferencelist=("plain",)).get_content().strip() for m in recorder.messages]
+    assert bodies == ["Tuesday at 10 works"]  # the edit went out, the deleted reply never did
+    with runtime.services.db.session() as s:
+        states = sorted(o.state for o in s.scalars(select(Outbox).where(Outbox.author.is_not(None))))
+        assert states == ["cancelled", "sent"]
+
+    # After it went out, an edit cannot change what the customer got: the author is told privately.
+    before = len(fake.calls)
+    await _changed(client, fake, event_id="EvC2", ts="1719209600.000001", text="Tuesday at 11 works")
+    await fake.settle()
+    told = [c for c in fake.calls[before:] if c.method == "chat.postEphemeral"]
+    assert told and "already sent" in json.dumps(told[0].params)
+    assert len(recorder.messages) == 1
+
+
+async def test_a_note_edited_or_deleted_in_slack(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
+    runtime, client = rt
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    await _thread_message(client, fake, root, event_id="EvN1", ts="1719209700.000001", text="note: gate code 4411")
+    await fake.settle()
+    await _changed(client, fake, event_id="EvN2", ts="1719209700.000001", text="note: gate code 4412")
+
+    def notes() -> list[Message]:
+        with runtime.services.db.session() as s:
+            return list(s.scalars(select(Message).where(Message.direction == "note")))
+
+    await fake.wait_for(lambda: [n.text for n in notes()] == ["gate code 4412"])
+    assert notes()[0].edits[0]["text"] == "gate code 4411"
+    await _deleted(client, fake, event_id="EvN3", ts="1719209700.000001")
+    await fake.wait_for(lambda: notes() == [])
+    assert smtp[0].messages == [] or all("gate code" not in m.as_string() for m in smtp[0].messages)

@@ -152,3 +152,54 @@ def test_a_reply_stops_the_cadence_and_a_quote_switches_it_off(make_settings: An
 
 def test_json_fixture_is_what_the_test_posts() -> None:
     assert json.loads(fixture_bytes("loop", "webform__lead.json"))["name"] == "Jordan Ellis"
+
+
+def test_pricing_question_untouched_for_15_minutes_escalates_once(make_settings: Any, smtp: Any) -> None:
+    from sheepdog.domain.models import Channel, InboundMessage
+
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = services_with(make_settings)
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    first = receive(svc, msg)
+    assert svc.queue.wait_idle()  # the instant reply went out by email
+    # The lead asks what it costs, from a mail client that drops In-Reply-To: a pricing question.
+    question = InboundMessage(
+        channel=Channel.EMAIL,
+        text="How much would the heat pump cost for our house?",
+        received_at=start,
+        sender_email="jordan.ellis@example.com",
+        subject="Re: Thanks for contacting Brightside Heating & Cooling",
+        provider_message_id="<pricing-1@mail.example.com>",
+    )
+    receive(svc, question)
+    svc.clock.at = start + timedelta(minutes=14)
+    assert tasks.sla_check(svc) == 0
+    svc.clock.at = start + timedelta(minutes=16)
+    assert tasks.sla_check(svc) == 1
+    assert tasks.sla_check(svc) == 0  # once, not every minute
+    with svc.db.session() as s:
+        esc = s.scalars(select(Event).where(Event.kind == "sla_escalated")).all()
+        assert {e.lead_id for e in esc} == {first.lead_id}
+        assert esc[0].data["reason"].startswith("handoff:") and "pricing" in esc[0].data["why"]
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_a_claimed_lead_is_not_escalated_and_an_unclaimed_one_is(make_settings: Any, smtp: Any) -> None:
+    from sheepdog.handlers import actions
+
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = services_with(make_settings, policy={"first_reply": {"autonomy": "L3"}})
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    lead = receive(svc, msg).lead_id
+    svc.clock.at = start + timedelta(minutes=31)
+    assert tasks.sla_check(svc) == 1
+    actions.claim(svc, lead, "Ali")
+    svc.clock.at = start + timedelta(minutes=90)
+    assert tasks.sla_check(svc) == 0
+    svc.queue.stop()
+    svc.db.dispose()
