@@ -240,7 +240,7 @@ class ClaudeBrain:
         )
         try:
             message = self._call(
-                prompts.system_blocks(lead.business, prompts.TRIAGE_RULES), content, prompts.brief_tool()
+                prompts.system_blocks(lead.business, prompts.BRIEF_RULES), content, prompts.brief_tool()
             )
             parsed = _BriefIn.model_validate(self._tool_input(message, "record_brief"))
         except self.FAILURES as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from sheepdog.domain.extract import extract_service
 from sheepdog.domain.models import Category, Direction, LeadContext, NextAction, SignalName
 
 BASE_SCORE = 40
@@ -25,8 +26,6 @@ def lead_text(lead: LeadContext) -> str:
 
 def lead_service(lead: LeadContext) -> str | None:
     """The service asked about: from triage, the form's service field, or the whole conversation."""
-    from sheepdog.domain.extract import extract_service
-
     if lead.triage.extracted.service:
         return lead.triage.extracted.service
     field_value = lead.fields.get("service")
