@@ -55,6 +55,7 @@ SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "k": 1000}
 
 _NUM = r"\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _SYMBOL_AMOUNT = re.compile(rf"([$€£])\s?({_NUM})(\s?k\b)?|({_NUM})\s?([$€£])")
+_CODE_AMOUNT = re.compile(rf"\b(USD|EUR|GBP|CAD|AUD)\s?({_NUM})\b", re.IGNORECASE)
 _WORD_AMOUNT = re.compile(rf"\b({_NUM})\s?(k\s)?\s?({'|'.join(WORD_CURRENCIES)})\b", re.IGNORECASE)
 _SPELLED_AMOUNT = re.compile(
     rf"\b((?:(?:{'|'.join(NUMBER_WORDS)}|{'|'.join(SCALES)}|and)[\s-]+)+)({'|'.join(WORD_CURRENCIES)})\b",
@@ -107,6 +108,10 @@ def extract_money(text: str, default_currency: str = "USD") -> list[Money]:
         if m.group(3):
             value *= 1000
         found.append((m.start(), Money(value, SYMBOLS[sym])))
+    for m in _CODE_AMOUNT.finditer(text):
+        value = parse_number(m.group(2))
+        if value is not None:
+            found.append((m.start(), Money(value, m.group(1).upper())))
     taken = [range(s, s + 1) for s, _ in found]
     for m in _WORD_AMOUNT.finditer(text):
         value = parse_number(m.group(1))

@@ -26,7 +26,9 @@ _BARE_PRICE = re.compile(
     _I,
 )
 DISCOUNT = re.compile(
-    r"\b\d{1,2}\s?%\s?off\b|\bdiscount\w*|\bcoupon\b|\bpromo(?:tion)?(?:al)?\s?code\b|\bspecial (?:offer|deal|price)\b|"
+    r"\b\d{1,2}\s?(?:%|percent|per cent)\s?off\b|\bhalf off\b|\bdiscount\w*|"
+    r"\bfree\s+(?:\w+\s+)?(?:visit|inspection|estimate|quote|diagnostic|service|consultation|upgrade|installation|"
+    r"delivery|month|trial|session|repair|tune-?up)s?\b|\b(?:at no|no extra|without any) (?:extra )?(?:cost|charge)\b|\bcoupon\b|\bpromo(?:tion)?(?:al)?\s?code\b|\bspecial (?:offer|deal|price)\b|"
     r"\bhalf[\s-]price\b|\b(?:waive|waived|waiving)\b|\bno charge\b|\bon the house\b|\bfree of charge\b|"
     r"\bfor free\b|\bcomplimentary\b|\bmoney off\b|\bprice[\s-]match\w*|\bknock\w* (?:\w+ )?off\b|\bcheaper for you\b",
     _I,
@@ -48,7 +50,10 @@ DATE_PROMISE = re.compile(
     rf"someone|driver)\s+(?:will|can|is going to)|(?:it|your \w+) will|(?:it|your \w+)'ll|will be|going to)\s+"
     rf"(?:\w+\s+){{0,3}}?(?:be (?:there|here|out|with you|ready|done|delivered|fixed|finished|arriving)|come|arrive|"
     rf"get (?:there|to you|it done)|deliver|ship|fix|install|finish|complete|have (?:it|this|that|everything) "
-    rf"(?:done|ready|fixed)|see you|send (?:someone|a tech)|show up)\b[^.!?\n]{{0,40}}\b{_DATE_WORD}"
+    rf"(?:done|ready|fixed)|have (?:someone|somebody|a tech|a technician|the crew|a plumber) (?:out|there|over|round)|"
+    rf"see you|send (?:someone|a tech)|show up)\b[^.!?\n]{{0,40}}\b{_DATE_WORD}"
+    rf"|\b(?:expect (?:us|the tech|the technician|the crew|delivery|it)|(?:it|your \w+) (?:ships|arrives|will arrive|"
+    rf"will ship|is arriving|goes out))\b[^.!?\n]{{0,25}}\b{_DATE_WORD}"
     rf"|\b(?:booked (?:you )?(?:in )?(?:for|on)|confirmed for|see you (?:on )?|scheduled (?:you )?for|"
     rf"your (?:appointment|visit|booking) is (?:on|at|for))\s*{_DATE_WORD}",
     _I,

@@ -60,6 +60,8 @@ HONEST = [
     "Hi Tom, you can cancel or move a visit free of charge up to 24 hours before.",
     "Thanks for letting us know. I've passed your refund request to Dana, who will review it.",
     "Hi Jo, email us at hello@brightside.example or visit https://www.brightside.example/faq - Dana",
+    "Feel free to pick whatever time suits you. Are you free to chat later?",
+    "Hi Sam,\nThanks for the message.\n- Dana",
 ]
 
 
@@ -92,6 +94,14 @@ ADVERSARIAL_DRAFTS = [
     ("Options:\n- repair\n- replace", "markdown"),
     ("See [our site](https://brightside.example)", "markdown"),
     ("", "empty"),
+    ("Just USD 50 for that.", "not in your price list"),
+    ("Only eighty dollars for the tune-up.", "not in your price list"),
+    ("You get 10 percent off this month.", "discount"),
+    ("We do a free inspection for new customers.", "discount"),
+    ("We will have someone out by Thursday.", "promises a date"),
+    ("Expect us Tuesday morning.", "promises a date"),
+    ("Your order ships tomorrow.", "promises a date"),
+    ("Pay here: http://user@evil.com/pay", "not an allowed domain"),
 ]
 
 
