@@ -1,0 +1,86 @@
+"""Chat commands, surface-independent: pipeline, metrics, won/lost/pause/resume by number or name."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from sheepdog.app import build_services
+from sheepdog.channels.webform import WebformParser
+from sheepdog.domain.models import RawRequest
+from sheepdog.errors import BadInputError, NotFoundError
+from sheepdog.handlers import commands
+from sheepdog.handlers.inbound import receive
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Lead
+from tests.conftest import fixture_bytes
+
+
+def form(**changes: str) -> Any:
+    data = {**json.loads(fixture_bytes("loop", "webform__lead.json")), **changes}
+    raw = RawRequest(
+        "POST", "http://x/hooks/form", {}, json.dumps(data).encode(), content_type="application/json"
+    )
+    return WebformParser().parse(raw)[0]
+
+
+@pytest.fixture
+def svc(make_settings: Any, smtp: Any) -> Any:
+    services = build_services(make_settings(), queue=InProcessQueue(periodic=False))
+    services.queue.start()
+    yield services
+    services.queue.stop()
+    services.db.dispose()
+
+
+def test_pipeline_metrics_and_outcomes(svc: Any) -> None:
+    jordan = receive(svc, form()).lead_id
+    maria = receive(svc, form(name="Maria Lopez", email="maria@example.com", phone="512-555-0111")).lead_id
+    svc.queue.wait_idle()
+
+    pipeline = commands.run(svc, "pipeline", "Dana")
+    assert "*Pipeline*" in pipeline and "contacted: 2" in pipeline
+
+    assert commands.run(svc, f"won #{jordan} $4,500", "Dana") == f"Lead #{jordan}: won ($4,500)"
+    assert commands.run(svc, 'lost "Maria Lopez" went with a competitor', "Dana").startswith(
+        f"Lead #{maria}: lost"
+    )
+    with svc.db.session() as s:
+        assert s.get(Lead, jordan).stage == "won" and str(s.get(Lead, jordan).outcome_value) == "4500.00"
+        assert s.get(Lead, maria).lost_reason == "went with a competitor"
+
+    report = commands.run(svc, "metrics", "Dana")
+    assert "2 leads" in report and "1 won (4500" in report and "1 lost" in report
+    assert "Conversion 50%" in report
+
+
+def test_pause_resume_and_references(svc: Any) -> None:
+    lead = receive(svc, form()).lead_id
+    assert commands.run(svc, "pause Jordan", "Dana") == f"Lead #{lead}: cadence paused"
+    assert "nothing changed" in commands.run(svc, f"pause {lead}", "Dana")
+    assert commands.run(svc, f"resume #{lead}", "Dana") == f"Lead #{lead}: cadence resumed"
+    with pytest.raises(NotFoundError):
+        commands.run(svc, "won 999", "Dana")
+    with pytest.raises(NotFoundError):
+        commands.run(svc, "won Nobody", "Dana")
+    with pytest.raises(BadInputError, match="which lead"):
+        commands.run(svc, "won", "Dana")
+    with pytest.raises(BadInputError, match="say why"):
+        commands.run(svc, f"lost {lead}", "Dana")
+    with pytest.raises(BadInputError, match="unknown command"):
+        commands.run(svc, "dance", "Dana")
+    with pytest.raises(BadInputError, match="could not read"):
+        commands.run(svc, 'won "unclosed', "Dana")
+    assert "pipeline" in commands.run(svc, "", "Dana")  # no words: help
+
+
+def test_a_name_shared_by_two_open_leads_asks_for_the_number(svc: Any) -> None:
+    receive(svc, form())
+    receive(svc, form(name="Jordan Smith", email="js@example.com", phone="512-555-0122"))
+    with pytest.raises(BadInputError, match="several leads"):
+        commands.run(svc, "pause Jordan", "Dana")
+    with svc.db.session() as s:
+        assert len(s.scalars(select(Lead)).all()) == 2
