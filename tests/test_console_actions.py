@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from sheepdog.app import Runtime
+from sheepdog.app import Runtime, build_runtime
 from sheepdog.storage.tables import Lead, Message, VoiceExample
 from tests.conftest import fixture_bytes
 
@@ -27,14 +29,18 @@ async def _settle(runtime: Runtime) -> None:
     await asyncio.to_thread(runtime.services.queue.wait_idle)
 
 
-async def test_reply_goes_out_and_a_note_never_does(
-    make_settings: Any, smtp: Any, aiohttp_client: Any
-) -> None:
-    from sheepdog.app import build_runtime
-
-    recorder, _ = smtp
+@pytest.fixture
+async def l3(make_settings: Any, aiohttp_client: Any) -> AsyncIterator[tuple[Runtime, Any]]:
+    """The app at L3 (every message waits), with a logged-in console client."""
     runtime = build_runtime(make_settings(policy={"first_reply": {"autonomy": "L3"}}))
     client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
+    yield runtime, client
+    runtime.services.db.dispose()
+
+
+async def test_reply_goes_out_and_a_note_never_does(l3: tuple[Runtime, Any], smtp: Any) -> None:
+    runtime, client = l3
+    recorder, _ = smtp
     thread = await _lead(client)
     lead_id = thread["lead"]["id"]
 
@@ -59,17 +65,11 @@ async def test_reply_goes_out_and_a_note_never_does(
     assert note_card["status"] == "not sent to the customer" and "Ali" in note_card["title"]
     empty = await client.post(f"/api/leads/{lead_id}/reply", json={"text": "   "})
     assert empty.status == 400 and "empty" in (await empty.json())["error"]
-    runtime.services.db.dispose()
 
 
-async def test_edit_sends_the_new_text_and_learns_the_voice(
-    make_settings: Any, smtp: Any, aiohttp_client: Any
-) -> None:
-    from sheepdog.app import build_runtime
-
+async def test_edit_sends_the_new_text_and_learns_the_voice(l3: tuple[Runtime, Any], smtp: Any) -> None:
+    runtime, client = l3
     recorder, _ = smtp
-    runtime = build_runtime(make_settings(policy={"first_reply": {"autonomy": "L3"}}))
-    client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
     thread = await _lead(client)
     draft = next(c for c in thread["cards"] if c["kind"] == "draft")
     text = "Hey Jordan! Yes, we install heat pumps all over south Austin. Whole house? Grab a slot: https://brightside.example/book"
@@ -84,7 +84,6 @@ async def test_edit_sends_the_new_text_and_learns_the_voice(
     thread = await (await client.get(f"/api/leads/{thread['lead']['id']}")).json()
     card = next(c for c in thread["cards"] if c["key"] == draft["key"])
     assert card["status"].startswith("Edited and approved by Dana · sent ")
-    runtime.services.db.dispose()
 
 
 async def test_claim_stage_pause_resume_and_outcomes(client: Any, runtime: Runtime) -> None:

@@ -44,6 +44,13 @@ def _lead(session: Session, lead_id: int) -> Lead:
     return lead
 
 
+def _outbox(session: Session, outbox_id: int) -> Outbox:
+    out = session.get(Outbox, outbox_id)
+    if out is None:
+        raise NotFoundError(f"no queued reply {outbox_id}")
+    return out
+
+
 def _done(services: Services, lead_id: int, ok: bool, message: str, ref: int | None = None) -> ActionResult:
     if ok:
         services.lead_changed(lead_id)
@@ -197,9 +204,7 @@ def edit_queued_reply(services: Services, outbox_id: int, actor: str, text: str)
     """A team reply edited before it went out: the new text is what gets sent."""
     text = _text(text, "reply")
     with services.db.session() as s:
-        out = s.get(Outbox, outbox_id)
-        if out is None:
-            raise NotFoundError(f"no queued reply {outbox_id}")
+        out = _outbox(s, outbox_id)
         changed = s.execute(
             update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "queued").values(body=text)
         ).rowcount
@@ -213,9 +218,7 @@ def edit_queued_reply(services: Services, outbox_id: int, actor: str, text: str)
 def cancel_queued_reply(services: Services, outbox_id: int, actor: str) -> ActionResult:
     """A team reply withdrawn before it went out is never sent."""
     with services.db.session() as s:
-        out = s.get(Outbox, outbox_id)
-        if out is None:
-            raise NotFoundError(f"no queued reply {outbox_id}")
+        out = _outbox(s, outbox_id)
         cancelled = s.execute(
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.state == "queued")
