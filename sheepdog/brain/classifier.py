@@ -27,6 +27,7 @@ CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example dec
 def normalise(text: str) -> str:
     """Stable features: money, links, references and digits become placeholders."""
     t = text.lower()
+    t = re.sub(r"sent from my [\w ]{2,20}|get outlook for \w+|-{2,}\s*\n.*", " ", t, flags=re.S)
     t = re.sub(r"https?://\S+|www\.\S+", " _url_ ", t)
     t = re.sub(r"[$€£]\s?\d[\d.,]*|\d[\d.,]*\s?(?:dollars|bucks|euros|pounds)", " _money_ ", t)
     t = re.sub(r"#\s?[a-z0-9-]*\d[a-z0-9-]*", " _ref_ ", t)

@@ -65,7 +65,7 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     return None
 
 
-_MONEY_TOPIC = {Category.REFUND_REQUEST, Category.COMPLAINT, Category.CANCELLATION, Category.STATUS_INQUIRY}
+_MONEY_TOPIC = {Category.REFUND_REQUEST, Category.COMPLAINT, Category.CANCELLATION}
 
 
 class OfflineBrain:
@@ -103,7 +103,7 @@ class OfflineBrain:
             s.name == SignalName.PRICE_ASKED for s in signals
         ):
             signals.append(Signal(SignalName.PRICE_ASKED, 0.7))
-        with_money = category in _MONEY_TOPIC or reading.refund
+        with_money = category in _MONEY_TOPIC or reading.refund or "refund" in text.lower()
         extracted = extract_all(text, business, with_refund=with_money)
         if category == Category.REFUND_REQUEST and extracted.refund_amount is None:
             flags.append("refund amount not stated")

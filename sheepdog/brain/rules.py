@@ -35,6 +35,32 @@ OPT_OUT_WHOLE = {
     "remove me",
     "stop texting",
 }
+OPT_OUT_KEYWORDS = {"stop", "stopall", "unsubscribe", "unsub", "optout", "quit", "end"}
+OPT_OUT_FILLER = {
+    "please",
+    "pls",
+    "plz",
+    "now",
+    "it",
+    "thanks",
+    "thank",
+    "you",
+    "ok",
+    "okay",
+    "just",
+    "all",
+    "me",
+    "already",
+    "again",
+    "i",
+    "said",
+    "asap",
+    "out",
+    "opt",
+    "the",
+    "texts",
+    "messages",
+}
 _CONTACT_VERB = r"(?:text(?:ing|s)?|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
 OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
@@ -60,6 +86,11 @@ OPT_OUT_PATTERNS = [
     re.compile(
         r"\b(?:stop|cancel|end)\s+(?:all\s+)?(?:these|the|your|this|those)\s+"
         r"(?:texts|messages|emails|e-mails|follow[\s-]?ups|promotions|reminders|sms)\b",
+        _I,
+    ),
+    re.compile(
+        r"\bstop\s+(?:with\s+)?(?:all\s+)?(?:the|these|those|your|this)?\s*(?:\w+\s+)?(?:texts|messages|emails|"
+        r"e-mails|calls|marketing|promotions|spam|newsletters?|offers|adverts|ads)\b",
         _I,
     ),
     re.compile(r"\bleave me alone\b|\bquit (?:sending|texting|messaging|emailing)", _I),
@@ -217,6 +248,10 @@ def is_opt_out(text: str) -> bool:
     short = normalise_short(text)
     if short in OPT_OUT_WHOLE:
         return True
+    words = set(short.replace("-", " ").split())
+    if words & OPT_OUT_KEYWORDS and words <= OPT_OUT_KEYWORDS | OPT_OUT_FILLER:
+        return True  # 'STOP STOP STOP', 'stop now please', 'unsubscribe thanks'
+
     return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
 
 

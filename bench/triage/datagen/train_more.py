@@ -135,6 +135,12 @@ Let's do {day} at {time} for the {svc}
 I'd like the next available slot
 """,
     "complaint": """
+The {product} is making the same noise again after you fixed it
+Same problem as before, even after paying for the {svc}
+It broke again a week after your {staff} repaired it
+I paid for the {svc} and nothing has changed
+auto|Still the same rattle after paying for the {svc}
+home|The {product} you repaired is leaking again
 The leak won't stop since your {staff} was here
 The noise won't stop after the {svc}
 The {product} keeps stopping every hour, this is the second repair

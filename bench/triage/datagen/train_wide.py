@@ -156,3 +156,24 @@ Can I get a statement for my records?
 I think someone else's mail was sent to me
 """,
 }
+
+# Home-service and garage leads often open by describing the problem rather than naming a service.
+PROBLEMS = """
+home|Our {product} is making a loud banging noise, can someone come and take a look?
+home|The {product} stopped working last night and the house is freezing. Can you send someone?
+home|Water is leaking from under the {product}, do you do repairs?
+home|The heat won't turn on and the thermostat shows an error code
+home|AC is running but blowing warm air. Any chance someone could come out this week?
+home|Hi, our {product} keeps tripping the breaker. Is this something you can fix?
+home|There's a burning smell when the heating comes on, what should we do?
+home|Upstairs is 10 degrees hotter than downstairs, can you help balance it?
+home|Our energy bills have gone through the roof, we think the {product} is the problem
+home|The {product} is about 20 years old and making strange noises. Would you come and look at it?
+auto|The check engine light came on this morning, can you take a look?
+auto|My car is pulling to the left and the steering wheel shakes
+auto|Squealing noise when I brake, can I bring it in?
+Hi, I've got a problem with my {product}, it's not working properly. Is this something you deal with?
+home|Drain in the kitchen is completely blocked, do you do emergency call outs?
+home|We've got a damp patch on the ceiling after the rain, could you check the roof?
+"""
+WIDE["sales_inquiry"] += PROBLEMS
