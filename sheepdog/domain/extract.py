@@ -168,7 +168,14 @@ _TIME = re.compile(
 
 def extract_requested_time(text: str) -> str | None:
     """The day and time asked for, as written: 'Friday at 10', 'the 16th', 'tomorrow 2pm'."""
-    date = _DATE.search(text)
+    date = next(
+        (
+            m
+            for m in _DATE.finditer(text)
+            if not re.search(r"\b(?:since|last|until|till|before)\s*$", text[: m.start()], re.I)
+        ),
+        None,
+    )
     clock = _TIME.search(text)
     if _SYMBOL_AMOUNT.search(clock.group(0) if clock else "") is not None:
         clock = None

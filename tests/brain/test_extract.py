@@ -123,3 +123,8 @@ def test_name(text: str, name: str | None) -> None:
 )
 def test_company(text: str, company: str | None) -> None:
     assert extract_company(text) == company
+
+
+def test_past_dates_are_not_requested_times() -> None:
+    assert extract_requested_time("It's been blowing warm air since Sunday") is None
+    assert extract_requested_time("Broken since Sunday, can you come Tuesday at 3pm?") == "Tuesday at 3pm"
