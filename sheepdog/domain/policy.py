@@ -46,11 +46,12 @@ class PolicyInput:
 def decide(triage: Triage, facts: PolicyInput) -> Decision:
     """Send, wait for approval, hand off to a human, or drop — with the reasons shown on the card."""
     cat = triage.category
+    sure = triage.confidence >= facts.confidence_floor  # a guess never drops a lead or opts anyone out
     if facts.auto_message:
         return Decision(DecisionKind.DROP, ("automatic message (bounce or auto-reply): never answered",))
-    if facts.spam_reason or cat == Category.SPAM:
+    if facts.spam_reason or (cat == Category.SPAM and sure):
         return Decision(DecisionKind.DROP, (f"held back as spam: {facts.spam_reason or 'looks like spam'}",))
-    if cat == Category.OPT_OUT:
+    if cat == Category.OPT_OUT and sure:
         return Decision(DecisionKind.DROP, ("opted out: no more messages",), stop_cadence=True)
     if facts.opted_out:
         return Decision(DecisionKind.DROP, ("contact has opted out: nothing is sent",), stop_cadence=True)
@@ -60,8 +61,15 @@ def decide(triage: Triage, facts: PolicyInput) -> Decision:
     hold = list(_exceptions(triage, facts))
 
     if handoff is not None:
-        if facts.autonomy == Autonomy.L5 and not handoff.urgent and not hold and cat != Category.REFUND_REQUEST:
-            return Decision(DecisionKind.SEND, ("L5: sent on its own; team notified", *handoff.reasons), notify=True)
+        if (
+            facts.autonomy == Autonomy.L5
+            and not handoff.urgent
+            and not hold
+            and cat != Category.REFUND_REQUEST
+        ):
+            return Decision(
+                DecisionKind.SEND, ("L5: sent on its own; team notified", *handoff.reasons), notify=True
+            )
         return Decision(
             DecisionKind.HANDOFF,
             handoff.reasons + tuple(hold),
@@ -98,21 +106,31 @@ def _handoff(triage: Triage, facts: PolicyInput, frustrated: bool) -> Decision |
     cat = triage.category
     if cat == Category.COMPLAINT or frustrated:
         why = "complaint" if cat == Category.COMPLAINT else "customer sounds frustrated"
-        return Decision(DecisionKind.HANDOFF, (f"{why}: alert now, cadence paused",), urgent=True, pause_cadence=True)
+        return Decision(
+            DecisionKind.HANDOFF, (f"{why}: alert now, cadence paused",), urgent=True, pause_cadence=True
+        )
     if cat == Category.REFUND_REQUEST:
         amount = triage.extracted.refund_amount
         threshold = facts.refund_threshold
         if amount is None or threshold is None:
-            return Decision(DecisionKind.HANDOFF, ("refund request without an amount: a human decides",), urgent=True)
+            return Decision(
+                DecisionKind.HANDOFF, ("refund request without an amount: a human decides",), urgent=True
+            )
         if amount.currency == threshold.currency and amount.amount <= threshold.amount:
-            return Decision(DecisionKind.HANDOFF, (f"refund of {amount} is within your {threshold} threshold: confirm",))
+            return Decision(
+                DecisionKind.HANDOFF, (f"refund of {amount} is within your {threshold} threshold: confirm",)
+            )
         return Decision(
-            DecisionKind.HANDOFF, (f"refund of {amount} is above your {threshold} threshold: escalated",), urgent=True
+            DecisionKind.HANDOFF,
+            (f"refund of {amount} is above your {threshold} threshold: escalated",),
+            urgent=True,
         )
     if facts.returning_customer:
         return Decision(DecisionKind.HANDOFF, ("returning customer: a human answers personally",))
     if facts.referral:
-        return Decision(DecisionKind.HANDOFF, (f"referral from {facts.referral}: a human answers personally",))
+        return Decision(
+            DecisionKind.HANDOFF, (f"referral from {facts.referral}: a human answers personally",)
+        )
     if cat == Category.PRICING_QUESTION or triage.has(SignalName.PRICE_ASKED):
         minutes = facts.pricing_handoff_s // 60
         return Decision(

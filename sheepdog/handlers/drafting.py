@@ -177,7 +177,9 @@ def compose(
     decision = decide(triage, dataclasses.replace(facts, guardrails=checked, answered_from_faq=faq_answer))
     reasons = list(decision.reasons)
     if channel is None:
-        reasons.insert(0, "no channel to answer on: reply by phone or add an email sender")
+        # Nothing can go out, so "goes out on its own" reasons would only confuse the card.
+        reasons = [r for r in reasons if decision.kind != DecisionKind.SEND]
+        reasons.insert(0, f"no way to answer on {lead.channel}: call them, or set up that channel's sender")
         decision = dataclasses.replace(
             decision, kind=DecisionKind.HANDOFF, reasons=tuple(reasons), notify=True
         )

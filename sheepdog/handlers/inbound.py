@@ -19,6 +19,7 @@ from sheepdog.domain.contacts import find_referral
 from sheepdog.domain.models import (
     Category,
     Channel,
+    DecisionKind,
     Direction,
     InboundMessage,
     Signal,
@@ -155,8 +156,8 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
         )
     if decision.stop_cadence:
         _stop_cadence(session, services, lead, decision.reasons[0] if decision.reasons else "stopped")
-    if triage.category == Category.SPAM or msg.spam_reason:
-        lead.needs_attention = None
+    if decision.kind == DecisionKind.DROP and (triage.category == Category.SPAM or msg.spam_reason):
+        lead.needs_attention = None  # held back as spam: visible in the console, nothing to do
     return ReceiveResult(
         message.id,
         lead.id,
@@ -187,6 +188,11 @@ def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, c
         extra.append(Signal(SignalName.REFERRAL, 0.9, referrer))
     if extra:
         triage = replace(triage, signals=triage.signals + tuple(extra))
+    unsure = triage.confidence < services.settings.brain.confidence_floor
+    if referrer and unsure and triage.category in (Category.SPAM, Category.OPT_OUT, Category.OTHER):
+        # "Maria sent me your way" is a prospect; an unsure guess of spam must not lose a referral.
+        why = f"referred by {referrer}: treated as a new inquiry, not {triage.category.value}"
+        triage = replace(triage, category=Category.SALES_INQUIRY, flags=(*triage.flags, why))
     return triage
 
 
@@ -395,8 +401,16 @@ def _apply_opt(
         services.log(
             session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
         )
-    elif (msg.opt_in is False or triage.category == Category.OPT_OUT) and not contact.opted_out:
+    elif (msg.opt_in is False or _sure_opt_out(services, triage)) and not contact.opted_out:
         contact.opted_out, contact.opted_out_at = True, services.now()
         services.log(
             session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
         )
+
+
+def _sure_opt_out(services: Services, triage: Triage) -> bool:
+    """Only a confident opt-out (a rule, or the classifier above the floor) stops all messages;
+    a guess is flagged for a person instead (policy holds the draft with the reason)."""
+    return (
+        triage.category == Category.OPT_OUT and triage.confidence >= services.settings.brain.confidence_floor
+    )

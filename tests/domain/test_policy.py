@@ -21,7 +21,9 @@ from sheepdog.domain.models import (
 from sheepdog.domain.policy import PolicyInput, decide
 
 OK = GuardrailResult(True)
-FACTS = PolicyInput(autonomy=Autonomy.L4, purpose="first_reply", guardrails=OK, refund_threshold=Money(Decimal(150), "USD"))
+FACTS = PolicyInput(
+    autonomy=Autonomy.L4, purpose="first_reply", guardrails=OK, refund_threshold=Money(Decimal(150), "USD")
+)
 
 
 def t(cat: Category, conf: float = 0.9, *signals: SignalName, refund: str | None = None) -> Triage:
@@ -72,12 +74,18 @@ def test_refunds_within_and_above_the_threshold() -> None:
     unknown = decide(t(Category.REFUND_REQUEST), FACTS)
     assert unknown.kind == DecisionKind.HANDOFF and unknown.urgent
     # L5 never refunds on its own.
-    assert decide(t(Category.REFUND_REQUEST, refund="20"), replace(FACTS, autonomy=Autonomy.L5)).kind == DecisionKind.HANDOFF
+    assert (
+        decide(t(Category.REFUND_REQUEST, refund="20"), replace(FACTS, autonomy=Autonomy.L5)).kind
+        == DecisionKind.HANDOFF
+    )
 
 
 def test_referral_and_returning_customer_go_straight_to_a_human() -> None:
     assert decide(t(Category.SALES_INQUIRY), replace(FACTS, referral="Maria")).kind == DecisionKind.HANDOFF
-    assert decide(t(Category.SALES_INQUIRY), replace(FACTS, returning_customer=True)).kind == DecisionKind.HANDOFF
+    assert (
+        decide(t(Category.SALES_INQUIRY), replace(FACTS, returning_customer=True)).kind
+        == DecisionKind.HANDOFF
+    )
 
 
 def test_booking_is_confirmed_by_a_human() -> None:
@@ -98,19 +106,36 @@ def test_low_confidence_is_flagged_never_guessed() -> None:
 
 
 def test_prompt_injection_waits() -> None:
-    d = decide(t(Category.SALES_INQUIRY, 0.9, SignalName.PROMPT_INJECTION), replace(FACTS, autonomy=Autonomy.L5))
+    d = decide(
+        t(Category.SALES_INQUIRY, 0.9, SignalName.PROMPT_INJECTION), replace(FACTS, autonomy=Autonomy.L5)
+    )
     assert d.kind == DecisionKind.APPROVE
 
 
 def test_routine_question_goes_out_only_when_answered_from_the_faq() -> None:
     facts = replace(FACTS, purpose="reply")
     assert decide(t(Category.ROUTINE_QUESTION), facts).kind == DecisionKind.APPROVE
-    assert decide(t(Category.ROUTINE_QUESTION), replace(facts, answered_from_faq=True)).kind == DecisionKind.SEND
+    assert (
+        decide(t(Category.ROUTINE_QUESTION), replace(facts, answered_from_faq=True)).kind == DecisionKind.SEND
+    )
 
 
 def test_cadence_step_marked_for_approval_always_waits() -> None:
     facts = replace(FACTS, purpose="final_outreach", step_needs_approval=True, autonomy=Autonomy.L5)
     assert decide(t(Category.SALES_INQUIRY), facts).kind == DecisionKind.APPROVE
-    assert decide(t(Category.SALES_INQUIRY), replace(facts, step_needs_approval=False, autonomy=Autonomy.L4)).kind == (
-        DecisionKind.SEND
+    assert decide(
+        t(Category.SALES_INQUIRY), replace(facts, step_needs_approval=False, autonomy=Autonomy.L4)
+    ).kind == (DecisionKind.SEND)
+
+
+def test_a_guess_never_drops_a_lead_or_opts_anyone_out() -> None:
+    unsure_spam = decide(t(Category.SPAM, 0.3), FACTS)
+    assert unsure_spam.kind == DecisionKind.APPROVE and "unsure" in unsure_spam.reasons[0]
+    unsure_stop = decide(t(Category.OPT_OUT, 0.3), FACTS)
+    assert unsure_stop.kind == DecisionKind.APPROVE and not unsure_stop.stop_cadence
+    assert decide(t(Category.SPAM, 0.9), FACTS).kind == DecisionKind.DROP
+    # A channel that knows (honeypot, carrier keyword) drops whatever the confidence.
+    assert (
+        decide(t(Category.SALES_INQUIRY, 0.2), replace(FACTS, spam_reason="honeypot")).kind
+        == DecisionKind.DROP
     )
