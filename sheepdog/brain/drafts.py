@@ -172,6 +172,10 @@ def _first_reply(c: Composer, answering: bool) -> str:
     ex = c.lead.triage.extracted
     opener = None if answering else s.opener
     owner = c.owner
+    said = c.lead.last_inbound.strip()
+    if cat == Category.OTHER and (not said or said.startswith("/start")):
+        # They opened the chat (Telegram /start) or sent an empty form: greet and ask, promise nothing.
+        return c.compose(opener, [f"You have reached {c.business.name}."], "What can we help you with?", None)
     if cat == Category.ROUTINE_QUESTION:
         answer = faq_answer(c.lead.last_inbound, c.business)
         if answer:

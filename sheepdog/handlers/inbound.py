@@ -181,6 +181,10 @@ def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, c
         return Triage(Category.SPAM, 1.0, flags=(msg.spam_reason,), backend="rules")
     if not text.strip() and msg.attachments:
         return Triage(Category.LEAD_REPLY if in_open else Category.OTHER, 0.5, flags=("attachment only",))
+    if not text.strip():
+        return Triage(
+            Category.OTHER, 1.0, flags=("no words yet: they opened the chat or sent an empty form",)
+        )
     triage = services.brain.triage(text, services.business, in_open_conversation=in_open)
     extra: list[Signal] = []
     referrer = msg.referral or find_referral(text)

@@ -58,3 +58,28 @@ def test_stop_in_a_sentence_never_opts_anyone_out(svc: Any, text: str) -> None:
     assert result.decision != "drop"
     with svc.db.session() as s:
         assert s.query(Contact).one().opted_out is False
+
+
+def test_opening_the_telegram_chat_gets_a_greeting_not_a_guess(make_settings: Any, smtp: Any) -> None:
+    from sheepdog.channels.telegram_customer import TelegramCustomerParser
+    from sheepdog.domain.models import RawRequest
+    from sheepdog.storage.tables import Draft
+    from tests.conftest import fixture_bytes
+
+    settings = make_settings(
+        channels={"telegram": {"enabled": True, "bot_token": "1:test", "secret_token": "s"}}
+    )
+    services = build_services(settings, queue=InProcessQueue(periodic=False))
+    raw = RawRequest(
+        "POST",
+        "http://127.0.0.1:8080/hooks/telegram/customer",
+        {"x-telegram-bot-api-secret-token": "s"},
+        fixture_bytes("telegram", "message__start_deep_link.json"),
+        content_type="application/json",
+    )
+    result = receive(services, TelegramCustomerParser("s").parse(raw)[0])
+    with services.db.session() as s:
+        draft = s.get(Draft, result.draft_id)
+        assert "What can we help you with?" in draft.body and "pass this on" not in draft.body
+        assert s.get(Lead, result.lead_id).source == "fb_spring_ad"
+    services.db.dispose()
