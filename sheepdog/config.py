@@ -210,7 +210,7 @@ class PolicyConfig(_Section):
 
 
 class CadenceStep(_Section):
-    after_h: float = Field(ge=0, description="hours after the cadence started (the lead's first message)")
+    after_h: float = Field(ge=0, description="hours after our first reply went out")
     template: str
     approval: bool = False  # this touch always waits in the approval queue
 

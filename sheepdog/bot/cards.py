@@ -101,6 +101,10 @@ def brief_card(lead: Lead, tz: str) -> Card:
         fields.append(("Returning", "yes, a past customer"))
     if lead.cadence:
         state = lead.cadence_state or "off"
+        if state == "active" and lead.cadence_started_at is None:
+            state = "starts when the first reply goes out"
+        elif state == "active" and lead.cadence_next_at is not None:
+            state = f"next touch {lead.cadence_next_at.astimezone(ZoneInfo(tz)):%a %d %b %H:%M}"
         if lead.cadence_stop_reason and state == "stopped":
             state += f" ({lead.cadence_stop_reason})"
         fields.append(("Cadence", f"{lead.cadence.replace('_', ' ')}: {state}"))

@@ -335,12 +335,12 @@ def _new_lead(
     if cadence is not None and wants_cadence and not returning and not lead.referral:
         lead.cadence = cadence.name
         lead.cadence_state = "active"
-        lead.cadence_started_at = msg.received_at
-        # Step 0 (after_h = 0) is the first reply written right now; the clock waits for step 1.
-        first = 1 if cadence.steps and cadence.steps[0].after_h == 0 else 0
-        lead.cadence_step = first
-        lead.cadence_next_at = cadence_rules.due_at(cadence, msg.received_at, first)
-        services.log(session, "cadence_started", lead.id, cadence=cadence.name, next_at=lead.cadence_next_at)
+        # Step 0 (after_h = 0) is the first reply written right now. The clock for the later steps
+        # starts when that reply actually goes out (jobs.tasks), so a reply held for a human is
+        # never followed by a "follow-up" to nothing.
+        lead.cadence_step = 1 if cadence.steps and cadence.steps[0].after_h == 0 else 0
+        lead.cadence_started_at = lead.cadence_next_at = None
+        services.log(session, "cadence_started", lead.id, cadence=cadence.name, waits_for="first reply")
     return lead
 
 

@@ -135,6 +135,7 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
         draft.state, draft.sent_at = DraftState.SENT, now
     if lead.first_response_at is None:
         lead.first_response_at = now
+    _start_cadence_clock(s, services, lead, now)
     if lead.stage == Stage.NEW.value:
         lead.stage = Stage.CONTACTED.value
     services.log(
@@ -148,6 +149,16 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
         automated=row.author is None,
     )
     services.lead_changed(lead.id)
+
+
+def _start_cadence_clock(s: Any, services: Services, lead: Lead, now: Any) -> None:
+    """Follow-ups count from our first reply that actually went out, not from the lead's message."""
+    cadence = services.cadence(lead.cadence)
+    if cadence is None or lead.cadence_state != "active" or lead.cadence_started_at is not None:
+        return
+    lead.cadence_started_at = now
+    lead.cadence_next_at = cadence_rules.due_at(cadence, now, lead.cadence_step)
+    services.log(s, "cadence_clock_started", lead.id, cadence=cadence.name, next_at=lead.cadence_next_at)
 
 
 NEUTRAL = Triage(Category.SALES_INQUIRY, 1.0, backend="cadence")

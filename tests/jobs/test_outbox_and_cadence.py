@@ -119,11 +119,12 @@ def test_speed_to_lead_cadence_follows_up_then_suggests_a_final_touch(make_setti
 
 def test_quiet_hours_defer_a_touch_to_the_morning(make_settings: Any, smtp: Any) -> None:
     start = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)  # 21:30 in Chicago: quiet
-    svc = services_with(make_settings, policy={"first_reply": {"autonomy": "L3"}})
+    svc = services_with(make_settings)
     svc.clock = Clock(start)
     msg = lead_message()
     msg.received_at = start
-    result = receive(svc, msg)
+    result = receive(svc, msg)  # the instant reply answers them at once (it is not a cadence touch)
+    assert svc.queue.wait_idle()
     svc.clock.at = start + timedelta(hours=24, minutes=5)
     assert tasks.cadence_tick(svc) == 0
     with svc.db.session() as s:
@@ -201,5 +202,32 @@ def test_a_claimed_lead_is_not_escalated_and_an_unclaimed_one_is(make_settings: 
     actions.claim(svc, lead, "Ali")
     svc.clock.at = start + timedelta(minutes=90)
     assert tasks.sla_check(svc) == 0
+    svc.queue.stop()
+    svc.db.dispose()
+
+
+def test_follow_ups_count_from_the_first_reply_that_went_out(make_settings: Any, smtp: Any) -> None:
+    """A first reply held for approval for 30 h: no 'follow-up' before it, and 24 h after it."""
+    from sheepdog.handlers import actions
+
+    recorder, _ = smtp
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = services_with(make_settings, policy={"first_reply": {"autonomy": "L3"}})
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    result = receive(svc, msg)
+    svc.clock.at = start + timedelta(hours=30)
+    assert tasks.cadence_tick(svc) == 0  # nothing was sent yet, so there is nothing to follow up
+    actions.approve(svc, result.draft_id, "Dana")
+    assert svc.queue.wait_idle()
+    assert len(recorder.messages) == 1
+    with svc.db.session() as s:
+        lead = s.get(Lead, result.lead_id)
+        assert lead.cadence_next_at == start + timedelta(hours=54)
+    svc.clock.at = start + timedelta(hours=53)
+    assert tasks.cadence_tick(svc) == 0
+    svc.clock.at = start + timedelta(hours=54, minutes=1)
+    assert tasks.cadence_tick(svc) == 1
     svc.queue.stop()
     svc.db.dispose()
