@@ -6,9 +6,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import sys
+from pathlib import Path
 
 from bench.triage.datagen import eval_templates, holdout2_templates, holdout_templates, train_templates
 from bench.triage.datagen.common import generate
@@ -29,7 +28,11 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
 def _read_texts(path: Path) -> set[str]:
     if not path.exists():
         return set()
-    return {json.loads(line)["text"].lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    return {
+        json.loads(line)["text"].lower()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
