@@ -55,6 +55,12 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         return Category.CANCELLATION
     if rules.WRONG_CHARGE.search(text) and top in _LOOSE - {Category.COMPLAINT}:
         return Category.COMPLAINT
+    if rules.COMPLAINT_STRONG.search(text) and top in rules.SOFT | {
+        Category.STATUS_INQUIRY,
+        Category.BOOKING,
+        Category.PRICING_QUESTION,
+    }:
+        return Category.COMPLAINT
     worded = rules.ANGER_WORDS.search(text) is not None
     if (reading.anger >= 0.6 or (worded and reading.anger >= 0.35)) and top in rules.SOFT | {
         Category.STATUS_INQUIRY

@@ -61,7 +61,7 @@ OPT_OUT_FILLER = {
     "texts",
     "messages",
 }
-_CONTACT_VERB = r"(?:text(?:ing|s)?|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
+_CONTACT_VERB = r"(?:text(?:ing|s)?|txt(?:ing|s)?|msg(?:ing|s)?|ms?ging|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
 OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
     re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
@@ -94,6 +94,22 @@ OPT_OUT_PATTERNS = [
         _I,
     ),
     re.compile(r"\bleave me alone\b|\bquit (?:sending|texting|messaging|emailing)", _I),
+    re.compile(
+        r"\b(?:do\s*n[o']?t|dont|no longer)\s+want\s+(?:any\s*more|anymore|your|ur|these|those|the|any|to (?:get|receive))\s+"
+        r"(?:\w+\s+)?(?:texts|messages|emails|e-mails|calls|sms|promotions|marketing|reminders)\b",
+        _I,
+    ),
+    re.compile(r"\b(?:do\s*n[o']?t|dont|never)\s+want\s+to\s+hear\s+from\s+(?:you|u)\b", _I),
+    re.compile(r"\bopt\s+(?:me|us)\s+out\b|\blose my number\b", _I),
+    re.compile(
+        r"\benough (?:with )?(?:the |your |these |all the )?(?:texts|messages|emails|calls|spam)\b", _I
+    ),
+    # A reply to our outreach saying it reached the wrong person: 'wrong number', 'you have the wrong person'.
+    re.compile(
+        r"^\W*(?:hi,?\s*|um+,?\s*)?wrong (?:number|person)\b(?!.{0,12}\b(?:sor+y|sory|soorry|oops|my bad)\b)|"
+        r"\b(?:you(?:'ve| have)|u have|you got|you've got|this is (?:a|the)) (?:got )?(?:the |a )?wrong (?:number|person)\b",
+        _I,
+    ),
     re.compile(r"\b(?:remove|take)\b.{0,20}\b(?:list|mailing|database|system)\b", _I),
 ]
 
@@ -200,6 +216,14 @@ RULE_WORDS = (
     "mailing",
     "deposit",
     "reimburse",
+    "these",
+    "anymore",
+)
+
+
+# Real words one letter away from a rule word: never 'repaired' ('massage' is not 'message').
+REAL_WORDS = frozenset(
+    {"massage", "passage", "messy", "monkey", "honey", "more", "mold", "list", "lost", "last"}
 )
 
 
@@ -209,7 +233,7 @@ def fix_typos(text: str) -> str:
     def repair(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if low in RULE_WORDS or len(low) < 3:
+        if low in RULE_WORDS or low in REAL_WORDS or len(low) < 3:
             return word
         swaps = {low[:i] + low[i + 1] + low[i] + low[i + 2 :] for i in range(len(low) - 1)}
         for target in RULE_WORDS:
@@ -350,6 +374,22 @@ SPAM = re.compile(
     r"\bfollowers\b|\b(?:on|via) (?:whatsapp|telegram)\b|\bguaranteed \d+ ?%|\bmailbox is full\b|"
     r"\bbusiness proposal\b|\bwon an?\b.{0,20}\b(?:gift card|voucher|prize)\b|\binheritance\b|"
     r"\bdouble your (?:revenue|sales)\b|\bqualified leads\b|\bweb ?design\b.{0,30}\$",
+    _I,
+)
+
+# Unhappy about something that happened, even without an angry word: damage, no-show, rudeness,
+# poor work, polite disappointment. Overrules a soft, status, booking or pricing guess.
+COMPLAINT_STRONG = re.compile(
+    r"\b(?:very|really|so|extremely|quite|deeply|bitterly|hugely|most)\s+(?:disappointed|unhappy|upset|dissatisfied)\b|"
+    r"\bnot (?:impressed|satisfied|good enough|acceptable)\b|\b(?:is|was|it'?s|that'?s)\s+not ok(?:ay)?\b|\bunacceptable\b|\bdissatisfied\b|"
+    r"\b(?:damaged|broke|scratched|ruined|cracked|dented|stained|smashed|scuffed)\s+(?:my|our|the)\b|"
+    r"\b(?:arrived|came|is|was)\s+(?:damaged|broken|smashed|cracked|dented|faulty)\b|"
+    r"\b(?:never|didn'?t|did not|didnt|failed to)\s+(?:bother(?:ed)? to\s+)?(?:show(?:ed)?|turn(?:ed)?)\s+up\b|"
+    r"\bno[\s-]show\b|\b(?:was|were|so|very|really|extremely)\s+rude\b|\bformal complaint\b|"
+    r"\b(?:make|file|lodge|raise)\s+a\s+complaint\b|\bwant to complain\b|\bwriting to complain\b|"
+    r"\bwaste of (?:my |our )?(?:time|money|a (?:day|morning|afternoon))\b|\bthanks for nothing\b|"
+    r"\bripped off\b|\bpoor (?:service|workmanship|quality|job|work)\b|\bsloppy\b|\bshoddy\b|"
+    r"\b(?:broken|wrong|same (?:problem|issue|noise))\s+again\b|\bagain\?!|\bworse than before\b",
     _I,
 )
 

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 TRAIN_PATH = ROOT / "sheepdog" / "brain" / "data" / "train.jsonl"
 EVAL_PATH = ROOT / "bench" / "triage" / "eval.jsonl"
 HOLDOUT_PATH = ROOT / "bench" / "triage" / "holdout.jsonl"
+PER_CATEGORY = 420
 HOLDOUT2_PATH = ROOT / "bench" / "triage" / "holdout2.jsonl"
 
 
@@ -36,33 +37,46 @@ def _read_texts(path: Path) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Regenerate the training set; the evaluation sets are frozen once written.
+
+    The evaluation sets are kept as they are (so adding training phrasings never changes what is
+    measured) and the training set drops any sentence that equals one of theirs. `--eval-sets`
+    regenerates eval.jsonl and holdout.jsonl, `--holdout2` the second hold-out set.
+    """
     argv = sys.argv[1:] if argv is None else argv
-    # The second hold-out set is frozen once written (it was written before the second round of
-    # tuning); it is only regenerated on request. Training never contains one of its sentences.
-    frozen2 = _read_texts(HOLDOUT2_PATH) if "--holdout2" not in argv else set()
-    train = generate(train_templates.templates(), per_category=360, seed=7, exclude=frozen2)
+    frozen: set[str] = set()
+    for path, flag in (
+        (EVAL_PATH, "--eval-sets"),
+        (HOLDOUT_PATH, "--eval-sets"),
+        (HOLDOUT2_PATH, "--holdout2"),
+    ):
+        if flag not in argv:
+            frozen |= _read_texts(path)
+    train = generate(train_templates.templates(), per_category=PER_CATEGORY, seed=7, exclude=frozen)
     train_texts = {r["text"].lower() for r in train}
-    # Evaluation sets are drawn independently of the training set (so they stay the same when the
-    # training set grows); any row that happens to equal a training sentence is dropped.
-    evals = [
-        r
-        for r in generate(eval_templates.templates(), per_category=90, seed=2024)
-        if r["text"].lower() not in train_texts
-    ]
     _write(TRAIN_PATH, [{"text": r["text"], "label": r["label"]} for r in train])
-    _write(EVAL_PATH, evals)
-    seen = train_texts | {r["text"].lower() for r in evals}
-    holdout = [
-        r
-        for r in generate(holdout_templates.templates(), per_category=40, seed=99)
-        if r["text"].lower() not in seen
-    ]
-    _write(HOLDOUT_PATH, holdout)
-    print(
-        f"train: {len(train)} → {TRAIN_PATH}\neval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}"
-    )
+    print(f"train: {len(train)} → {TRAIN_PATH}")
+    if not EVAL_PATH.exists() or "--eval-sets" in argv:
+        # Drawn independently of the training set; a row equal to a training sentence is dropped.
+        evals = [
+            r
+            for r in generate(eval_templates.templates(), per_category=90, seed=2024)
+            if r["text"].lower() not in train_texts
+        ]
+        _write(EVAL_PATH, evals)
+        seen = train_texts | {r["text"].lower() for r in evals}
+        holdout = [
+            r
+            for r in generate(holdout_templates.templates(), per_category=40, seed=99)
+            if r["text"].lower() not in seen
+        ]
+        _write(HOLDOUT_PATH, holdout)
+        print(f"eval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}")
+    else:
+        print("eval, holdout: frozen, kept as they are")
     if not HOLDOUT2_PATH.exists() or "--holdout2" in argv:
-        seen |= {r["text"].lower() for r in holdout}
+        # Written before the second round of tuning; frozen since.
+        seen = train_texts | _read_texts(EVAL_PATH) | _read_texts(HOLDOUT_PATH)
         holdout2 = [
             r
             for r in generate(holdout2_templates.templates(), per_category=42, seed=4242)

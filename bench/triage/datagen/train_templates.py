@@ -397,11 +397,12 @@ Do you sponsor local sports teams?
 def templates() -> dict[str, list[tuple[str, str]]]:
     """Parse RAW into (domains, text) pairs per category."""
     from bench.triage.datagen.train_more import MORE
+    from bench.triage.datagen.train_real import REAL
     from bench.triage.datagen.train_wide import WIDE
 
     out: dict[str, list[tuple[str, str]]] = {}
     for cat, first in RAW.items():
-        block = "\n".join((first, MORE.get(cat, ""), WIDE.get(cat, "")))
+        block = "\n".join((first, MORE.get(cat, ""), WIDE.get(cat, ""), REAL.get(cat, "")))
         items = []
         for line in block.strip().splitlines():
             if not line.strip():
