@@ -175,7 +175,7 @@ def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResu
         out = new_outbox(s, services, lead, channel, text, subject=subject, author=actor)
         lead.needs_attention = None
         services.log(s, "team_reply", lead_id, actor, outbox_id=out.id, channel=channel)
-        services.queue.enqueue("send_outbox", out.id)
+        services.enqueue_after_commit(s, "send_outbox", out.id)
         outbox_id = out.id
     return _done(services, lead_id, True, f"reply queued by {channel}", outbox_id)
 

@@ -18,7 +18,7 @@ from sheepdog.channels.base import Sender
 from sheepdog.config import Settings
 from sheepdog.domain.cadence import CadenceDef, Step, Window
 from sheepdog.domain.models import Business, Channel
-from sheepdog.storage.db import Database
+from sheepdog.storage.db import Database, after_commit
 from sheepdog.storage.tables import Event
 
 
@@ -83,9 +83,18 @@ class Services:
         """Append to the event log: every step leaves a trace metrics and live cards read."""
         session.add(Event(at=self.now(), kind=kind, lead_id=lead_id, actor=actor, data=_jsonable(data)))
 
-    def lead_changed(self, lead_id: int) -> None:
-        """Ask every chat surface to bring this lead's cards up to date (a job, so it retries)."""
-        if self.surfaces:
+    def enqueue_after_commit(self, session: Session, job: str, *args: Any, delay_s: float = 0.0) -> None:
+        """Queue a job once the session commits: the worker must be able to see what it is for."""
+        after_commit(session, lambda: self.queue.enqueue(job, *args, delay_s=delay_s))
+
+    def lead_changed(self, lead_id: int, session: Session | None = None) -> None:
+        """Ask every chat surface to bring this lead's cards up to date (a job, so it retries).
+        Inside a transaction, pass the session: the job is queued when it commits."""
+        if not self.surfaces:
+            return
+        if session is not None:
+            self.enqueue_after_commit(session, "sync_surfaces", lead_id)
+        else:
             self.queue.enqueue("sync_surfaces", lead_id)
 
 

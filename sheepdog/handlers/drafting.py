@@ -254,7 +254,7 @@ def queue_outbox(
     out.draft_id = draft.id
     session.flush()
     services.log(session, "outbox_queued", lead.id, outbox_id=out.id, draft_id=draft.id, automated=automated)
-    services.queue.enqueue("send_outbox", out.id)
+    services.enqueue_after_commit(session, "send_outbox", out.id)
     return out
 
 

@@ -47,7 +47,8 @@ class InProcessQueue:
             return
         if self._periodic:
             for job, every in tasks.PERIODIC.items():
-                self.enqueue(job, delay_s=every)
+                # What a restart left in the outbox goes out at once; each tick re-arms itself.
+                self.enqueue(job, delay_s=0.0 if job == "requeue_outbox" else every)
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name="sheepdog-jobs", daemon=True)
         self._thread.start()

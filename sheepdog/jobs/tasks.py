@@ -109,7 +109,7 @@ def _fail(s: Any, services: Services, row: Outbox, error: str) -> None:
         draft.state, draft.error = DraftState.FAILED, error
     lead.needs_attention = f"send failed: {error}"
     services.log(s, "send_failed", row.lead_id, outbox_id=row.id, channel=row.channel, error=error)
-    services.lead_changed(row.lead_id)
+    services.lead_changed(row.lead_id, s)
 
 
 def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> None:
@@ -148,7 +148,7 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
         channel=row.channel,
         automated=row.author is None,
     )
-    services.lead_changed(lead.id)
+    services.lead_changed(lead.id, s)
 
 
 def _start_cadence_clock(s: Any, services: Services, lead: Lead, now: Any) -> None:
@@ -300,14 +300,39 @@ def sync_surfaces(services: Services, lead_id: int) -> None:
     asyncio.run(run())
 
 
+def requeue_outbox(services: Services) -> int:
+    """Queue again every due outbox row that no job holds (a restart lost the in-process queue,
+    or a retry's delayed job vanished). Safe: send_outbox claims each row before sending."""
+    now = services.now()
+    with services.db.session() as s:
+        due = s.scalars(
+            select(Outbox.id).where(
+                Outbox.state == "queued",
+                or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+                Outbox.created_at <= now - timedelta(seconds=REQUEUE_AFTER_S),
+            )
+        ).all()
+    for outbox_id in due:
+        services.queue.enqueue("send_outbox", outbox_id)
+    return len(due)
+
+
+REQUEUE_AFTER_S = 30
+"""A queued row older than this with no attempt due later is assumed orphaned and queued again."""
+
 JOBS: dict[str, Callable[..., Any]] = {
     "send_outbox": send_outbox,
     "cadence_tick": cadence_tick,
     "sla_check": sla_check,
     "sync_surfaces": sync_surfaces,
+    "requeue_outbox": requeue_outbox,
 }
 
-PERIODIC: dict[str, float] = {"cadence_tick": defaults.CADENCE_TICK_S, "sla_check": defaults.CADENCE_TICK_S}
+PERIODIC: dict[str, float] = {
+    "cadence_tick": defaults.CADENCE_TICK_S,
+    "sla_check": defaults.CADENCE_TICK_S,
+    "requeue_outbox": defaults.CADENCE_TICK_S,
+}
 
 
 def run_job(services: Services, name: str, *args: Any) -> Any:

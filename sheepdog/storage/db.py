@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """Commit on success, roll back on error; then run what waited for the commit
+        (`after_commit`), so a job never looks for a row another connection cannot see yet."""
         s = self._factory()
         try:
             yield s
@@ -72,6 +74,16 @@ class Database:
             raise
         finally:
             s.close()
+        for callback in s.info.pop(AFTER_COMMIT, []):
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+AFTER_COMMIT = "sheepdog_after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run `callback` once this session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)

@@ -231,3 +231,27 @@ def test_follow_ups_count_from_the_first_reply_that_went_out(make_settings: Any,
     assert tasks.cadence_tick(svc) == 1
     svc.queue.stop()
     svc.db.dispose()
+
+
+def test_a_queued_row_whose_job_was_lost_is_sent_after_a_restart(make_settings: Any, smtp: Any) -> None:
+    """The in-process queue lives in memory: a restart must not strand what was waiting to go out."""
+    recorder, _ = smtp
+    settings = make_settings()
+    first = build_services(settings, queue=InProcessQueue(periodic=False))  # never started: jobs vanish
+    receive(first, lead_message())
+    with first.db.session() as s:
+        row = s.scalars(select(Outbox)).one()
+        assert row.state == "queued"
+        row.created_at = datetime.now(UTC) - timedelta(minutes=5)
+    first.db.dispose()
+
+    restarted = build_services(settings, queue=InProcessQueue(periodic=True))
+    restarted.queue.start()
+    import time
+
+    deadline = time.monotonic() + 10
+    while not recorder.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(recorder.messages) == 1
+    restarted.queue.stop()
+    restarted.db.dispose()
