@@ -53,7 +53,11 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         and not re.search(r"\bpolic(?:y|ies)\b", text, re.IGNORECASE)
     ):
         return Category.CANCELLATION
-    if rules.WRONG_CHARGE.search(text) and top in _LOOSE - {Category.COMPLAINT}:
+    if (
+        rules.WRONG_CHARGE.search(text)
+        and top in _LOOSE - {Category.COMPLAINT}
+        and not rules.FEE_QUESTION.search(text)
+    ):
         return Category.COMPLAINT
     if rules.COMPLAINT_STRONG.search(text) and top in rules.SOFT | {
         Category.STATUS_INQUIRY,

@@ -358,6 +358,12 @@ WRONG_CHARGE = re.compile(
     r"\bwhy (?:was|were|am|have) (?:i|we) (?:been )?(?:charged|billed)\b|\bwhy is there an? (?:extra )?(?:charge|fee)\b",
     _I,
 )
+# Asking whether a fee exists is a pricing question, not a wrong charge (TRIAGE.md tie-break).
+FEE_QUESTION = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:is|are) there (?:an?|any)\s+(?:\w+\s+)?(?:charges?|fees?|costs?)\b|"
+    r"\bdo you (?:charge|add|have) (?:an?|any)\s+(?:\w+\s+)?(?:charges?|fees?)\b",
+    _I,
+)
 HUMAN_STRONG = re.compile(
     r"\b(?:give|gimme)\s+(?:me|us)\s+a\s+(?:call|ring|bell)\b|\bring me\b|\bcall me\b|\bcall ?back\b|"
     r"\bphone me\b|\b(?:real|actual|live)\s+(?:person|human)\b|\bput me through\b|\bto a (?:person|human)\b|"

@@ -65,6 +65,32 @@ go ahead and book it in then
 Hmm maybe the cheaper option
 whichever is sooner
 my wife will be home to let them in
+no problem at all
+no worries at all, whenever suits
+not a problem
+nah we're not in a rush
+no, just the one {product}
+no dogs, no kids, easy access
+it's the one with the green gate
+the flat above the {place}
+The back bedroom mostly, rest is fine
+already sent it over this morning
+not yet but I will tonight
+I have a cat but she hides
+its a 2015 Ford Fiesta if that helps
+yes that's right
+mhm
+yeah thats fine
+all good
+that's fine, no stress
+Nothing else for now, thank you
+I'll check with my husband and let you know
+let me think about it and I'll get back to you
+we're away till the 12th, after that is fine
+either day works for us
+works for me!
+I'm around all week
+Sounds like a plan
 """,
     "routine_question": """
 r u open bank holiday monday
@@ -290,5 +316,22 @@ hope you're all well
 who should I send my CV to
 my address has changed
 did anyone hand in a lost phone
+new phone, same number, just so you know
+please send invoices to my work email from now on
+is {name} back from holiday yet? tell her hi
+thank you for the lovely chat yesterday
+where can I leave you a review?
+do you have a referral scheme?
+can I pay someone else's bill for them
+can I add my husband to the account
+how do I change my password
+my card on file has expired, how do I put the new one in
+is this still the number for the {place}?
+can you resend the welcome email
+thanks again for everything, you've been great
+we just wanted to say the {staff} did a lovely job, thank you
+merry christmas!
+good luck with the new shop
+have a great weekend
 """,
 }
