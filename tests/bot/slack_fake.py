@@ -3,6 +3,10 @@
 slack-sdk's AsyncWebClient is pointed here with base_url, so the real SDK (its retry handlers,
 its JSON and form encodings) talks real HTTP to it. `fail_next` makes the next call of a method
 answer 429 with Retry-After, or a 5xx, once each.
+
+It is also Slack's Socket Mode side: `apps.connections.open` answers with a ws://127.0.0.1 URL on
+this server, the WebSocket there says `hello`, `push` sends an envelope as Slack does, and every
+message the client sends back (the acks, `{"envelope_id": ...}`) is kept in `acks`.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +40,18 @@ class FakeSlack:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     base_url: str = ""
     _runner: web.AppRunner | None = None
+    # Socket Mode
+    app_tokens: list[str] = field(default_factory=list)  # the tokens apps.connections.open was called with
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)  # open, newest last
+    acks: list[dict[str, Any]] = field(default_factory=list)
 
     def fail_next(self, method: str, *statuses: int) -> None:
         self.failures.setdefault(method, []).extend(statuses)
 
     def made(
-        self, *, skip: tuple[str, ...] = ("auth.test", "users.info", "conversations.members")
+        self,
+        *,
+        skip: tuple[str, ...] = ("auth.test", "users.info", "conversations.members", "apps.connections.open"),
     ) -> list[Call]:
         """The calls that change something in Slack (look-ups left out unless asked for)."""
         return [c for c in self.calls if c.method not in skip]
@@ -86,7 +97,78 @@ class FakeSlack:
                 )
             return web.Response(status=status, text="upstream trouble")
         self.calls.append(Call(method, params))
+        if method == "apps.connections.open":
+            self.app_tokens.append(request.headers.get("Authorization", "").removeprefix("Bearer "))
+            ticket = uuid.uuid4().hex
+            ws_url = self.base_url.replace("http://", "ws://", 1)
+            return web.json_response({"ok": True, "url": f"{ws_url}/link/?ticket={ticket}&app_id=A0001"})
         return web.json_response(self.answer(method, params))
+
+    # ---- Socket Mode ------------------------------------------------------------------------
+
+    async def link(self, request: web.Request) -> web.WebSocketResponse:
+        """The WebSocket of a Socket Mode connection: hello, then whatever `push` sends."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets) + 1,
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": request.query.get("app_id", "A0001")},
+            }
+        )
+        self.sockets.append(ws)
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data))
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def connected(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client holds an open WebSocket."""
+        for _ in range(int(timeout / 0.02)):
+            if self.sockets:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no Socket Mode connection; calls: {[c.method for c in self.calls]}")
+
+    async def push(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        envelope_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Send an envelope the way Slack does ("events_api", "interactive", "slash_commands")."""
+        envelope_id = envelope_id or str(uuid.uuid4())
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind in ("slash_commands", "interactive"),
+        }
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
+    def ack_of(self, envelope_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.acks if a.get("envelope_id") == envelope_id), None)
+
+    async def acked(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for the client's ack of an envelope and return it."""
+        for _ in range(int(timeout / 0.02)):
+            ack = self.ack_of(envelope_id)
+            if ack is not None:
+                return ack
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"envelope {envelope_id} never acked; acks: {self.acks}")
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -147,6 +229,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_route("*", "/commands/{rest:.*}", self.handle)
         app.router.add_route("*", "/actions/{rest:.*}", self.handle)
+        app.router.add_get("/link/", self.link)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -156,5 +239,7 @@ class FakeSlack:
         return self.base_url
 
     async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
