@@ -2,7 +2,7 @@
 
 Handoff rules (PRODUCT.md §4): pricing → a human within 15 minutes; complaint or frustration →
 immediate alert and the cadence pauses; booking → a human confirms; a question we cannot answer
-→ flagged; referral or returning customer → straight to a human; refund within the owner's
+→ flagged; referral or returning customer → straight to a human at every level; refund within the owner's
 threshold → one-click confirmation (auto at L5), above it → escalated with the history.
 """
 
@@ -54,6 +54,14 @@ def decide(triage: Triage, facts: PolicyInput) -> Decision:
     if cat == Category.OPT_OUT and sure:
         return Decision(DecisionKind.DROP, ("opted out: no more messages",), stop_cadence=True)
     if facts.opted_out:
+        if facts.purpose in ("first_reply", "reply"):
+            # They opted out before and wrote again: nothing automated, but a person must see it.
+            return Decision(
+                DecisionKind.HANDOFF,
+                ("opted out earlier and wrote again: a person decides (nothing automated is sent)",),
+                notify=True,
+                stop_cadence=True,
+            )
         return Decision(DecisionKind.DROP, ("contact has opted out: nothing is sent",), stop_cadence=True)
 
     frustrated = triage.has(SignalName.FRUSTRATED)
@@ -64,6 +72,8 @@ def decide(triage: Triage, facts: PolicyInput) -> Decision:
         if (
             facts.autonomy == Autonomy.L5
             and not handoff.urgent
+            and not facts.referral
+            and not facts.returning_customer
             and not hold
             and cat != Category.REFUND_REQUEST
         ):

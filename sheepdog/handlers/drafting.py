@@ -27,6 +27,7 @@ from sheepdog.domain.models import (
     DraftRequest,
     DraftState,
     Extracted,
+    GuardrailResult,
     HistoryItem,
     LeadContext,
     Money,
@@ -126,111 +127,144 @@ def autonomy_for(settings: Settings, purpose: str) -> Autonomy:
     return settings.policy.cadence.autonomy
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What compose learned in its first, read-only transaction."""
+
+    channel: Channel | None
+    facts: PolicyInput
+    ctx: LeadContext
+    inbound_text: str
+    subject: str
+    lead_channel: Channel
+
+
 def compose(
-    session: Session,
     services: Services,
-    lead: Lead,
+    lead_id: int,
     *,
     purpose: str,
     triage: Triage,
-    reply_to: Message | None = None,
+    reply_to_id: int | None = None,
     step_needs_approval: bool = False,
     spam_reason: str | None = None,
     auto_message: bool = False,
-) -> tuple[Draft | None, Decision]:
-    """Write, check and decide one message. Returns the draft (None when nothing is written)."""
-    contact = lead.contact
-    channel = reply_channel(services, lead, contact)
-    facts = PolicyInput(
-        autonomy=autonomy_for(services.settings, purpose),
-        purpose=purpose,
-        guardrails=_ok(),
-        opted_out=contact.opted_out,
-        auto_message=auto_message,
-        spam_reason=spam_reason,
-        returning_customer=lead.returning_customer,
-        referral=lead.referral,
-        step_needs_approval=step_needs_approval,
-        refund_threshold=services.business.refund_threshold,
-        pricing_handoff_s=services.settings.policy.pricing_handoff_s,
-        confidence_floor=services.settings.brain.confidence_floor,
-    )
-    early = decide(triage, facts)
-    if early.kind == DecisionKind.DROP:
-        services.log(
-            session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose
+) -> tuple[int | None, Decision]:
+    """Write, check and decide one message; returns the draft id (None when nothing is written).
+
+    Three steps: read the lead (short transaction), write the draft with the brain (no
+    transaction: Claude may take seconds), then store draft, decision and outbox (short transaction).
+    """
+    with services.db.session() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise ValueError(f"no lead {lead_id}")
+        contact = lead.contact
+        channel = reply_channel(services, lead, contact)
+        facts = PolicyInput(
+            autonomy=autonomy_for(services.settings, purpose),
+            purpose=purpose,
+            guardrails=GuardrailResult(True),
+            opted_out=contact.opted_out,
+            auto_message=auto_message,
+            spam_reason=spam_reason,
+            returning_customer=lead.returning_customer,
+            referral=lead.referral,
+            step_needs_approval=step_needs_approval,
+            refund_threshold=services.business.refund_threshold,
+            pricing_handoff_s=services.settings.policy.pricing_handoff_s,
+            confidence_floor=services.settings.brain.confidence_floor,
         )
-        return None, early
-    max_chars = CHANNEL_LIMITS.get(channel) if channel else None
-    ctx = lead_context(session, services, lead, triage)
-    text = services.brain.draft(DraftRequest(ctx, purpose, max_chars=max_chars, plain_text=True))
-    inbound_text = reply_to.triage_text or reply_to.text if reply_to else ctx.last_inbound
+        early = decide(triage, facts)
+        if early.kind == DecisionKind.DROP or (early.kind == DecisionKind.HANDOFF and contact.opted_out):
+            # Nothing to write: held back, or a person decides (someone who opted out wrote again).
+            services.log(
+                session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose
+            )
+            if early.kind == DecisionKind.HANDOFF:
+                lead.needs_attention = early.reasons[0]
+                services.log(session, "handoff", lead.id, urgent=early.urgent, reasons=list(early.reasons))
+            return None, early
+        reply_to = session.get(Message, reply_to_id) if reply_to_id else None
+        ctx = lead_context(session, services, lead, triage)
+        plan = _Plan(
+            channel=channel,
+            facts=facts,
+            ctx=ctx,
+            inbound_text=(reply_to.triage_text or reply_to.text) if reply_to else ctx.last_inbound,
+            subject=_subject(services, lead, reply_to),
+            lead_channel=Channel(lead.channel),
+        )
+
+    max_chars = CHANNEL_LIMITS.get(plan.channel) if plan.channel else None
+    text = services.brain.draft(DraftRequest(plan.ctx, purpose, max_chars=max_chars, plain_text=True))
     checked = check_draft(
         text.body,
         services.business,
-        inbound_text=inbound_text,
+        inbound_text=plan.inbound_text,
         triage=triage,
-        channel=channel or Channel(lead.channel),
+        channel=plan.channel or plan.lead_channel,
         max_chars=max_chars,
     )
     faq_answer = any(a and a in text.body for a in services.business.faq.values())
-    decision = decide(triage, dataclasses.replace(facts, guardrails=checked, answered_from_faq=faq_answer))
+    decision = decide(
+        triage, dataclasses.replace(plan.facts, guardrails=checked, answered_from_faq=faq_answer)
+    )
     reasons = list(decision.reasons)
-    if channel is None:
+    if plan.channel is None:
         # Nothing can go out, so "goes out on its own" reasons would only confuse the card.
         reasons = [r for r in reasons if decision.kind != DecisionKind.SEND]
-        reasons.insert(0, f"no way to answer on {lead.channel}: call them, or set up that channel's sender")
+        reasons.insert(
+            0, f"no way to answer on {plan.lead_channel.value}: call them, or set up that channel's sender"
+        )
         decision = dataclasses.replace(
             decision, kind=DecisionKind.HANDOFF, reasons=tuple(reasons), notify=True
         )
-    draft = Draft(
-        lead_id=lead.id,
-        reply_to_message_id=reply_to.id if reply_to else None,
-        purpose=purpose,
-        channel=(channel or Channel(lead.channel)).value,
-        subject=text.subject or _subject(services, lead, reply_to),
-        body=text.body,
-        state=DraftState.PENDING,
-        decision=decision.kind.value,
-        reasons=reasons,
-        backend=text.backend,
-        note=text.note,
-        created_at=services.now(),
-    )
-    session.add(draft)
-    session.flush()
-    services.log(
-        session,
-        "draft_created",
-        lead.id,
-        draft_id=draft.id,
-        purpose=purpose,
-        decision=decision.kind,
-        reasons=reasons,
-    )
-    if decision.kind == DecisionKind.SEND:
-        draft.state = DraftState.APPROVED
-        draft.decided_by = f"Sheepdog ({facts.autonomy.value})"
-        draft.decided_at = services.now()
-        queue_outbox(session, services, draft, author=None, automated=True)
-    else:
-        lead.needs_attention = reasons[0] if reasons else "waiting for approval"
-    if decision.notify or decision.urgent:
+
+    with services.db.session() as session:
+        lead = session.get(Lead, lead_id)
+        draft = Draft(
+            lead_id=lead.id,
+            reply_to_message_id=reply_to_id,
+            purpose=purpose,
+            channel=(plan.channel or plan.lead_channel).value,
+            subject=text.subject or plan.subject,
+            body=text.body,
+            state=DraftState.PENDING,
+            decision=decision.kind.value,
+            reasons=reasons,
+            backend=text.backend,
+            note=text.note,
+            created_at=services.now(),
+        )
+        session.add(draft)
+        session.flush()
         services.log(
             session,
-            "handoff",
+            "draft_created",
             lead.id,
-            urgent=decision.urgent,
+            draft_id=draft.id,
+            purpose=purpose,
+            decision=decision.kind,
             reasons=reasons,
-            notify_within_s=decision.notify_within_s,
         )
-    return draft, decision
-
-
-def _ok() -> Any:
-    from sheepdog.domain.models import GuardrailResult
-
-    return GuardrailResult(True)
+        if decision.kind == DecisionKind.SEND and not lead.contact.opted_out:
+            draft.state = DraftState.APPROVED
+            draft.decided_by = f"Sheepdog ({plan.facts.autonomy.value})"
+            draft.decided_at = services.now()
+            queue_outbox(session, services, draft, author=None, automated=True)
+        else:
+            lead.needs_attention = reasons[0] if reasons else "waiting for approval"
+        if decision.notify or decision.urgent:
+            services.log(
+                session,
+                "handoff",
+                lead.id,
+                urgent=decision.urgent,
+                reasons=reasons,
+                notify_within_s=decision.notify_within_s,
+            )
+        return draft.id, decision
 
 
 def _subject(services: Services, lead: Lead, reply_to: Message | None) -> str:

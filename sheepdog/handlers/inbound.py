@@ -19,6 +19,7 @@ from sheepdog.domain.contacts import find_referral
 from sheepdog.domain.models import (
     Category,
     Channel,
+    Decision,
     DecisionKind,
     Direction,
     InboundMessage,
@@ -54,10 +55,15 @@ class ReceiveResult:
 
 
 def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
-    """Store and process one inbound message. A duplicate delivery stores nothing new."""
+    """Store and process one inbound message. A duplicate delivery stores nothing new.
+
+    The message is committed first, so nothing the brain does (slow, or failing) can lose it or
+    hold the database's write lock: understanding and drafting run between short transactions.
+    """
+    msg = clean_message(msg)
     try:
         with services.db.session() as session:
-            result = _receive(session, services, msg)
+            stored = _store(session, services, msg)
     except IntegrityError:
         # Two deliveries of the same provider message raced; the other one stored it.
         with services.db.session() as session:
@@ -65,9 +71,46 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
             if existing is None:
                 raise
             return ReceiveResult(existing.id, None, existing.conversation_id, duplicate=True)
-    if result.lead_id is not None and not result.duplicate:
-        services.lead_changed(result.lead_id)
-    return result
+    if stored.duplicate is not None:
+        return stored.duplicate
+
+    triage = _triage(services, msg, msg.text_for_triage, stored.in_open)
+    with services.db.session() as session:
+        lead_id, new_lead = _record(session, services, msg, stored, triage)
+    if new_lead:
+        _brief(services, lead_id, triage)
+    draft_id, decision = compose(
+        services,
+        lead_id,
+        purpose="first_reply" if new_lead else "reply",
+        triage=triage,
+        reply_to_id=stored.message_id,
+        spam_reason=msg.spam_reason,
+        auto_message=msg.is_auto,
+    )
+    with services.db.session() as session:
+        _after_decision(session, services, lead_id, decision, triage, msg)
+    services.lead_changed(lead_id)
+    return ReceiveResult(
+        stored.message_id,
+        lead_id,
+        stored.conversation_id,
+        new_lead=new_lead,
+        category=triage.category.value,
+        draft_id=draft_id,
+        decision=decision.kind.value,
+        instant_reply=msg.auto_reply,
+    )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    message_id: int
+    conversation_id: int
+    contact_id: int
+    lead_id: int | None  # the lead this conversation already has
+    in_open: bool  # we have written to them in this conversation
+    duplicate: ReceiveResult | None = None
 
 
 def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
@@ -80,7 +123,8 @@ def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
     )
 
 
-def _receive(session: Session, services: Services, msg: InboundMessage) -> ReceiveResult:
+def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored:
+    """Deduplicate, find the contact and the thread, keep the message with its raw payload."""
     existing = _find_duplicate(session, msg)
     if existing is not None:
         lead_id = session.scalar(select(Lead.id).where(Lead.conversation_id == existing.conversation_id))
@@ -88,13 +132,11 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
             existing.edits = [*existing.edits, {"text": existing.text, "at": services.now().isoformat()}]
             existing.text, existing.triage_text = msg.text, msg.triage_text
             services.log(session, "message_edited", lead_id, message_id=existing.id)
-        return ReceiveResult(existing.id, lead_id, existing.conversation_id, duplicate=True)
+        dup = ReceiveResult(existing.id, lead_id, existing.conversation_id, duplicate=True)
+        return _Stored(existing.id, existing.conversation_id, 0, lead_id, False, duplicate=dup)
 
     contact, _ = resolve_contact(session, services, msg)
     conversation, lead = _thread(session, services, msg, contact)
-    text = msg.text_for_triage
-    in_open = lead is not None and _has_outbound(session, conversation.id)
-    triage = _triage(services, msg, text, in_open, contact)
     message = Message(
         conversation_id=conversation.id,
         direction=Direction.INBOUND.value,
@@ -108,24 +150,35 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
         attachments=[json_ready(a.__dict__) for a in msg.attachments],
         raw=msg.raw,
         raw_content_type=msg.raw_content_type,
-        category=triage.category.value,
-        confidence=triage.confidence,
-        triage={**triage_to_dict(triage), "fields": dict(msg.fields)},
+        triage={"fields": dict(msg.fields)},
         is_auto=msg.is_auto,
         created_at=msg.received_at,
     )
     session.add(message)
     conversation.last_message_at = msg.received_at
     session.flush()
+    in_open = lead is not None and _has_outbound(session, conversation.id)
+    return _Stored(message.id, conversation.id, contact.id, lead.id if lead else None, in_open)
 
+
+def _record(
+    session: Session, services: Services, msg: InboundMessage, stored: _Stored, triage: Triage
+) -> tuple[int, bool]:
+    """Write the triage on the message; open a lead for a new conversation or update its lead."""
+    message = session.get(Message, stored.message_id)
+    message.category, message.confidence = triage.category.value, triage.confidence
+    message.triage = {**triage_to_dict(triage), "fields": dict(msg.fields)}
+    contact = session.get(Contact, stored.contact_id)
+    lead = session.get(Lead, stored.lead_id) if stored.lead_id else None
     _apply_opt(session, services, msg, triage, contact, lead)
     new_lead = lead is None
     if lead is None:
-        lead = _new_lead(session, services, msg, contact, conversation, triage)
+        lead = _new_lead(
+            session, services, msg, contact, session.get(Conversation, stored.conversation_id), triage
+        )
     else:
         services.log(session, "message_received", lead.id, message_id=message.id, category=triage.category)
         _on_reply(session, services, lead, triage, msg)
-
     services.log(
         session,
         "triaged",
@@ -136,41 +189,57 @@ def _receive(session: Session, services: Services, msg: InboundMessage) -> Recei
         backend=triage.backend,
         flags=list(triage.flags),
     )
-    if new_lead:
-        _brief(session, services, lead, triage)
+    return lead.id, new_lead
 
-    draft, decision = compose(
-        session,
-        services,
-        lead,
-        purpose="first_reply" if new_lead else "reply",
-        triage=triage,
-        reply_to=message,
-        spam_reason=msg.spam_reason,
-        auto_message=msg.is_auto,
-    )
+
+def _after_decision(
+    session: Session,
+    services: Services,
+    lead_id: int,
+    decision: Decision,
+    triage: Triage,
+    msg: InboundMessage,
+) -> None:
+    """What the decision does to the lead's follow-ups and its 'needs attention' line."""
+    lead = session.get(Lead, lead_id)
+    why = decision.reasons[0] if decision.reasons else ""
     if decision.pause_cadence and lead.cadence_state == "active":
         lead.cadence_state = "paused"
-        services.log(
-            session, "cadence_paused", lead.id, reason=decision.reasons[0] if decision.reasons else ""
-        )
+        services.log(session, "cadence_paused", lead.id, reason=why)
     if decision.stop_cadence:
-        _stop_cadence(session, services, lead, decision.reasons[0] if decision.reasons else "stopped")
+        _stop_cadence(session, services, lead, why or "stopped")
     if decision.kind == DecisionKind.DROP and (triage.category == Category.SPAM or msg.spam_reason):
         lead.needs_attention = None  # held back as spam: visible in the console, nothing to do
-    return ReceiveResult(
-        message.id,
-        lead.id,
-        conversation.id,
-        new_lead=new_lead,
-        category=triage.category.value,
-        draft_id=draft.id if draft else None,
-        decision=decision.kind.value,
-        instant_reply=msg.auto_reply,
+
+
+def clean_message(msg: InboundMessage) -> InboundMessage:
+    """Text every database accepts: no NUL bytes, no lone surrogates (half an emoji from a
+    truncating client). What cannot be encoded is replaced, never a reason to refuse a customer."""
+
+    def fix(value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+    return replace(
+        msg,
+        text=fix(msg.text) or "",
+        triage_text=fix(msg.triage_text),
+        subject=fix(msg.subject),
+        sender_name=fix(msg.sender_name),
+        sender_email=fix(msg.sender_email),
+        sender_phone=fix(msg.sender_phone),
+        sender_handle=fix(msg.sender_handle),
+        source=fix(msg.source),
+        referral=fix(msg.referral),
+        in_reply_to=fix(msg.in_reply_to),
+        provider_message_id=fix(msg.provider_message_id),
+        references=tuple(fix(r) or "" for r in msg.references),
+        fields={fix(k) or "": fix(v) or "" for k, v in msg.fields.items()},
     )
 
 
-def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, contact: Contact) -> Triage:
+def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool) -> Triage:
     if msg.is_auto:
         return Triage(
             Category.OTHER, 1.0, flags=("automatic message (bounce or auto-reply)",), backend="rules"
@@ -185,7 +254,13 @@ def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool, c
         return Triage(
             Category.OTHER, 1.0, flags=("no words yet: they opened the chat or sent an empty form",)
         )
-    triage = services.brain.triage(text, services.business, in_open_conversation=in_open)
+    try:
+        triage = services.brain.triage(text, services.business, in_open_conversation=in_open)
+    except Exception as exc:  # the message is stored; a person must see it, whatever the brain did
+        log.exception("triage failed for a %s message", msg.channel.value)
+        triage = Triage(
+            Category.OTHER, 0.0, flags=(f"triage failed ({type(exc).__name__}): read it yourself",)
+        )
     extra: list[Signal] = []
     referrer = msg.referral or find_referral(text)
     if referrer and not triage.has(SignalName.REFERRAL):
@@ -344,11 +419,14 @@ def _new_lead(
     return lead
 
 
-def _brief(session: Session, services: Services, lead: Lead, triage: Triage) -> None:
-    brief = services.brain.brief(lead_context(session, services, lead, triage))
-    lead.score, lead.grade = brief.score, brief.grade
-    lead.brief = json_ready(
-        {
+def _brief(services: Services, lead_id: int, triage: Triage) -> None:
+    """Score and summarise a new lead. The brain runs outside any transaction; if it fails the
+    lead keeps no score and says so, rather than losing the message."""
+    with services.db.session() as session:
+        ctx = lead_context(session, services, session.get(Lead, lead_id), triage)
+    try:
+        brief = services.brain.brief(ctx)
+        data = {
             "score": brief.score,
             "grade": brief.grade,
             "summary": brief.summary,
@@ -358,10 +436,23 @@ def _brief(session: Session, services: Services, lead: Lead, triage: Triage) -> 
             "backend": brief.backend,
             "category": triage.category.value,
         }
-    )
-    services.log(
-        session, "brief", lead.id, score=brief.score, grade=brief.grade, next_action=brief.next_action
-    )
+    except Exception as exc:
+        log.exception("brief failed for lead %s", lead_id)
+        brief, data = (
+            None,
+            {
+                "summary": "No brief: the brain failed on this lead. Read the message below.",
+                "flags": [f"brief failed ({type(exc).__name__})", *triage.flags],
+                "category": triage.category.value,
+                "reasons": [],
+            },
+        )
+    with services.db.session() as session:
+        lead = session.get(Lead, lead_id)
+        lead.brief = json_ready(data)
+        if brief is not None:
+            lead.score, lead.grade = brief.score, brief.grade
+        services.log(session, "brief", lead_id, score=data.get("score"), grade=data.get("grade"))
 
 
 def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, msg: InboundMessage) -> None:

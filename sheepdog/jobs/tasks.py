@@ -212,7 +212,8 @@ def _touch(services: Services, lead_id: int) -> int:
         services.log(
             s, "cadence_touch", lead.id, cadence=cadence.name, step=step_index, template=step.template
         )
-        compose(s, services, lead, purpose=step.template, triage=NEUTRAL, step_needs_approval=step.approval)
+    # The step is claimed and committed; the draft is written outside any transaction.
+    compose(services, lead_id, purpose=step.template, triage=NEUTRAL, step_needs_approval=step.approval)
     services.lead_changed(lead_id)
     return 1
 

@@ -97,7 +97,17 @@ def test_nothing_is_sent_to_spam_bounces_or_people_who_opted_out() -> None:
     assert decide(t(Category.SALES_INQUIRY), replace(FACTS, auto_message=True)).kind == DecisionKind.DROP
     opt = decide(t(Category.OPT_OUT), FACTS)
     assert opt.kind == DecisionKind.DROP and opt.stop_cadence
-    assert decide(t(Category.SALES_INQUIRY), replace(FACTS, opted_out=True)).kind == DecisionKind.DROP
+    # Someone who opted out and writes again: a person decides, nothing automated goes out.
+    wrote_again = decide(t(Category.SALES_INQUIRY), replace(FACTS, opted_out=True))
+    assert wrote_again.kind == DecisionKind.HANDOFF and "opted out earlier" in wrote_again.reasons[0]
+    touch = decide(t(Category.SALES_INQUIRY), replace(FACTS, opted_out=True, purpose="follow_up"))
+    assert touch.kind == DecisionKind.DROP
+
+
+def test_L5_never_automates_referrals_or_returning_customers() -> None:
+    facts = replace(FACTS, autonomy=Autonomy.L5)
+    assert decide(t(Category.SALES_INQUIRY), replace(facts, referral="Maria")).kind == DecisionKind.HANDOFF
+    assert decide(t(Category.SALES_INQUIRY), replace(facts, returning_customer=True)).kind == DecisionKind.HANDOFF
 
 
 def test_low_confidence_is_flagged_never_guessed() -> None:
