@@ -66,7 +66,10 @@ def build_pipeline() -> Pipeline:
         ]
     )
     return Pipeline(
-        [("features", features), ("model", LogisticRegression(C=12.0, solver="saga", max_iter=300, tol=1e-3))]
+        [
+            ("features", features),
+            ("model", LogisticRegression(C=12.0, solver="saga", max_iter=300, tol=1e-3, random_state=0)),
+        ]
     )
 
 

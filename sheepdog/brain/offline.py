@@ -137,6 +137,10 @@ class OfflineBrain:
             total = sum(probs.values())
             probs = {k: v / total for k, v in probs.items()}
         ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
+        if ranked[0][0] == Category.OPT_OUT and not rules.CONTACT_WORDS.search(
+            rules.VISIT_STOP.sub(" ", text)
+        ):
+            ranked = ranked[1:] + ranked[:1]  # an opt-out guess that never mentions contact: not trusted
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags

@@ -34,6 +34,10 @@ OPT_OUT_WHOLE = {
     "remove",
     "remove me",
     "stop texting",
+    "no more",
+    "no more please",
+    "please no more",
+    "no more thanks",
 }
 OPT_OUT_KEYWORDS = {"stop", "stopall", "unsubscribe", "unsub", "optout", "quit", "end"}
 OPT_OUT_FILLER = {
@@ -80,12 +84,14 @@ OPT_OUT_PATTERNS = [
     ),
     re.compile(rf"\b(?:do\s*n[o']?t|dont)\s+(?:\w+\s+)?{_CONTACT_VERB}\s+(?:\w+\s+){{0,2}}again\b", _I),
     re.compile(
-        r"\bno\s+more\s+(?:\w+\s+)?(?:texts|messages|emails|e-mails|calls|sms|spam|promotions|marketing)\b",
+        r"\bno\s+more\s+(?:\w+\s+)?(?:texts|messages|emails|e-mails|calls|sms|spam|promotions|marketing|"
+        r"notifications|newsletters?|mailings|offers|reminders|alerts)\b",
         _I,
     ),
     re.compile(
-        r"\b(?:stop|cancel|end)\s+(?:all\s+)?(?:these|the|your|this|those)\s+"
-        r"(?:texts|messages|emails|e-mails|follow[\s-]?ups|promotions|reminders|sms)\b",
+        r"\b(?:stop|cancel|end|turn off|switch off|disable)\s+(?:all\s+)?(?:these|the|your|this|those|my|ur)\s+"
+        r"(?:\w+\s+)?(?:texts|messages|emails|e-mails|follow[\s-]?ups|promotions|reminders|sms|notifications|"
+        r"alerts|newsletters?|mailings?|marketing|text alerts|offers|updates)\b",
         _I,
     ),
     re.compile(
@@ -102,8 +108,20 @@ OPT_OUT_PATTERNS = [
     re.compile(r"\b(?:do\s*n[o']?t|dont|never)\s+want\s+to\s+hear\s+from\s+(?:you|u)\b", _I),
     re.compile(r"\bopt\s+(?:me|us)\s+out\b|\blose my number\b", _I),
     re.compile(
-        r"\benough (?:with )?(?:the |your |these |all the )?(?:texts|messages|emails|calls|spam)\b", _I
+        r"\benough (?:with |of )?(?:the |your |ur |these |all the |all your )?(?:texts|messages|emails|calls|spam)\b",
+        _I,
     ),
+    re.compile(
+        r"\boff (?:this|your|ur) (?:\w+ )?list\b|\boff the (?:mailing|contact|text|sms|e-?mail|marketing|call) list\b|\bcease\b.{0,20}\b(?:communication|contact|messag|text|e-?mail)",
+        _I,
+    ),
+    re.compile(
+        r"\bnot (?:to )?be (?:contacted|texted|called|e-?mailed|messaged)\b|"
+        r"\b(?:no longer|not|don'?t|do not) wish to (?:be contacted|receive|hear from|get)\b",
+        _I,
+    ),
+    # '..., stop' / '... last warning. STOP': a message that ends in a bare stop after a pause.
+    re.compile(r"[.,!;:?]\s*(?:please\s+|pls\s+|just\s+)?stop(?:\s+(?:now|please|pls|already))?\W*$", _I),
     # A reply to our outreach saying it reached the wrong person: 'wrong number', 'you have the wrong person'.
     re.compile(
         r"^\W*(?:hi,?\s*|um+,?\s*)?wrong (?:number|person)\b(?!.{0,12}\b(?:sor+y|sory|soorry|oops|my bad)\b)|"
@@ -267,6 +285,54 @@ def _fuzzy_unsubscribe(text: str) -> bool:
     return False
 
 
+_GREETING_WORDS = {
+    "hello",
+    "hi",
+    "hey",
+    "team",
+    "guys",
+    "there",
+    "dear",
+    "cheers",
+    "regards",
+    "thx",
+    "best",
+    "ty",
+    "yo",
+}
+_NOT_STOP = {
+    "spot",
+    "step",
+    "shop",
+    "top",
+    "stoop",
+    "atop",
+    "stow",
+    "stops",
+    "soap",
+    "slop",
+    "stoep",
+    "post",
+    "pots",
+}
+
+
+def _typo_stop_alone(short: str) -> bool:
+    """'PLEASE SOP', 'hello team, tsop': a misspelt STOP with only courtesy words (and a name) around it."""
+    words = short.replace("-", " ").split()
+    if not 1 <= len(words) <= 7:
+        return False
+    stops = [
+        w
+        for w in words
+        if 3 <= len(w) <= 5 and w not in _NOT_STOP and SequenceMatcher(None, w, "stop").ratio() >= 0.75
+    ]
+    if not stops:
+        return False
+    rest = [w for w in words if w not in stops and w not in OPT_OUT_FILLER | _GREETING_WORDS]
+    return len(rest) <= 1  # at most a signature name
+
+
 def is_opt_out(text: str) -> bool:
     """STOP, unsubscribe, 'take me off your list', 'don't contact me': never missed."""
     short = normalise_short(text)
@@ -275,6 +341,8 @@ def is_opt_out(text: str) -> bool:
     words = set(short.replace("-", " ").split())
     if words & OPT_OUT_KEYWORDS and words <= OPT_OUT_KEYWORDS | OPT_OUT_FILLER:
         return True  # 'STOP STOP STOP', 'stop now please', 'unsubscribe thanks'
+    if _typo_stop_alone(short):
+        return True
 
     return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
 
@@ -358,6 +426,17 @@ WRONG_CHARGE = re.compile(
     r"\bwhy (?:was|were|am|have) (?:i|we) (?:been )?(?:charged|billed)\b|\bwhy is there an? (?:extra )?(?:charge|fee)\b",
     _I,
 )
+# What an opt-out talks about. A classifier guess of opt-out whose only 'stop' means a visit
+# ('please don't stop by tomorrow') is not trusted.
+CONTACT_WORDS = re.compile(
+    r"\b(?:te?xt\w*|txt\w*|msg\w*|messag\w*|e-?mail\w*|mail\w*|call\w*|phon\w*|numbers?|contact\w*|lists?|"
+    r"unsub\w*|subscri\w*|stop\w*|remove|spam\w*|promo\w*|marketing|newsletters?|hear from|alone|bother\w*|"
+    r"reminders?|notifications?|sms|opt\w*|quit|end|harass\w*|leave me|go away|signed up|sign me up|ads?|offers?)\b",
+    _I,
+)
+VISIT_STOP = re.compile(r"\bstop(?:ping)? (?:by|in|over|round|at|off)\b", _I)
+
+
 # Asking whether a fee exists is a pricing question, not a wrong charge (TRIAGE.md tie-break).
 FEE_QUESTION = re.compile(
     r"^\W*(?:\w+\W+){0,3}?(?:is|are) there (?:an?|any)\s+(?:\w+\s+)?(?:charges?|fees?|costs?)\b|"

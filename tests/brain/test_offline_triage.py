@@ -175,3 +175,55 @@ def test_unknown_category_in_learn_is_refused(brain: OfflineBrain) -> None:
 def test_double_charge_refund_is_frustrated(brain: OfflineBrain, business: Business) -> None:
     t = brain.triage("You charged me twice, refund it", business)
     assert t.category == Category.REFUND_REQUEST and t.has(SignalName.FRUSTRATED)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wrong number, stop texting this phone",
+        "you have the wrong number",
+        "i dont want ur texts",
+        "opt me out",
+        "Enough with the messages",
+        "stop msging me",
+        "lose my number",
+        "I don't want to hear from you again",
+        "Cancel thsee texts",
+    ],
+)
+def test_more_opt_out_shapes(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert brain.triage(text, business, in_open_conversation=True).category == Category.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please don't stop by",
+        "stop by tomorrow",
+        "Wrong number sorry",
+        "I gave you the wrong number, my new one ends 4471",
+        "The noise won't stop after the massage",
+    ],
+)
+def test_near_misses_are_not_opt_out(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert brain.triage(text, business).category != Category.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am very disappointed with the way my appointment was handled",
+        "The technician never showed up and nobody called",
+        "Your courier damaged my parcel",
+        "Not impressed, the job was left half finished",
+    ],
+)
+def test_unhappy_without_swearing_is_a_complaint(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert brain.triage(text, business).category == Category.COMPLAINT
+
+
+def test_asking_whether_a_fee_exists_is_pricing(brain: OfflineBrain, business: Business) -> None:
+    assert brain.triage("Is there an extra fee for weekend visits?", business).category == (
+        Category.PRICING_QUESTION
+    )
+    assert brain.triage("Why is there an extra fee on my bill?", business).category == Category.COMPLAINT
