@@ -179,7 +179,7 @@ class QueueConfig(_Section):
 class BrainConfig(_Section):
     backend: Literal["offline", "claude"] = "offline"
     anthropic_api_key: str | None = None
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5-5"
     base_url: str | None = None  # point the SDK at another Messages API server (tests, proxies)
     timeout_s: float = Field(20.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)

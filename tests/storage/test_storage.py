@@ -36,8 +36,19 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     db = Database(db_url)
     migrate(db.engine)  # a second run changes nothing
     names = set(inspect(db.engine).get_table_names())
-    assert {"contacts", "identities", "conversations", "messages", "leads", "drafts", "outbox", "events",
-            "rejected_payloads", "surface_posts", "alembic_version"} <= names
+    assert {
+        "contacts",
+        "identities",
+        "conversations",
+        "messages",
+        "leads",
+        "drafts",
+        "outbox",
+        "events",
+        "rejected_payloads",
+        "surface_posts",
+        "alembic_version",
+    } <= names
     db.dispose()
 
 
@@ -64,21 +75,39 @@ def test_provider_message_id_is_unique_per_channel(db_url: str) -> None:
         conv = Conversation(contact_id=c.id, channel="email")
         s.add(conv)
         s.flush()
-        s.add(Message(conversation_id=conv.id, direction="inbound", channel="email", provider_message_id="<a@b>"))
-        s.add(Message(conversation_id=conv.id, direction="inbound", channel="sms", provider_message_id="<a@b>"))
+        s.add(
+            Message(
+                conversation_id=conv.id, direction="inbound", channel="email", provider_message_id="<a@b>"
+            )
+        )
+        s.add(
+            Message(conversation_id=conv.id, direction="inbound", channel="sms", provider_message_id="<a@b>")
+        )
     with pytest.raises(IntegrityError), db.session() as s:
-        s.add(Message(conversation_id=conv.id, direction="inbound", channel="email", provider_message_id="<a@b>"))
+        s.add(
+            Message(
+                conversation_id=conv.id, direction="inbound", channel="email", provider_message_id="<a@b>"
+            )
+        )
     db.dispose()
 
 
 def msg(**kw: Any) -> InboundMessage:
-    base = {"channel": Channel.WEBFORM, "text": "Do you install heat pumps?", "received_at": datetime.now(UTC)}
+    base = {
+        "channel": Channel.WEBFORM,
+        "text": "Do you install heat pumps?",
+        "received_at": datetime.now(UTC),
+    }
     return InboundMessage(**{**base, **kw})
 
 
 def test_same_delivery_twice_stores_once(services: Any) -> None:
-    first = receive(services, msg(channel=Channel.EMAIL, sender_email="a@example.com", provider_message_id="<m1@x>"))
-    again = receive(services, msg(channel=Channel.EMAIL, sender_email="a@example.com", provider_message_id="<m1@x>"))
+    first = receive(
+        services, msg(channel=Channel.EMAIL, sender_email="a@example.com", provider_message_id="<m1@x>")
+    )
+    again = receive(
+        services, msg(channel=Channel.EMAIL, sender_email="a@example.com", provider_message_id="<m1@x>")
+    )
     assert not first.duplicate and again.duplicate and again.message_id == first.message_id
     with services.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1
@@ -89,7 +118,9 @@ def test_contacts_merge_across_channels(services: Any) -> None:
     receive(services, msg(sender_name="Ana", sender_email="ANA@Example.com"))
     receive(services, msg(sender_phone="(512) 555-0101", text="hi, it's about the AC"))
     # A third message names both: the two contacts become one.
-    receive(services, msg(sender_email="ana@example.com", sender_phone="+1 512-555-0101", text="following up"))
+    receive(
+        services, msg(sender_email="ana@example.com", sender_phone="+1 512-555-0101", text="following up")
+    )
     with services.db.session() as s:
         live = s.scalars(select(Contact).where(Contact.merged_into_id.is_(None))).all()
         assert len(live) == 1
@@ -113,3 +144,15 @@ def test_returning_customer_is_recognised(services: Any) -> None:
     with services.db.session() as s:
         lead = s.get(Lead, second.lead_id)
         assert lead.returning_customer and lead.cadence is None  # straight to a human, no automation
+
+
+def test_nul_bytes_and_lone_surrogates_are_stored(services: Any) -> None:
+    """PostgreSQL refuses NUL in text and no database takes a lone surrogate: both are cleaned."""
+    result = receive(
+        services,
+        msg(text="furnace \x00 died \ud83d", sender_name="Zo\ud83d", sender_email="z@example.com"),
+    )
+    with services.db.session() as s:
+        stored = s.get(Message, result.message_id)
+        assert stored.text.startswith("furnace") and "\x00" not in stored.text
+        assert s.get(Lead, result.lead_id) is not None

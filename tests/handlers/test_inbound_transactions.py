@@ -1,0 +1,63 @@
+"""A slow brain (Claude over the network) must never hold the database: the customer's message is
+stored before the brain is asked, and the team keeps working meanwhile. Real components: the
+Claude backend through the anthropic SDK, pointed at a local Messages API server that answers slowly."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sheepdog.app import build_services
+from sheepdog.domain.models import Channel, InboundMessage
+from sheepdog.handlers import actions
+from sheepdog.handlers.inbound import receive
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Message
+from tests.brain.messages_server import MessagesServer, Reply, text
+
+
+def _msg(i: int, body: str) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        text=body,
+        received_at=datetime.now(UTC),
+        sender_email=f"c{i}@example.com",
+        sender_name=f"Customer {i}",
+        provider_message_id=f"<slow-{i}@example.com>",
+    )
+
+
+def test_a_slow_brain_holds_no_lock_and_loses_nothing(make_settings: Any, smtp: Any) -> None:
+    with MessagesServer() as api:
+        api.script(Reply(200, text("Thanks for getting in touch!"), delay_s=0.8))
+        settings = make_settings(
+            brain={
+                "backend": "claude",
+                "anthropic_api_key": "test-key",
+                "base_url": api.url,
+                "max_retries": 0,
+            }
+        )
+        svc = build_services(settings, queue=InProcessQueue(periodic=False))
+        first = receive(svc, _msg(1, "Do you install heat pumps?"))  # an existing lead to work on
+        done: list[Any] = []
+        worker = threading.Thread(target=lambda: done.append(receive(svc, _msg(2, "Is my furnace fixable?"))))
+        worker.start()
+        time.sleep(0.5)  # the second message is with the (slow) brain now
+        with svc.db.session() as s:
+            stored = s.scalar(
+                select(func.count()).select_from(Message).where(Message.text == "Is my furnace fixable?")
+            )
+        assert stored == 1  # committed before the brain was asked
+
+        started = time.monotonic()
+        actions.note(svc, first.lead_id, "Dana", "called back, left a voicemail")
+        assert time.monotonic() - started < 1.0  # no waiting for the brain's transaction
+
+        worker.join(timeout=30)
+        assert done and done[0].lead_id is not None
+        svc.db.dispose()
