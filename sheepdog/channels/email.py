@@ -10,8 +10,9 @@ import hmac
 import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
@@ -211,14 +212,20 @@ def new_message_id(domain: str) -> str:
     return make_msgid(domain=domain)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def build_email(out: Outbound, from_address: str, from_name: str) -> EmailMessage:
     """An RFC 5322 message with our Message-ID and the thread's In-Reply-To/References."""
     if not out.to_email:
         raise PermanentSendError("no email address to send to")
     msg = EmailMessage()
-    msg["From"] = f'"{from_name}" <{from_address}>'
-    msg["To"] = f'"{out.to_name}" <{out.to_email}>' if out.to_name else out.to_email
-    msg["Subject"] = out.subject or f"Your message to {from_name}"
+    # Address objects quote display names: a customer-typed name can never add a recipient
+    # or a header (a newline or quote in it is just text).
+    msg["From"] = Address(display_name=_one_line(from_name), addr_spec=from_address)
+    msg["To"] = Address(display_name=_one_line(out.to_name or ""), addr_spec=out.to_email)
+    msg["Subject"] = _one_line(out.subject or f"Your message to {from_name}")
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = out.message_id or new_message_id(from_address.rsplit("@", 1)[-1])
     if out.in_reply_to:
@@ -258,7 +265,7 @@ class SmtpSender:
 
     async def send(self, message: Outbound) -> str:
         msg = build_email(message, self.from_address, self.from_name)
-        recipients = [a for _, a in getaddresses([str(msg["To"])]) if a]
+        recipients = [message.to_email or ""]  # the stored address, never re-read from a header
         try:
             await aiosmtplib.send(
                 msg,

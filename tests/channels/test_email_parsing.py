@@ -127,3 +127,20 @@ def test_arbitrary_bytes_never_raise(body: bytes) -> None:
 def test_mutated_real_mail_never_raises(base: bytes, cut: int, junk: bytes, drop: int) -> None:
     body = base[:cut] + junk + base[cut + drop :]
     parse_or_refuse(EmailParser(), raw(body, content_type="message/rfc822"))
+
+
+def test_a_customer_typed_name_or_subject_can_never_add_a_recipient_or_header() -> None:
+    from sheepdog.channels.base import Outbound
+    from sheepdog.channels.email import build_email
+
+    out = Outbound(
+        1,
+        Channel.EMAIL,
+        "hi",
+        to_email="victim@example.com",
+        to_name='a" <attacker@evil.example>, "b\nBcc: x@evil.example',
+        subject="Re: hi\nBcc: y@evil.example",
+    )
+    msg = build_email(out, "hello@brightside.example", "Brightside")
+    assert [a.addr_spec for a in msg["To"].addresses] == ["victim@example.com"]
+    assert "Bcc" not in msg and "\n" not in str(msg["Subject"])
