@@ -49,6 +49,7 @@ from sheepdog.bot.slack_blocks import (
     card_text,
     content_hash,
     edit_modal,
+    plain_text,
 )
 from sheepdog.config import SlackConfig
 from sheepdog.errors import BadInputError, ConfigError, NotFoundError, TransientSendError
@@ -586,7 +587,7 @@ class SlackSurface:
             await self.refuse(services, client, user_id, "answer customers")
             return
         actor = await self.display_name(client, user_id)
-        raw = str(event.get("text") or "")
+        raw = plain_text(str(event.get("text") or ""))
         marker = self.config.note_marker
         is_note = raw.strip().lower().startswith(marker.lower())
         text = raw.strip()[len(marker) :].strip() if is_note else raw.strip()
@@ -635,7 +636,7 @@ class SlackSurface:
         """An edit before the reply went out changes what is sent; after, the author is told."""
         msg = event.get("message") or {}
         key = f"{event['channel']}:{msg.get('ts')}"
-        text = str(msg.get("text") or "").strip()
+        text = plain_text(str(msg.get("text") or ""))
         outcome = await asyncio.to_thread(self._apply_edit, services, key, text)
         if outcome == "too_late" and msg.get("user"):
             await client.chat_postEphemeral(

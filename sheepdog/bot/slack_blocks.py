@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from sheepdog.bot.cards import Button, Card
@@ -34,6 +35,33 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 def escape(text: str) -> str:
     """Slack mrkdwn treats &, < and > as control characters; customer text must not ping @channel."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def plain_text(text: str, names: dict[str, str] | None = None) -> str:
+    """What a team member typed in Slack, as the customer should read it: Slack's escaping
+    (&amp; &lt; &gt;) undone, links unwrapped ("label (url)"), mentions turned into names."""
+    names = names or {}
+
+    def link(m: re.Match[str]) -> str:
+        target, label = m.group(1), m.group(2)
+        if target.startswith("@"):
+            return f"@{names.get(target[1:], label or 'someone')}"
+        if target.startswith("#"):
+            return f"#{label or target[1:]}"
+        if target.startswith("!"):
+            return label or ""  # <!here>, <!channel>: meaningless to a customer
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
+        if not label or label == target or target.endswith("//" + label) or target.endswith("/" + label):
+            return target
+        return f"{label} ({target})"
+
+    text = _SLACK_LINK.sub(link, text)
+    # Slack escapes exactly these three; &amp; last, so a typed "&lt;" stays as typed.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
