@@ -16,7 +16,7 @@ from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.models import Category, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel
+from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel, stop_cadence
 from sheepdog.storage.tables import Draft, Lead, Message, Outbox, TriageCorrection, VoiceExample
 
 FINAL_DRAFT_STATES = {DraftState.SENT, DraftState.SKIPPED, DraftState.APPROVED, DraftState.EDITED}
@@ -266,11 +266,10 @@ def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> Act
         lead.stage = stage.value
         services.log(s, "stage_changed", lead_id, actor, old=old, new=stage.value)
         cadence = services.cadence(lead.cadence)
-        if cadence and lead.cadence_state in ("active", "paused"):
+        if cadence and lead.cadence_state in ("active", "paused", "done"):
             why = cadence_rules.stage_change_stops(cadence, old, stage.value)
             if why:
-                lead.cadence_state, lead.cadence_next_at, lead.cadence_stop_reason = "stopped", None, why
-                services.log(s, "cadence_stopped", lead_id, actor, reason=why)
+                stop_cadence(s, services, lead, why, actor)
     return _done(services, lead_id, True, f"stage: {stage.value}")
 
 

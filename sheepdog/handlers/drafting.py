@@ -343,3 +343,35 @@ def _handle(contact: Contact, channel: Channel) -> str | None:
         if ident.kind == kind:
             return ident.value
     return None
+
+
+TOUCH_PURPOSES_EXCLUDED = ("first_reply", "reply")  # answers to the customer, not cadence touches
+
+
+def withdraw_touches(session: Session, services: Services, lead: Lead, why: str) -> None:
+    """Cadence touches already written but not sent are stale: pending drafts are skipped and
+    queued automated sends cancelled, so a lead marked quoted is never asked 'still interested?'."""
+    touches = select(Draft).where(Draft.lead_id == lead.id, Draft.purpose.not_in(TOUCH_PURPOSES_EXCLUDED))
+    for draft in session.scalars(touches.where(Draft.state == DraftState.PENDING.value)):
+        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+        draft.reasons = [*draft.reasons, f"withdrawn: {why}"]
+    queued = session.scalars(
+        select(Outbox)
+        .join(Draft, Outbox.draft_id == Draft.id)
+        .where(Outbox.lead_id == lead.id, Outbox.state == "queued", Outbox.author.is_(None))
+        .where(Draft.purpose.not_in(TOUCH_PURPOSES_EXCLUDED))
+    ).all()
+    for row in queued:
+        row.state, row.last_error = "cancelled", f"withdrawn before sending: {why}"
+        services.log(session, "touch_withdrawn", lead.id, outbox_id=row.id, reason=why)
+
+
+def stop_cadence(
+    session: Session, services: Services, lead: Lead, why: str, actor: str | None = None
+) -> None:
+    """End the lead's cadence for good, and withdraw what it had written but not yet sent
+    (also after its last step, when a final touch may still wait for approval)."""
+    if lead.cadence_state in ("active", "paused"):
+        lead.cadence_state, lead.cadence_next_at, lead.cadence_stop_reason = "stopped", None, why
+        services.log(session, "cadence_stopped", lead.id, actor, cadence=lead.cadence, reason=why)
+    withdraw_touches(session, services, lead, why)

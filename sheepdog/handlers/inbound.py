@@ -30,9 +30,16 @@ from sheepdog.domain.models import (
 )
 from sheepdog.domain.threads import is_reply_subject, normalized_subject
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.drafting import compose, json_ready, lead_context, triage_to_dict
+from sheepdog.handlers.drafting import (
+    compose,
+    json_ready,
+    lead_context,
+    stop_cadence,
+    triage_to_dict,
+    withdraw_touches,
+)
 from sheepdog.handlers.identity import is_returning, resolve_contact
-from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox
+from sheepdog.storage.tables import Contact, Conversation, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -460,27 +467,16 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
     if msg.is_auto:
         return
     cadence = services.cadence(lead.cadence)
-    if cadence is not None and lead.cadence_state in ("active", "paused"):
+    if cadence is not None and lead.cadence_state in ("active", "paused", "done"):
         why = cadence_rules.stop_reason(cadence, triage, is_reply=True)
         if why:
             _stop_cadence(session, services, lead, why)
-    # Pending automated touches are stale once the lead speaks again.
-    for draft in session.scalars(
-        select(Draft).where(Draft.lead_id == lead.id, Draft.state == "pending", Draft.purpose != "reply")
-    ):
-        if draft.purpose != "first_reply":
-            draft.state = "skipped"
-            draft.decided_by = "Sheepdog"
-            draft.reasons = [*draft.reasons, "superseded: the lead replied"]
+    # Touches written but not sent are stale once the lead speaks again.
+    withdraw_touches(session, services, lead, "the lead replied")
 
 
 def _stop_cadence(session: Session, services: Services, lead: Lead, why: str) -> None:
-    if lead.cadence_state in ("stopped", "done", None):
-        return
-    lead.cadence_state = "stopped"
-    lead.cadence_next_at = None
-    lead.cadence_stop_reason = why
-    services.log(session, "cadence_stopped", lead.id, cadence=lead.cadence, reason=why)
+    stop_cadence(session, services, lead, why)
 
 
 def _apply_opt(

@@ -65,6 +65,10 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         if lead is not None and lead.contact.opted_out:
             _fail(s, services, row, "the contact opted out before it was sent")
             return "failed"
+        if lead is not None and row.author is None and _stale_touch(s, row, lead):
+            row.state, row.last_error = "cancelled", "the cadence stopped before this touch went out"
+            services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="cadence stopped")
+            return "cancelled"
     sender = services.senders.get(out.channel)
     try:
         if sender is None:
@@ -82,6 +86,14 @@ def send_outbox(services: Services, outbox_id: int) -> str:
     with services.db.session() as s:
         _mark_sent(s, services, s.get(Outbox, outbox_id), provider_id)
     return "sent"
+
+
+def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
+    """An automated cadence touch whose cadence stopped (or paused, or the lead was won/lost)."""
+    draft = s.get(Draft, row.draft_id) if row.draft_id else None
+    if draft is None or draft.purpose in ("first_reply", "reply"):
+        return False
+    return lead.cadence_state in ("stopped", "paused") or lead.stage in (Stage.WON.value, Stage.LOST.value)
 
 
 def _retry_or_fail(services: Services, outbox_id: int, attempts: int, exc: TransientSendError) -> str:

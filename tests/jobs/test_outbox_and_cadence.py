@@ -255,3 +255,34 @@ def test_a_queued_row_whose_job_was_lost_is_sent_after_a_restart(make_settings: 
     assert len(recorder.messages) == 1
     restarted.queue.stop()
     restarted.db.dispose()
+
+
+def test_a_quote_withdraws_the_touch_waiting_for_approval(make_settings: Any, smtp: Any) -> None:
+    from sheepdog.domain.models import Stage
+    from sheepdog.handlers import actions
+
+    recorder, _ = smtp
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = services_with(make_settings)
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    lead_id = receive(svc, msg).lead_id
+    assert svc.queue.wait_idle()
+    svc.clock.at = start + timedelta(hours=24, minutes=1)
+    tasks.cadence_tick(svc)
+    svc.clock.at = start + timedelta(hours=72, minutes=1)
+    tasks.cadence_tick(svc)
+    assert svc.queue.wait_idle()
+    with svc.db.session() as s:
+        final = s.scalars(select(Draft).where(Draft.purpose == "final_outreach")).one()
+        assert final.state == "pending"
+    actions.set_stage(svc, lead_id, Stage.QUOTED, "Dana")
+    with svc.db.session() as s:
+        final = s.get(Draft, final.id)
+        assert final.state == "skipped" and "withdrawn" in final.reasons[-1]
+    assert actions.approve(svc, final.id, "Ali").ok is False  # nobody can send it by mistake
+    assert svc.queue.wait_idle()
+    assert len(recorder.messages) == 2  # the instant reply and the 24 h follow-up, nothing after the quote
+    svc.queue.stop()
+    svc.db.dispose()
