@@ -310,7 +310,9 @@ class SmsConfig(_Section):
     auth_token: str | None = None
     from_number: str | None = None
     api_base_url: str | None = None  # tests point the twilio SDK at a local server
-    help_text: str | None = None  # answer to HELP/INFO; default: business name, phone/email, "Reply STOP to opt out"
+    help_text: str | None = (
+        None  # answer to HELP/INFO; default: business name, phone/email, "Reply STOP to opt out"
+    )
     timeout_s: float = Field(15.0, gt=0)
 
 

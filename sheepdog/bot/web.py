@@ -63,7 +63,13 @@ def raw_request(request: web.Request, body: bytes, public_url: str) -> RawReques
 
 
 async def keep_rejected(
-    services: Services, request: web.Request, body: bytes, status: int, reason: str, *, truncated: bool = False
+    services: Services,
+    request: web.Request,
+    body: bytes,
+    status: int,
+    reason: str,
+    *,
+    truncated: bool = False,
 ) -> None:
     """Nothing is dropped silently: the refused payload is stored for inspection."""
     truncated = truncated or len(body) > defaults.KEPT_REJECTED_BYTES
@@ -100,7 +106,12 @@ def hook_handler(parser: InboundParser) -> Handler:
         except BadInputError as exc:
             kept = getattr(exc, "kept", None)
             await keep_rejected(
-                services, request, body if kept is None else kept, exc.status, str(exc), truncated=kept is not None
+                services,
+                request,
+                body if kept is None else kept,
+                exc.status,
+                str(exc),
+                truncated=kept is not None,
             )
             return json_error(exc.status, str(exc))
         except Exception as exc:  # a parser bug must not become a 500 or lose the payload

@@ -141,7 +141,8 @@ class Lead(Base):
     source: Mapped[str | None] = mapped_column(String(200))
     referral: Mapped[str | None] = mapped_column(String(200))
     returning_customer: Mapped[bool] = mapped_column(Boolean, default=False)
-    needs_attention: Mapped[str | None] = mapped_column(String(200))  # why a human must look, shown on the card
+    # Why a human must look, shown on the card.
+    needs_attention: Mapped[str | None] = mapped_column(String(200))
     first_response_at: Mapped[datetime | None]
     cadence: Mapped[str | None] = mapped_column(String(64))
     cadence_state: Mapped[str | None] = mapped_column(String(16))  # active / paused / stopped / done
@@ -199,7 +200,8 @@ class Outbox(Base):
     message_id: Mapped[str | None] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(500))
     references: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued/sending/sent/failed/cancelled
+    # queued / sending / sent / failed / cancelled
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -247,7 +249,7 @@ class VoiceExample(Base):
 
 
 class TriageCorrection(Base):
-    """"This was a booking": replayed into the brain at start-up."""
+    """A correction ("this was a booking"), replayed into the brain at start-up."""
 
     __tablename__ = "triage_corrections"
     id: Mapped[int] = mapped_column(primary_key=True)
