@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from sheepdog.app import Runtime, build_runtime
 from sheepdog.storage.tables import Lead, Message, VoiceExample
-from tests.conftest import fixture_bytes
+from tests.conftest import TOKEN, fixture_bytes
 
 
 async def _lead(client: Any) -> dict[str, Any]:
@@ -120,3 +120,72 @@ async def test_a_triage_correction_is_learned(client: Any, runtime: Runtime) -> 
     assert runtime.services.brain.triage(text, runtime.services.business).category.value == "booking"
     bad = await client.post(f"/api/messages/{message_id}/triage", json={"category": "vibes"})
     assert bad.status == 400
+
+
+async def test_a_cookie_alone_cannot_act_from_another_page(
+    client: Any, runtime: Runtime, aiohttp_client: Any
+) -> None:
+    """CSRF: the browser sends the cookie with any request; only the console's own JSON calls may act."""
+    thread = await _lead(client)
+    lead_id = thread["lead"]["id"]
+    browser = await aiohttp_client(runtime.app)
+    await browser.get(f"/?token={TOKEN}", allow_redirects=False)  # logged in: the cookie is set
+    url = f"/api/leads/{lead_id}/note"
+    form = await browser.post(url, data='{"text": "x"}', headers={"Content-Type": "text/plain"})
+    assert form.status == 403
+    evil = await browser.post(url, json={"text": "x"}, headers={"Origin": "http://127.0.0.1:9999"})
+    assert evil.status == 403
+    cross = await browser.post(url, json={"text": "x"}, headers={"Sec-Fetch-Site": "same-site"})
+    assert cross.status == 403
+    ours = await browser.post(
+        url, json={"text": "from the console"}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert ours.status == 200
+
+
+async def test_odd_ids_and_stream_positions_are_4xx(client: Any) -> None:
+    assert (await client.get("/api/leads/99999999999999999999999")).status == 404
+    assert (await client.post("/api/drafts/0/approve", json={})).status == 404
+    assert (await client.get("/api/stream?after=abc")).status == 400
+
+
+def test_approve_and_edit_at_the_same_moment_send_one_message(make_settings: Any, smtp: Any) -> None:
+    import threading
+
+    from sheepdog.app import build_services
+    from sheepdog.handlers import actions
+    from sheepdog.handlers.inbound import receive
+    from sheepdog.jobs.queue import InProcessQueue
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    svc.queue.start()
+    draft_id = receive(svc, lead_message()).draft_id
+    gate = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def run(name: str, fn: Any) -> None:
+        gate.wait()
+        results[name] = fn()
+
+    threads = [
+        threading.Thread(target=run, args=("approve", lambda: actions.approve(svc, draft_id, "Dana"))),
+        threading.Thread(
+            target=run, args=("edit", lambda: actions.edit(svc, draft_id, "Ali", "Ali's version"))
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert svc.queue.wait_idle()
+    winners = [name for name, r in results.items() if r.ok]
+    assert len(winners) == 1
+    recorder, _ = smtp
+    assert len(recorder.messages) == 1
+    sent = recorder.messages[0].get_body(preferencelist=("plain",)).get_content().strip()
+    assert (sent == "Ali's version") == (winners == ["edit"])  # what went out is what the winner saw
+    svc.queue.stop()
+    svc.db.dispose()

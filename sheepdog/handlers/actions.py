@@ -77,7 +77,9 @@ def _text(text: str, what: str) -> str:
 def _decide_draft(
     services: Services, draft_id: int, actor: str, state: DraftState, *, text: str | None = None
 ) -> ActionResult:
-    """Approve, edit or skip one pending draft; a settled draft or an opted-out contact refuses."""
+    """Approve, edit or skip one pending draft, exactly once: the pending → decided change is a
+    conditional UPDATE, so of two people clicking at the same moment only one wins."""
+    now = services.now()
     with services.db.session() as s:
         draft = _draft(s, draft_id)
         lead_id = draft.lead_id
@@ -86,11 +88,20 @@ def _decide_draft(
         sending = state != DraftState.SKIPPED
         if sending and draft.lead.contact.opted_out:
             return ActionResult(False, OPTED_OUT, lead_id)
+        values: dict[str, object] = {"state": state.value, "decided_by": actor, "decided_at": now}
         if text is not None and text != draft.body:
-            draft.original_body = draft.original_body or draft.body
-            draft.body = text
-            s.add(VoiceExample(text=text, author=actor, draft_id=draft.id, created_at=services.now()))
-        draft.state, draft.decided_by, draft.decided_at = state, actor, services.now()
+            values |= {"body": text, "original_body": draft.original_body or draft.body}
+        won_it = s.execute(
+            update(Draft)
+            .where(Draft.id == draft_id, Draft.state == DraftState.PENDING.value)
+            .values(**values)
+        ).rowcount
+        if won_it != 1:
+            s.refresh(draft)
+            return ActionResult(False, _settled(draft) or "already decided", lead_id)
+        s.refresh(draft)
+        if "body" in values:
+            s.add(VoiceExample(text=text, author=actor, draft_id=draft.id, created_at=now))
         draft.lead.needs_attention = None
         services.log(s, f"draft_{state.value}", lead_id, actor, draft_id=draft.id)
         if sending:

@@ -63,7 +63,21 @@ async def console_auth(request: web.Request, handler: Handler) -> web.StreamResp
             status=401,
             text="Sheepdog console: open the login link printed when Sheepdog started (http://127.0.0.1:8080/?token=…).",
         )
+    if request.method == "POST" and not request.headers.get("Authorization") and not _same_origin(request):
+        # A cookie rides along with any request the browser makes; only our own page may act with it.
+        return json_error(403, "console actions must come from the console page (JSON, same origin)")
     return await handler(request)
+
+
+def _same_origin(request: web.Request) -> bool:
+    """JSON bodies need a CORS preflight we never grant, and the browser says where a request came from."""
+    if request.content_type != "application/json":
+        return False
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
 
 
 def _actor(request: web.Request, body: dict[str, Any]) -> str:
@@ -161,9 +175,12 @@ async def get_lead(request: web.Request) -> web.Response:
 
 def _int(request: web.Request, key: str) -> int:
     try:
-        return int(request.match_info[key])
+        value = int(request.match_info[key])
     except ValueError:
         raise BadInputError(f"{key} must be a number") from None
+    if not 0 < value < 2**63:
+        raise NotFoundError(f"no such {key.removesuffix('_id')} {value}")
+    return value
 
 
 DRAFT_ACTIONS = {"approve": actions.approve, "skip": actions.skip}
@@ -243,6 +260,9 @@ def _result(result: actions.ActionResult) -> web.Response:
 async def events_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: one line per new event-log row; the page re-reads what changed."""
     services: Services = request.app[SERVICES]
+    after = request.query.get("after", "0") or "0"
+    if not after.isdigit():
+        return json_error(400, "after must be an event id (a whole number)")
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await resp.prepare(request)
 
@@ -260,7 +280,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
         with services.db.session() as s:
             return s.scalar(select(func.max(Event.id))) or 0
 
-    last = int(request.query.get("after", "0") or 0) or await _run(max_id)
+    last = int(after) or await _run(max_id)
     await resp.write(f"event: hello\ndata: {json.dumps({'after': last})}\n\n".encode())
     try:
         idle = 0.0
