@@ -179,6 +179,12 @@ def _record(
     lead = session.get(Lead, stored.lead_id) if stored.lead_id else None
     _apply_opt(session, services, msg, triage, contact, lead)
     new_lead = lead is None
+    if lead is None and not msg.is_auto:
+        # The person wrote again (a new conversation): their other leads' follow-ups have done their job.
+        for other in session.scalars(
+            select(Lead).where(Lead.contact_id == contact.id, Lead.cadence_state.in_(("active", "paused")))
+        ):
+            stop_cadence(session, services, other, f"they wrote again ({msg.channel.value})")
     if lead is None:
         lead = _new_lead(
             session, services, msg, contact, session.get(Conversation, stored.conversation_id), triage
@@ -297,6 +303,8 @@ def _thread(
             .order_by(Conversation.id.desc())
             .limit(1)
         )
+    if conversation is None and msg.channel in (Channel.SMS, Channel.TELEGRAM, Channel.EMAIL):
+        conversation = _answered_on(session, services, contact, msg.channel)
     if conversation is None and msg.channel in (Channel.WEBFORM, Channel.WEBHOOK):
         lead = session.scalar(
             select(Lead)
@@ -364,6 +372,23 @@ def _email_thread(
         if normalized_subject(seen_subject) == subject:
             return conv
     return None
+
+
+def _answered_on(
+    session: Session, services: Services, contact: Contact, channel: Channel
+) -> Conversation | None:
+    """A reply on the channel we answered on: a web-form lead we texted, texting back."""
+    since = services.now() - timedelta(days=EMAIL_SUBJECT_FALLBACK_DAYS)
+    return session.scalar(
+        select(Conversation)
+        .join(Lead, Lead.conversation_id == Conversation.id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Conversation.contact_id == contact.id, Lead.stage.in_(OPEN_STAGES))
+        .where(Message.direction == Direction.OUTBOUND.value, Message.channel == channel.value)
+        .where(Message.created_at >= since)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
 
 
 def _has_outbound(session: Session, conversation_id: int) -> bool:
