@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -300,6 +301,7 @@ class EmailConfig(_Section):
     enabled: bool = True
     from_address: str | None = None  # defaults to business.email
     inbound_token: str | None = None  # shared secret the inbound-email service sends (header or ?token=)
+    inbound_webhook: bool = True  # serve POST /hooks/email (switch off when only IMAP brings mail in)
     smtp: SmtpConfig = SmtpConfig()
     imap: ImapConfig = ImapConfig()
 
@@ -374,6 +376,20 @@ class Settings(_Section):
     demo: DemoConfig = DemoConfig()
     source_path: Annotated[str | None, Field(exclude=True)] = None
 
+    @model_validator(mode="after")
+    def _email_hook_needs_a_secret_in_public(self) -> Settings:
+        """Anyone who can reach /hooks/email could write 'as' a customer; on a public URL it needs a token."""
+        email = self.channels.email
+        host = urlsplit(self.console.public_url).hostname or ""
+        public = host not in ("127.0.0.1", "localhost", "::1")
+        if email.enabled and email.inbound_webhook and not email.inbound_token and public:
+            raise ValueError(
+                f"channels.email.inbound_token is required when console.public_url is public ({host}): "
+                "set a long random token (SHEEPDOG_CHANNELS__EMAIL__INBOUND_TOKEN), or set "
+                "channels.email.inbound_webhook = false if mail only comes in over IMAP"
+            )
+        return self
+
     @property
     def from_address(self) -> str:
         return self.channels.email.from_address or self.business.email
@@ -415,9 +431,11 @@ def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown setting (check the spelling against config.example.toml)"
+    msg = str(err["msg"]).removeprefix("Value error, ")
     value = err.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "{…}"
-    return f"{key} = {shown}: {err['msg']}"
+    if not key or isinstance(value, dict):  # a rule about several settings: its message names them
+        return f"{key}: {msg}" if key else msg
+    return f"{key} = {value!r}: {msg}"
 
 
 def load_settings(

@@ -137,3 +137,14 @@ def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Pat
         out, _ = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/?token=smoke" in out
     assert "Traceback" not in out
+
+
+def test_a_public_install_needs_a_token_on_the_email_hook() -> None:
+    with pytest.raises(ConfigError, match=r"channels.email.inbound_token is required"):
+        load_settings(None, environ={"SHEEPDOG_CONSOLE__PUBLIC_URL": "https://bot.brightside.example"})
+    ok = {"SHEEPDOG_CONSOLE__PUBLIC_URL": "https://bot.brightside.example"}
+    assert load_settings(None, environ={**ok, "SHEEPDOG_CHANNELS__EMAIL__INBOUND_TOKEN": "t" * 24})
+    imap_only = load_settings(None, environ={**ok, "SHEEPDOG_CHANNELS__EMAIL__INBOUND_WEBHOOK": "false"})
+    from sheepdog.channels.registry import inbound_routes
+
+    assert "/hooks/email" not in [path for path, _ in inbound_routes(imap_only)]

@@ -29,7 +29,7 @@ def inbound_routes(settings: Settings) -> list[tuple[str, InboundParser]]:
     routes: list[tuple[str, InboundParser]] = []
     if ch.webform.enabled:
         routes.append(("/hooks/form", WebformParser(ch.webform.honeypot_field)))
-    if ch.email.enabled:
+    if ch.email.enabled and ch.email.inbound_webhook:
         routes.append(("/hooks/email", EmailParser(ch.email.inbound_token)))
     if ch.sms.enabled:
         if not ch.sms.auth_token:
