@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from sheepdog import defaults
 from sheepdog.channels.base import Outbound
@@ -40,7 +40,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
                 Outbox.state == "queued",
                 or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
             )
-            .values(state="sending", attempts=Outbox.attempts + 1)
+            .values(state="sending", attempts=Outbox.attempts + 1, claimed_at=now)
         ).rowcount
         if claimed != 1:
             return "not due or already taken"
@@ -235,7 +235,9 @@ def _sweep_stuck(services: Services) -> None:
     cutoff = services.now() - timedelta(seconds=STUCK_SENDING_S)
     with services.db.session() as s:
         stuck = s.scalars(
-            select(Outbox).where(Outbox.state == "sending", Outbox.created_at < cutoff).limit(50)
+            select(Outbox)
+            .where(Outbox.state == "sending", func.coalesce(Outbox.claimed_at, Outbox.created_at) < cutoff)
+            .limit(50)
         ).all()
         for row in stuck:
             _fail(s, services, row, "interrupted while sending: check the customer got it before resending")

@@ -286,3 +286,30 @@ def test_a_quote_withdraws_the_touch_waiting_for_approval(make_settings: Any, sm
     assert len(recorder.messages) == 2  # the instant reply and the 24 h follow-up, nothing after the quote
     svc.queue.stop()
     svc.db.dispose()
+
+
+def test_the_stuck_send_sweep_measures_from_the_claim(make_settings: Any, smtp: Any) -> None:
+    """A send another worker took a minute ago is in progress, however old the row is."""
+    now = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    svc.clock = Clock(now)
+    lead_id = receive(svc, lead_message()).lead_id
+    with svc.db.session() as s:
+        for minutes_ago in (1, 20):
+            s.add(
+                Outbox(
+                    lead_id=lead_id,
+                    channel="email",
+                    body=f"claimed {minutes_ago} min ago",
+                    state="sending",
+                    created_at=now - timedelta(hours=2),
+                    claimed_at=now - timedelta(minutes=minutes_ago),
+                )
+            )
+    tasks.cadence_tick(svc)  # the sweep runs with the cadence clock
+    with svc.db.session() as s:
+        states = {o.body: o.state for o in s.scalars(select(Outbox))}
+    assert states == {"claimed 1 min ago": "sending", "claimed 20 min ago": "failed"}
+    svc.db.dispose()

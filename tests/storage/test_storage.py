@@ -156,3 +156,22 @@ def test_nul_bytes_and_lone_surrogates_are_stored(services: Any) -> None:
         stored = s.get(Message, result.message_id)
         assert stored.text.startswith("furnace") and "\x00" not in stored.text
         assert s.get(Lead, result.lead_id) is not None
+
+
+def test_an_existing_database_upgrades_and_keeps_its_rows(db_url: str) -> None:
+    from alembic import command
+
+    from sheepdog.storage.db import alembic_config, make_engine
+
+    engine = make_engine(db_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO contacts (name, opted_out, created_at) VALUES ('Old Friend', false, CURRENT_TIMESTAMP)"
+        )
+    engine.dispose()
+    db = Database(db_url)  # migrates to head at start, as `sheepdog run` does
+    with db.session() as s:
+        assert [c.name for c in s.scalars(select(Contact))] == ["Old Friend"]
+    assert "claimed_at" in {c["name"] for c in inspect(db.engine).get_columns("outbox")}
+    db.dispose()
