@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from sheepdog.bot.console.api import add_console
-from sheepdog.bot.web import build_web_app, process
+from sheepdog.bot.web import build_web_app, keep_payload, process
 from sheepdog.brain import make_brain
 from sheepdog.channels.registry import pollers, senders
 from sheepdog.config import Settings
@@ -100,7 +100,10 @@ class Runtime:
         async def deliver(msg: InboundMessage) -> object:
             return await process(self.services, [msg])
 
-        for poll in pollers(self.settings, deliver):
+        async def reject(source: str, raw: bytes, reason: str) -> None:
+            await keep_payload(self.services, source, raw, 422, reason)
+
+        for poll in pollers(self.settings, deliver, reject):
             self.background.append(asyncio.create_task(_supervise(poll)))
 
     async def stop_background(self) -> None:

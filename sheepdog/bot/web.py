@@ -62,24 +62,24 @@ def raw_request(request: web.Request, body: bytes, public_url: str) -> RawReques
     )
 
 
-async def keep_rejected(
+async def keep_payload(
     services: Services,
-    request: web.Request,
+    endpoint: str,
     body: bytes,
     status: int,
     reason: str,
     *,
+    headers: dict[str, str] | None = None,
     truncated: bool = False,
 ) -> None:
-    """Nothing is dropped silently: the refused payload is stored for inspection."""
-    truncated = truncated or len(body) > defaults.KEPT_REJECTED_BYTES
+    """Nothing is dropped silently: a refused or unusable payload is stored for inspection."""
     row = RejectedPayload(
-        endpoint=request.path,
+        endpoint=endpoint,
         status=status,
         reason=reason[:2000],
-        headers={k: v for k, v in request.headers.items() if k.lower() not in ("authorization", "cookie")},
+        headers={k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "cookie")},
         body=body[: defaults.KEPT_REJECTED_BYTES],
-        truncated=truncated,
+        truncated=truncated or len(body) > defaults.KEPT_REJECTED_BYTES,
     )
 
     def store() -> None:
@@ -89,8 +89,22 @@ async def keep_rejected(
     try:
         await asyncio.to_thread(store)
     except Exception:
-        log.exception("could not keep rejected payload for %s", request.path)
-    log.warning("refused %s %s: %s (%s)", request.method, request.path, status, reason)
+        log.exception("could not keep the payload refused at %s", endpoint)
+    log.warning("refused %s: %s (%s)", endpoint, status, reason)
+
+
+async def keep_rejected(
+    services: Services,
+    request: web.Request,
+    body: bytes,
+    status: int,
+    reason: str,
+    *,
+    truncated: bool = False,
+) -> None:
+    await keep_payload(
+        services, request.path, body, status, reason, headers=dict(request.headers), truncated=truncated
+    )
 
 
 def hook_handler(parser: InboundParser) -> Handler:

@@ -6,6 +6,7 @@ InboundMessage out; an Outbound in, a provider message id out.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -57,3 +58,33 @@ class Sender(Protocol):
     async def send(self, message: Outbound) -> str:
         """Deliver once; return the provider's message id. Raise TransientSendError or PermanentSendError."""
         ...
+
+
+Reject = Callable[[str, bytes, str], Awaitable[object]]
+"""Keep a payload a poller could not use: (where it came from, the raw bytes, why)."""
+
+
+class PoisonGuard:
+    """A message that keeps failing is kept as rejected and skipped after a few tries, so one bad
+    message can never block every message behind it (a poller otherwise retries it forever)."""
+
+    def __init__(self, max_attempts: int = 5) -> None:
+        self.max_attempts = max_attempts
+        self.attempts: dict[str, int] = {}
+
+    async def deliver(
+        self, key: str, raw: bytes, source: str, attempt: Callable[[], Awaitable[object]], reject: Reject
+    ) -> bool:
+        """True when delivered; False when given up on (and kept). Raises while retries remain."""
+        try:
+            await attempt()
+        except Exception as exc:
+            tries = self.attempts.get(key, 0) + 1
+            if tries < self.max_attempts:
+                self.attempts[key] = tries
+                raise
+            self.attempts.pop(key, None)
+            await reject(source, raw, f"gave up after {tries} attempts: {exc!r}")
+            return False
+        self.attempts.pop(key, None)
+        return True

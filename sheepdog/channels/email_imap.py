@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sheepdog.channels.base import PoisonGuard, Reject
 from sheepdog.channels.email import parse_email_bytes
 from sheepdog.domain.models import InboundMessage
 from sheepdog.errors import BadInputError
@@ -65,10 +66,15 @@ class ImapPoller:
     """Feeds each new message of one folder to ``deliver``, then marks it read."""
 
     def __init__(
-        self, settings: ImapSettings, deliver: Callable[[InboundMessage], Awaitable[object]]
+        self,
+        settings: ImapSettings,
+        deliver: Callable[[InboundMessage], Awaitable[object]],
+        reject: Reject | None = None,
     ) -> None:
         self.s = settings
         self.deliver = deliver
+        self.reject = reject or _log_only
+        self.guard = PoisonGuard()
         self.state = _State()
         self.conn: imaplib.IMAP4 | None = None
         self._stop = threading.Event()
@@ -169,15 +175,17 @@ class ImapPoller:
         batch = await asyncio.to_thread(self._fetch_new)
         delivered = 0
         for uid, raw in batch:
+            source = f"imap:{self.s.folder}"
             try:
                 msg = parse_email_bytes(raw)
             except BadInputError as exc:
-                log.warning(
-                    "imap: message uid %s is not a usable email (%s); marked read, not delivered", uid, exc
-                )
+                log.warning("imap: message uid %s is not a usable email (%s); kept, marked read", uid, exc)
+                await self.reject(source, raw, str(exc))
             else:
-                await self.deliver(msg)
-                delivered += 1
+                if await self.guard.deliver(
+                    str(uid), raw, source, lambda m=msg: self.deliver(m), self.reject
+                ):
+                    delivered += 1
             await asyncio.to_thread(self._mark, uid)
             self.state.handled.add(uid)
             self.state.last_uid = max(self.state.last_uid, uid)
@@ -229,3 +237,7 @@ def _lines(data: object) -> list[bytes]:
 
 def _quote(folder: str) -> str:
     return folder if folder.isalnum() else '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+async def _log_only(source: str, raw: bytes, reason: str) -> None:
+    log.warning("%s: payload not used (%s); %d bytes", source, reason, len(raw))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sheepdog.channels.base import InboundParser, Sender
+from sheepdog.channels.base import InboundParser, Reject, Sender
 from sheepdog.channels.email import EmailParser, SmtpSender
 from sheepdog.channels.email_imap import ImapPoller, ImapSettings
 from sheepdog.channels.sms_twilio import TwilioSmsParser, TwilioSmsSender, help_line
@@ -87,8 +87,9 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
     return out
 
 
-def pollers(settings: Settings, deliver: Deliver) -> list[Poller]:
-    """Long-running inbound loops for machines with no public URL (IMAP, Telegram polling)."""
+def pollers(settings: Settings, deliver: Deliver, reject: Reject | None = None) -> list[Poller]:
+    """Long-running inbound loops for machines with no public URL (IMAP, Telegram polling).
+    `reject` keeps what a poller could not use (the web hooks keep theirs the same way)."""
     ch = settings.channels
     loops: list[Poller] = []
     imap = ch.email.imap
@@ -111,6 +112,7 @@ def pollers(settings: Settings, deliver: Deliver) -> list[Poller]:
                     timeout_s=imap.timeout_s,
                 ),
                 deliver,
+                reject,
             ).run
         )
     if ch.telegram.enabled and ch.telegram.mode == "polling":
@@ -122,6 +124,7 @@ def pollers(settings: Settings, deliver: Deliver) -> list[Poller]:
                 deliver,
                 api_base_url=ch.telegram.api_base_url,
                 timeout_s=ch.telegram.poll_timeout_s,
+                reject=reject,
             ).run
         )
     return loops

@@ -28,7 +28,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from sheepdog.channels.base import HttpReply, Outbound
+from sheepdog.channels.base import HttpReply, Outbound, PoisonGuard, Reject
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
 
@@ -248,12 +248,15 @@ class TelegramPoller:
         api_base_url: str | None = None,
         timeout_s: int = 30,
         error_backoff_s: float = 5.0,
+        reject: Reject | None = None,
     ) -> None:
         self.bot = make_bot(token, api_base_url)
         self.deliver = deliver
         self.timeout_s = timeout_s
         self.error_backoff_s = error_backoff_s
         self.offset: int | None = None
+        self.reject = reject or _log_only
+        self.guard = PoisonGuard()
 
     async def poll_once(self) -> int:
         """One getUpdates round; returns how many updates were consumed."""
@@ -267,10 +270,17 @@ class TelegramPoller:
                 messages = parse_update(data, raw)
             except BadInputError as exc:
                 log.warning("telegram: update %s refused: %s", upd.update_id, exc)
+                await self.reject("telegram:polling", raw, str(exc))
                 messages = []
-            for msg in messages:
-                await self.deliver(msg)
-            self.offset = upd.update_id + 1  # confirmed only once delivered: never consumed twice
+            for i, msg in enumerate(messages):
+                await self.guard.deliver(
+                    f"{upd.update_id}:{i}",
+                    raw,
+                    "telegram:polling",
+                    lambda m=msg: self.deliver(m),
+                    self.reject,
+                )
+            self.offset = upd.update_id + 1  # confirmed only once delivered (or kept): never consumed twice
         return len(updates)
 
     async def run(self) -> None:
@@ -284,3 +294,7 @@ class TelegramPoller:
                 except Exception as exc:  # the loop must outlive a bad update or a network blip
                     log.warning("telegram polling failed: %r; retrying in %ss", exc, self.error_backoff_s)
                     await asyncio.sleep(self.error_backoff_s)
+
+
+async def _log_only(source: str, raw: bytes, reason: str) -> None:
+    log.warning("%s: payload not used (%s); %d bytes", source, reason, len(raw))

@@ -324,3 +324,31 @@ async def test_polling_delivers_each_update_once(bot_api: tuple[FakeBotApi, str]
     assert [m.edited for m in got] == [False, True]
     offsets = [p.get("offset") for name, p in state.calls if name == "getUpdates"]
     assert int(offsets[-1]) == max(u["update_id"] for u in state.updates) + 1
+
+
+async def test_an_update_that_keeps_failing_is_kept_and_skipped(bot_api: tuple[FakeBotApi, str]) -> None:
+    """One update our side cannot process must not block every update behind it forever."""
+    state, base = bot_api
+    state.updates = [json.loads(load("telegram", n)) for n in ("message__text.json", "edited_message.json")]
+    poison = state.updates[0]["message"]["text"]
+    got: list[str] = []
+    kept: list[tuple[str, str]] = []
+
+    async def deliver(msg: InboundMessage) -> None:
+        if msg.text == poison:
+            raise RuntimeError("storage refused this one")
+        got.append(msg.text)
+
+    async def reject(source: str, raw: bytes, reason: str) -> None:
+        kept.append((source, reason))
+        assert json.loads(raw)["message"]["text"] == poison  # the raw update is what is kept
+
+    poller = TelegramPoller(BOT_TOKEN, deliver, api_base_url=base, timeout_s=0, reject=reject)
+    async with poller.bot:
+        for _ in range(4):
+            with pytest.raises(RuntimeError):
+                await poller.poll_once()  # retried: the offset does not move past it yet
+        assert got == [] and kept == []
+        await poller.poll_once()  # fifth failure: kept, skipped, and the next update goes through
+    assert kept and kept[0][0] == "telegram:polling" and "gave up after 5 attempts" in kept[0][1]
+    assert got == ["hi there (edited)"]
