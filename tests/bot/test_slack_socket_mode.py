@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Draft, Event, Lead, SurfacePost
+from sheepdog.storage.tables import Event, SurfacePost
 from tests.bot.slack_fake import FakeSlack
+from tests.bot.test_slack import new_lead as http_new_lead
 from tests.conftest import FIXTURES, fixture_bytes
 
 CHANNEL = "C0LEADS"
@@ -73,24 +74,10 @@ def socket_payload(fixture: str, fake: FakeSlack, **replace: str) -> dict[str, A
 
 
 async def new_lead(rt: tuple[Runtime, Any], fake: FakeSlack) -> tuple[int, int, dict[str, str]]:
-    runtime, client = rt
-    resp = await client.post(
-        "/hooks/form",
-        data=fixture_bytes("loop", "webform__lead.json"),
-        headers={"Content-Type": "application/json"},
-    )
-    assert resp.status == 200
-    await fake.wait_for(lambda: len(fake.made()) >= 3)
-    await fake.settle()
+    """The HTTP tests' lead, checked to have posted exactly its three cards over the Web API."""
+    ids = await http_new_lead(rt, fake)
     assert fake.methods() == ["chat.postMessage"] * 3  # brief, inbound, draft
-    with runtime.services.db.session() as s:
-        lead = s.scalars(select(Lead)).one()
-        draft = s.scalars(select(Draft)).one()
-        posts = {
-            p.card_key: p.ref or ""
-            for p in s.scalars(select(SurfacePost).where(SurfacePost.surface == "slack"))
-        }
-        return lead.id, draft.id, posts
+    return ids
 
 
 async def test_connects_with_the_app_token_through_the_fake(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:

@@ -8,13 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sheepdog.app import build_services
 from sheepdog.channels.webform import WebformParser
 from sheepdog.domain.models import RawRequest
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import commands
 from sheepdog.handlers.inbound import receive
-from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Lead
 from tests.conftest import fixture_bytes
 
@@ -25,15 +23,6 @@ def form(**changes: str) -> Any:
         "POST", "http://x/hooks/form", {}, json.dumps(data).encode(), content_type="application/json"
     )
     return WebformParser().parse(raw)[0]
-
-
-@pytest.fixture
-def svc(make_settings: Any, smtp: Any) -> Any:
-    services = build_services(make_settings(), queue=InProcessQueue(periodic=False))
-    services.queue.start()
-    yield services
-    services.queue.stop()
-    services.db.dispose()
 
 
 def test_pipeline_metrics_and_outcomes(svc: Any) -> None:

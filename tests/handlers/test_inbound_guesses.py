@@ -15,13 +15,6 @@ from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Contact, Lead
 
 
-@pytest.fixture
-def svc(make_settings: Any, smtp: Any) -> Any:
-    services = build_services(make_settings(), queue=InProcessQueue(periodic=False))
-    yield services
-    services.db.dispose()
-
-
 def test_a_referral_is_never_dropped(svc: Any) -> None:
     msg = InboundMessage(
         channel=Channel.WEBFORM,
