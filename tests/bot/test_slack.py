@@ -383,7 +383,9 @@ async def test_slash_commands_ack_then_respond(rt: tuple[Runtime, Any], fake: Fa
         assert lead.stage == "won" and str(lead.outcome_value) == "4500.00"
 
 
-async def _thread_message(client: Any, fake: FakeSlack, root: str, *, event_id: str, ts: str, text: str) -> None:
+async def _thread_message(
+    client: Any, fake: FakeSlack, root: str, *, event_id: str, ts: str, text: str
+) -> None:
     body, ctype = payload_body("event_callback__message_thread_reply.json", fake, ROOT_TS=root)
     data = json.loads(body)
     data["event_id"], data["event"]["ts"], data["event"]["text"] = event_id, ts, text
@@ -420,7 +422,9 @@ async def test_a_reply_edited_or_deleted_before_it_went_out(
     root = posts[f"brief:{lead_id}"]
     recorder.fail_with = ["451 4.3.0 try again later", "451 4.3.0 try again later"]
 
-    await _thread_message(client, fake, root, event_id="EvR1", ts="1719209600.000001", text="Tuesday at 9 works")
+    await _thread_message(
+        client, fake, root, event_id="EvR1", ts="1719209600.000001", text="Tuesday at 9 works"
+    )
     await _thread_message(client, fake, root, event_id="EvR2", ts="1719209600.000002", text="Ignore that")
     await fake.settle()
     await _changed(client, fake, event_id="EvC1", ts="1719209600.000001", text="Tuesday at 10 works")
@@ -446,7 +450,9 @@ async def test_a_note_edited_or_deleted_in_slack(rt: tuple[Runtime, Any], fake: 
     runtime, client = rt
     lead_id, _, posts = await new_lead(rt, fake)
     root = posts[f"brief:{lead_id}"]
-    await _thread_message(client, fake, root, event_id="EvN1", ts="1719209700.000001", text="note: gate code 4411")
+    await _thread_message(
+        client, fake, root, event_id="EvN1", ts="1719209700.000001", text="note: gate code 4411"
+    )
     await fake.settle()
     await _changed(client, fake, event_id="EvN2", ts="1719209700.000001", text="note: gate code 4412")
 

@@ -12,7 +12,10 @@ from sheepdog.bot.slack_blocks import plain_text
     [
         ("Tom &amp; Jerry &lt;3", "Tom & Jerry <3"),
         ("Book here: <https://brightside.example/book>", "Book here: https://brightside.example/book"),
-        ("<https://brightside.example/book|our booking page>", "our booking page (https://brightside.example/book)"),
+        (
+            "<https://brightside.example/book|our booking page>",
+            "our booking page (https://brightside.example/book)",
+        ),
         ("<http://brightside.example|brightside.example>", "http://brightside.example"),
         ("Mail <mailto:dana@brightside.example|dana@brightside.example>", "Mail dana@brightside.example"),
         ("<!here> she wants Tuesday", "she wants Tuesday"),

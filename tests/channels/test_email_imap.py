@@ -23,6 +23,7 @@ import pytest
 from sheepdog.channels.email_imap import ImapPoller, ImapSettings
 from sheepdog.domain.models import InboundMessage
 from tests.channels.helpers import load
+from tests.conftest import free_port, requires_service
 
 USER, PASSWORD = "owner@brightside.example", "s3cret-pass"
 MAIL_UID = 65534  # dovecot refuses mail access as root; the maildir belongs to nobody
@@ -61,18 +62,6 @@ service imap-login {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true: {reason}")
-    pytest.skip(reason)
-
-
 @dataclass
 class Dovecot:
     port: int
@@ -105,12 +94,14 @@ class Dovecot:
 def dovecot() -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
     if binary is None:
-        _unavailable("Dovecot is not installed (make browser installs dovecot-imapd)")
+        requires_service("Dovecot", False, "not installed; `make test` installs dovecot-imapd as root")
     if os.geteuid() != 0:
-        _unavailable("the private Dovecot instance is started as root (it drops to dovecot/nobody)")
+        requires_service(
+            "Dovecot", False, "the private instance must be started as root (it drops privileges)"
+        )
     root = Path(tempfile.mkdtemp(prefix="sheepdog-dovecot-"))
     root.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     home = root / "home"
     home.mkdir()
