@@ -132,6 +132,8 @@ async def _tick_rq(queue: RqQueue) -> None:
     """In RQ mode the bot process enqueues the periodic ticks; workers run them."""
     from sheepdog.jobs.tasks import PERIODIC
 
+    await asyncio.to_thread(queue.enqueue, "resync_surfaces")  # once at start, like the in-process queue
+
     while True:
         for job in PERIODIC:
             await asyncio.to_thread(queue.enqueue, job)

@@ -49,6 +49,7 @@ class InProcessQueue:
             for job, every in tasks.PERIODIC.items():
                 # What a restart left in the outbox goes out at once; each tick re-arms itself.
                 self.enqueue(job, delay_s=0.0 if job == "requeue_outbox" else every)
+            self.enqueue("resync_surfaces")  # once: cards whose sync a restart lost
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name="sheepdog-jobs", daemon=True)
         self._thread.start()

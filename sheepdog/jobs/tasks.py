@@ -332,6 +332,21 @@ def requeue_outbox(services: Services) -> int:
     return len(due)
 
 
+def resync_surfaces(services: Services) -> int:
+    """After a restart, bring the cards of recently active leads up to date (an in-memory queue
+    may have lost their sync jobs). Syncing is idempotent: unchanged cards are not touched."""
+    if not services.surfaces:
+        return 0
+    since = services.now() - timedelta(days=1)
+    with services.db.session() as s:
+        lead_ids = s.scalars(
+            select(Event.lead_id).where(Event.at >= since, Event.lead_id.is_not(None)).distinct()
+        ).all()
+    for lead_id in lead_ids:
+        services.queue.enqueue("sync_surfaces", lead_id)
+    return len(lead_ids)
+
+
 REQUEUE_AFTER_S = 30
 """A queued row older than this with no attempt due later is assumed orphaned and queued again."""
 
@@ -341,6 +356,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "sla_check": sla_check,
     "sync_surfaces": sync_surfaces,
     "requeue_outbox": requeue_outbox,
+    "resync_surfaces": resync_surfaces,
 }
 
 PERIODIC: dict[str, float] = {

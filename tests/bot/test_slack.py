@@ -465,3 +465,33 @@ async def test_a_note_edited_or_deleted_in_slack(rt: tuple[Runtime, Any], fake: 
     await _deleted(client, fake, event_id="EvN3", ts="1719209700.000001")
     await fake.wait_for(lambda: notes() == [])
     assert smtp[0].messages == [] or all("gate code" not in m.as_string() for m in smtp[0].messages)
+
+
+async def test_a_restart_posts_the_cards_whose_sync_was_lost(make_settings: Any, fake: FakeSlack) -> None:
+    """The in-process queue lives in memory: cards queued for Slack when the process died are
+    posted after the restart, once."""
+    from sheepdog.handlers.inbound import receive
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    settings = make_settings(
+        policy={"first_reply": {"autonomy": "L3"}},
+        slack={
+            "enabled": True,
+            "bot_token": "xoxb-test",
+            "signing_secret": SECRET,
+            "channel": CHANNEL,
+            "api_base_url": fake.base_url + "/api",
+        },
+    )
+    before = build_services(settings, queue=InProcessQueue(periodic=False))  # never started: the job is lost
+    await asyncio.to_thread(receive, before, lead_message())
+    before.db.dispose()
+    assert fake.made() == []
+
+    after = build_services(settings, queue=InProcessQueue(periodic=True))
+    after.queue.start()
+    await fake.wait_for(lambda: len(fake.made()) >= 3)
+    await fake.settle()
+    assert [c.method for c in fake.made()] == ["chat.postMessage"] * 3  # brief, message, draft: once each
+    await asyncio.to_thread(after.queue.stop)
+    after.db.dispose()
