@@ -56,7 +56,9 @@ async def test_approve_in_the_browser_updates_the_card_in_place(
         await page.fill("#actor", "Dana")
         await draft.locator("button[data-action=approve]").click()
 
-        await expect(draft.locator("[data-status]")).to_contain_text("Approved by Dana · sent", timeout=10_000)
+        await expect(draft.locator("[data-status]")).to_contain_text(
+            "Approved by Dana · sent", timeout=10_000
+        )
         await expect(draft.locator("[data-status]")).to_contain_text("by email")
         await expect(draft.locator("button[data-action]")).to_have_count(0)
         assert await page.evaluate("window.__sameDocument") is True  # changed in place, no page load
@@ -64,7 +66,9 @@ async def test_approve_in_the_browser_updates_the_card_in_place(
         await browser.close()
 
     assert len(recorder.messages) == 1
-    assert json.loads(fixture_bytes("loop", "webform__lead.json"))["email"].lower() in str(recorder.messages[0]["To"])
+    assert json.loads(fixture_bytes("loop", "webform__lead.json"))["email"].lower() in str(
+        recorder.messages[0]["To"]
+    )
     await server.close()
     runtime.services.db.dispose()
 

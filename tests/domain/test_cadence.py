@@ -52,8 +52,15 @@ def test_quiet_hours_move_a_touch_to_the_morning_in_the_leads_zone() -> None:
 
 
 def test_business_hours_only_skips_closed_days() -> None:
-    hours = BusinessHours({0: (time(8), time(18)), 1: (time(8), time(18)), 2: (time(8), time(18)),
-                           3: (time(8), time(18)), 4: (time(8), time(17))})
+    hours = BusinessHours(
+        {
+            0: (time(8), time(18)),
+            1: (time(8), time(18)),
+            2: (time(8), time(18)),
+            3: (time(8), time(18)),
+            4: (time(8), time(17)),
+        }
+    )
     window = Window("America/Chicago", time(21), time(8), hours)
     saturday = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)  # Saturday 11:00 in Chicago
     moved = next_allowed(saturday, window)

@@ -107,7 +107,10 @@ def test_nothing_is_sent_to_spam_bounces_or_people_who_opted_out() -> None:
 def test_L5_never_automates_referrals_or_returning_customers() -> None:
     facts = replace(FACTS, autonomy=Autonomy.L5)
     assert decide(t(Category.SALES_INQUIRY), replace(facts, referral="Maria")).kind == DecisionKind.HANDOFF
-    assert decide(t(Category.SALES_INQUIRY), replace(facts, returning_customer=True)).kind == DecisionKind.HANDOFF
+    assert (
+        decide(t(Category.SALES_INQUIRY), replace(facts, returning_customer=True)).kind
+        == DecisionKind.HANDOFF
+    )
 
 
 def test_low_confidence_is_flagged_never_guessed() -> None:
