@@ -19,34 +19,14 @@ from sqlalchemy import select
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, SurfacePost
+from tests.bot.conftest import CHANNEL, SECRET, slack_settings
 from tests.bot.slack_fake import FakeSlack
 from tests.conftest import FIXTURES, fixture_bytes
-
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-CHANNEL = "C0LEADS"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    await slack.start()
-    yield slack
-    await slack.stop()
 
 
 @pytest.fixture
 async def rt(make_settings: Any, fake: FakeSlack, aiohttp_client: Any) -> AsyncIterator[tuple[Runtime, Any]]:
-    settings = make_settings(
-        policy={"first_reply": {"autonomy": "L3"}},
-        slack={
-            "enabled": True,
-            "bot_token": "xoxb-test",
-            "signing_secret": SECRET,
-            "channel": CHANNEL,
-            "owner_user_id": "UDANA",
-            "api_base_url": fake.base_url + "/api",
-        },
-    )
+    settings = slack_settings(make_settings, fake)
     runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
     client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
     yield runtime, client
@@ -473,16 +453,7 @@ async def test_a_restart_posts_the_cards_whose_sync_was_lost(make_settings: Any,
     from sheepdog.handlers.inbound import receive
     from tests.jobs.test_outbox_and_cadence import lead_message
 
-    settings = make_settings(
-        policy={"first_reply": {"autonomy": "L3"}},
-        slack={
-            "enabled": True,
-            "bot_token": "xoxb-test",
-            "signing_secret": SECRET,
-            "channel": CHANNEL,
-            "api_base_url": fake.base_url + "/api",
-        },
-    )
+    settings = slack_settings(make_settings, fake)
     before = build_services(settings, queue=InProcessQueue(periodic=False))  # never started: the job is lost
     await asyncio.to_thread(receive, before, lead_message())
     before.db.dispose()

@@ -16,34 +16,14 @@ from sqlalchemy import func, select
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Event, SurfacePost
+from tests.bot.conftest import slack_settings
 from tests.bot.slack_fake import FakeSlack
 from tests.bot.test_slack import new_lead as http_new_lead
 from tests.conftest import FIXTURES, fixture_bytes
 
-CHANNEL = "C0LEADS"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    await slack.start()
-    yield slack
-    await slack.stop()
-
 
 def socket_settings(make_settings: Any, fake: FakeSlack) -> Any:
-    return make_settings(
-        policy={"first_reply": {"autonomy": "L3"}},
-        slack={
-            "enabled": True,
-            "bot_token": "xoxb-test",
-            "socket_mode": True,
-            "app_token": "xapp-test",
-            "channel": CHANNEL,
-            "owner_user_id": "UDANA",
-            "api_base_url": fake.base_url + "/api",
-        },
-    )
+    return slack_settings(make_settings, fake, socket_mode=True, app_token="xapp-test", signing_secret=None)
 
 
 @pytest.fixture
