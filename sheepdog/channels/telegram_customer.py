@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,10 @@ from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawReque
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
 
 log = logging.getLogger(__name__)
+
+# PTB 22 warns on every rate limit that RetryAfter.retry_after becomes a timedelta (it reads this
+# variable when the error is built); opt in now, send() takes both types.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 Update = dict[str, Any]
 
@@ -223,9 +227,7 @@ class TelegramSender:
             async with self.bot:
                 sent = await self.bot.send_message(chat_id=message.to_handle, text=message.body)
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta; we take both
-                warnings.simplefilter("ignore")
-                after = exc.retry_after
+            after = exc.retry_after  # a timedelta with PTB_TIMEDELTA, seconds on older PTB
             seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
             raise TransientSendError(f"Telegram rate limit: retry after {seconds:g}s", seconds) from exc
         except (BadRequest, Forbidden, InvalidToken) as exc:
