@@ -17,12 +17,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 run: $(STAMP)
 	$(BIN)/sheepdog run $(ARGS)
 
-# Browser tests drive Debian's Chromium through Playwright; install it when missing (root only).
+# Browser tests drive Debian's Chromium through Playwright (with an emoji font, so screenshots show
+# what a phone shows); install them when missing (root only).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	  else echo "chromium missing: run 'sudo apt-get install -y chromium chromium-driver'"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install -y chromium chromium-driver fonts-noto-color-emoji'"; fi; \
 	fi
 	@if ! command -v doveadm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \

@@ -14,16 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sheepdog.domain.models import DraftState
+from sheepdog.domain.models import Channel, DraftState
 from sheepdog.storage.tables import Draft, Lead, Message, Outbox
 
-CHANNEL_WORDS = {
-    "email": "email",
-    "sms": "SMS",
-    "telegram": "Telegram",
-    "webform": "web form",
-    "webhook": "webhook",
-}
+CHANNEL_WORDS = {c.value: c.words for c in Channel}
 NEXT_ACTION_WORDS = {
     "call_now": "Call now",
     "fast_cadence": "Fast follow-up",

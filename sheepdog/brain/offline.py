@@ -202,8 +202,8 @@ def summarise(
     if company:
         who += f" ({company})"
     asks = f"asks about {service}" if service else f"wrote a {lead.triage.category.value.replace('_', ' ')}"
-    bits = [f"{who} {asks} via {lead.channel.value}"]
-    if lead.source:
+    bits = [f"{who} {asks} via {lead.channel.words}"]
+    if lead.source and lead.source.lower() != lead.channel.words.lower():
         bits[0] += f" (source: {lead.source})"
     extras = []
     if lead.triage.has(SignalName.URGENT):

@@ -50,6 +50,11 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WEBHOOK = "webhook"
 
+    @property
+    def words(self) -> str:
+        """How a person names the channel on a card or in a brief."""
+        return {"webform": "web form", "sms": "SMS", "telegram": "Telegram"}.get(self.value, self.value)
+
 
 class Direction(StrEnum):
     INBOUND = "inbound"
