@@ -90,6 +90,34 @@ def _is_auto(msg: EmailMessage, subject: str) -> bool:
     return bool(_AUTO_SUBJECT.match(subject.strip()))
 
 
+_BOUNCE_SUBJECT = re.compile(
+    r"^(undeliverable|undelivered mail|delivery status notification \(failure\)|mail delivery failed|"
+    r"failure notice|returned mail|delivery failure|mail delivery subsystem)",
+    re.IGNORECASE,
+)
+
+
+def _is_bounce(msg: EmailMessage, subject: str) -> bool:
+    """A delivery failure report (RFC 3464), or a mailer daemon's plain-text one. A read receipt
+    (disposition-notification) or an out-of-office is automatic, but not a bounce."""
+    if msg.get_content_type() == "multipart/report":
+        return str(msg.get_param("report-type", "")).lower() == "delivery-status"
+    sender = parseaddr(str(msg.get("From", "")))[1].lower()
+    return sender.startswith(("mailer-daemon@", "postmaster@")) or bool(
+        _BOUNCE_SUBJECT.match(subject.strip())
+    )
+
+
+_QUOTED_MESSAGE_ID = re.compile(rb"(?im)^message-id:[ \t]*(<[^<>\s]+>)")
+
+
+def _bounced_ids(raw: bytes) -> tuple[str, ...]:
+    """The Message-IDs of the mail a bounce returns (in its attached headers or quoted body), so
+    the bounce threads onto the lead we wrote to even though it carries no In-Reply-To."""
+    body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
+    return tuple(dict.fromkeys(m.decode("ascii", "replace") for m in _QUOTED_MESSAGE_ID.findall(body)))
+
+
 def _header_text(value: object) -> str:
     """A header as text; raw 8-bit bytes (common in Japanese mail) decoded by the likeliest charset."""
     text = str(value or "")
@@ -142,6 +170,7 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
     except Exception:  # broken MIME structure: keep the message (raw is stored) with what we have
         text, attachments = "", []
     fields = {"normalized_subject": normalized_subject(subject)} if subject else {}
+    bounce = _is_bounce(msg, subject)
     return InboundMessage(
         channel=Channel.EMAIL,
         text=text,
@@ -154,10 +183,11 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         subject=subject or None,
         provider_message_id=(_ids(msg.get("Message-ID")) or (None,))[0],
         in_reply_to=(_ids(msg.get("In-Reply-To")) or (None,))[0],
-        references=_ids(msg.get("References")),
+        references=_ids(msg.get("References")) + (_bounced_ids(source) if bounce else ()),
         attachments=tuple(attachments),
         fields=fields,
         is_auto=_is_auto(msg, subject),
+        bounce=bounce,
         spam_reason=_spam_reason(msg),
     )
 

@@ -162,6 +162,7 @@ class InboundMessage:
     fields: dict[str, str] = field(default_factory=dict)  # extra structured fields (service, company …)
     triage_text: str | None = None  # body with quoted history and signatures stripped
     is_auto: bool = False  # bounce or auto-reply: stored, never treated as a lead reply, never answered
+    bounce: bool = False  # a delivery failure report (is_auto too): the lead's address does not work
     edited: bool = False  # an edit of a message already stored (same provider_message_id)
     opt_in: bool | None = None  # True: START/UNSTOP, False: carrier STOP keywords (channel-detected)
     spam_reason: str | None = None  # the channel already knows it is a bot (honeypot, known sender)

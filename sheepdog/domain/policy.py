@@ -65,7 +65,9 @@ def decide(triage: Triage, facts: PolicyInput) -> Decision:
         return Decision(DecisionKind.DROP, ("contact has opted out: nothing is sent",), stop_cadence=True)
 
     frustrated = triage.has(SignalName.FRUSTRATED)
-    handoff = _handoff(triage, facts, frustrated)
+    # A guess never acts either: an unsure "complaint" or "pricing question" waits for a person
+    # with the doubt on the card instead of raising an alert and pausing the follow-ups.
+    handoff = _handoff(triage, facts, frustrated) if sure or frustrated else _personal(facts)
     hold = list(_exceptions(triage, facts))
 
     if handoff is not None:
@@ -112,6 +114,17 @@ def _exceptions(triage: Triage, facts: PolicyInput) -> list[str]:
     return reasons
 
 
+def _personal(facts: PolicyInput) -> Decision | None:
+    """Who the lead is, not what they wrote: known people get a human at every level."""
+    if facts.returning_customer:
+        return Decision(DecisionKind.HANDOFF, ("returning customer: a human answers personally",))
+    if facts.referral:
+        return Decision(
+            DecisionKind.HANDOFF, (f"referral from {facts.referral}: a human answers personally",)
+        )
+    return None
+
+
 def _handoff(triage: Triage, facts: PolicyInput, frustrated: bool) -> Decision | None:
     cat = triage.category
     if cat == Category.COMPLAINT or frustrated:
@@ -135,12 +148,9 @@ def _handoff(triage: Triage, facts: PolicyInput, frustrated: bool) -> Decision |
             (f"refund of {amount} is above your {threshold} threshold: escalated",),
             urgent=True,
         )
-    if facts.returning_customer:
-        return Decision(DecisionKind.HANDOFF, ("returning customer: a human answers personally",))
-    if facts.referral:
-        return Decision(
-            DecisionKind.HANDOFF, (f"referral from {facts.referral}: a human answers personally",)
-        )
+    personal = _personal(facts)
+    if personal is not None:
+        return personal
     if cat == Category.PRICING_QUESTION or triage.has(SignalName.PRICE_ASKED):
         minutes = facts.pricing_handoff_s // 60
         return Decision(

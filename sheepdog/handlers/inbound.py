@@ -22,6 +22,7 @@ from sheepdog.domain.models import (
     Decision,
     DecisionKind,
     Direction,
+    DraftState,
     InboundMessage,
     Signal,
     SignalName,
@@ -39,7 +40,7 @@ from sheepdog.handlers.drafting import (
     withdraw_touches,
 )
 from sheepdog.handlers.identity import is_returning, resolve_contact
-from sheepdog.storage.tables import Contact, Conversation, Lead, Message, Outbox
+from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -68,33 +69,38 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
     hold the database's write lock: understanding and drafting run between short transactions.
     """
     msg = clean_message(msg)
-    try:
-        with services.db.session() as session:
-            stored = _store(session, services, msg)
-    except IntegrityError:
-        # Two deliveries of the same provider message raced; the other one stored it.
-        with services.db.session() as session:
-            existing = _find_duplicate(session, msg)
-            if existing is None:
-                raise
-            return ReceiveResult(existing.id, None, existing.conversation_id, duplicate=True)
+    stored = _store_once(services, msg)
     if stored.duplicate is not None:
         return stored.duplicate
+    if msg.is_auto and stored.lead_id is None:
+        # A bounce or out-of-office that belongs to no lead: kept (raw payload and all), never a lead.
+        with services.db.session() as session:
+            services.log(
+                session, "automatic_message", None, message_id=stored.message_id, channel=msg.channel
+            )
+        return ReceiveResult(stored.message_id, None, stored.conversation_id, category="automatic")
 
     triage = _triage(services, msg, msg.text_for_triage, stored.in_open)
     with services.db.session() as session:
         lead_id, new_lead = _record(session, services, msg, stored, triage)
-    if new_lead:
+    first_words = new_lead or stored.awaiting_words
+    if first_words:
         _brief(services, lead_id, triage)
-    draft_id, decision = compose(
-        services,
-        lead_id,
-        purpose="first_reply" if new_lead else "reply",
-        triage=triage,
-        reply_to_id=stored.message_id,
-        spam_reason=msg.spam_reason,
-        auto_message=msg.is_auto,
-    )
+    keyword = _carrier_keyword(msg)
+    if keyword is not None:
+        draft_id, decision = None, keyword
+        with services.db.session() as session:
+            services.log(session, "decision", lead_id, kind=keyword.kind, reasons=list(keyword.reasons))
+    else:
+        draft_id, decision = compose(
+            services,
+            lead_id,
+            purpose="first_reply" if first_words else "reply",
+            triage=triage,
+            reply_to_id=stored.message_id,
+            spam_reason=msg.spam_reason,
+            auto_message=msg.is_auto,
+        )
     with services.db.session() as session:
         _after_decision(session, services, lead_id, decision, triage, msg)
     services.lead_changed(lead_id)
@@ -110,6 +116,39 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
     )
 
 
+STORE_ATTEMPTS = 3
+
+
+def _store_once(services: Services, msg: InboundMessage) -> _Stored:
+    """_store in its own transaction. Two deliveries racing (the same message retried, or a new
+    contact's messages arriving together) make one insert fail on a unique key; the retry then
+    sees what the other stored, so no message is lost and none is stored twice."""
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            with services.db.session() as session:
+                return _store(session, services, msg)
+        except IntegrityError:
+            if attempt == STORE_ATTEMPTS - 1:
+                raise
+            log.info("inbound %s message raced another delivery; storing it again", msg.channel.value)
+    raise AssertionError("unreachable")
+
+
+def _carrier_keyword(msg: InboundMessage) -> Decision | None:
+    """STOP / START / HELP are answered by the carrier flow itself: nothing is drafted for them."""
+    if msg.opt_in is False:
+        return Decision(
+            DecisionKind.DROP, ("opted out with a carrier keyword: no more messages",), stop_cadence=True
+        )
+    if msg.opt_in is True:
+        return Decision(DecisionKind.DROP, ("opted back in with a carrier keyword: nothing to answer",))
+    if msg.auto_reply:
+        return Decision(
+            DecisionKind.DROP, ("carrier HELP keyword: answered at once with the business's contact line",)
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class _Stored:
     message_id: int
@@ -118,6 +157,7 @@ class _Stored:
     lead_id: int | None  # the lead this conversation already has
     in_open: bool  # we have written to them in this conversation
     duplicate: ReceiveResult | None = None
+    awaiting_words: bool = False  # the lead so far said nothing (a bare /start, an empty form)
 
 
 def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
@@ -165,7 +205,28 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
     conversation.last_message_at = msg.received_at
     session.flush()
     in_open = lead is not None and _has_outbound(session, conversation.id)
-    return _Stored(message.id, conversation.id, contact.id, lead.id if lead else None, in_open)
+    awaiting = (
+        lead is not None
+        and not in_open
+        and bool(msg.text_for_triage.strip())
+        and _no_words_yet(session, message)
+    )
+    return _Stored(
+        message.id, conversation.id, contact.id, lead.id if lead else None, in_open, None, awaiting
+    )
+
+
+def _no_words_yet(session: Session, message: Message) -> bool:
+    """True when every earlier message of the conversation was empty: the lead's first words are
+    this message, so it is briefed and answered as a first contact."""
+    rows = session.execute(
+        select(Message.triage_text, Message.text).where(
+            Message.conversation_id == message.conversation_id,
+            Message.id != message.id,
+            Message.direction == Direction.INBOUND.value,
+        )
+    ).all()
+    return all(not ((t if t is not None else x) or "").strip() for t, x in rows)
 
 
 def _record(
@@ -191,7 +252,10 @@ def _record(
         )
     else:
         services.log(session, "message_received", lead.id, message_id=message.id, category=triage.category)
-        _on_reply(session, services, lead, triage, msg)
+        if stored.awaiting_words:
+            _first_words(session, services, lead, contact, triage, msg)
+        else:
+            _on_reply(session, services, lead, triage, msg)
     services.log(
         session,
         "triaged",
@@ -263,9 +327,13 @@ def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool) -
         return Triage(Category.SPAM, 1.0, flags=(msg.spam_reason,), backend="rules")
     if not text.strip() and msg.attachments:
         return Triage(Category.LEAD_REPLY if in_open else Category.OTHER, 0.5, flags=("attachment only",))
+    if not text.strip() and msg.channel in (Channel.WEBFORM, Channel.WEBHOOK) and msg.opt_in is None:
+        # A lead form (website, Facebook lead ad) with contact details and no message: they asked
+        # to be contacted, which is an inquiry.
+        return Triage(Category.SALES_INQUIRY, 0.6, flags=("form sent with no message",), backend="rules")
     if not text.strip():
         return Triage(
-            Category.OTHER, 1.0, flags=("no words yet: they opened the chat or sent an empty form",)
+            Category.OTHER, 1.0, flags=("no words yet: they only opened the chat",), backend="rules"
         )
     try:
         triage = services.brain.triage(text, services.business, in_open_conversation=in_open)
@@ -280,6 +348,10 @@ def _triage(services: Services, msg: InboundMessage, text: str, in_open: bool) -
         extra.append(Signal(SignalName.REFERRAL, 0.9, referrer))
     if extra:
         triage = replace(triage, signals=triage.signals + tuple(extra))
+    if triage.category == Category.LEAD_REPLY and not in_open:
+        # "Thanks, sounds good" to nothing we wrote: answer it as a first contact, not as a reply.
+        why = "reads like a reply, but we have not written to them"
+        triage = replace(triage, category=Category.OTHER, flags=tuple(dict.fromkeys((*triage.flags, why))))
     unsure = triage.confidence < services.settings.brain.confidence_floor
     if referrer and unsure and triage.category in (Category.SPAM, Category.OPT_OUT, Category.OTHER):
         # "Maria sent me your way" is a prospect; an unsure guess of spam must not lose a referral.
@@ -437,9 +509,19 @@ def _new_lead(
         returning=returning,
         referral=lead.referral,
     )
+    _first_words(session, services, lead, contact, triage, msg)
+    return lead
+
+
+def _first_words(
+    session: Session, services: Services, lead: Lead, contact: Contact, triage: Triage, msg: InboundMessage
+) -> None:
+    """What a lead's first real words start: a referral they name, and the new-lead cadence."""
+    if lead.referral is None:
+        lead.referral = next((s.value for s in triage.signals if s.name == SignalName.REFERRAL), None)
     cadence = services.cadence(services.settings.followup.new_lead_cadence)
     wants_cadence = triage.category in NEW_LEAD_CATEGORIES and not msg.is_auto and not contact.opted_out
-    if cadence is not None and wants_cadence and not returning and not lead.referral:
+    if cadence is not None and wants_cadence and not lead.returning_customer and not lead.referral:
         lead.cadence = cadence.name
         lead.cadence_state = "active"
         # Step 0 (after_h = 0) is the first reply written right now. The clock for the later steps
@@ -448,7 +530,6 @@ def _new_lead(
         lead.cadence_step = 1 if cadence.steps and cadence.steps[0].after_h == 0 else 0
         lead.cadence_started_at = lead.cadence_next_at = None
         services.log(session, "cadence_started", lead.id, cadence=cadence.name, waits_for="first reply")
-    return lead
 
 
 def _brief(services: Services, lead_id: int, triage: Triage) -> None:
@@ -488,7 +569,13 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
 
 
 def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, msg: InboundMessage) -> None:
-    """A message on an existing lead: a real reply stops the cadence; an auto-reply never does."""
+    """A message on an existing lead: a real reply stops the cadence; an auto-reply never does.
+    A bounce does: the address is dead, so the follow-ups would bounce too, and a person must know."""
+    if msg.bounce:
+        lead.needs_attention = "our email bounced: check the address or reach them another way"
+        _stop_cadence(session, services, lead, "our email bounced")
+        services.log(session, "bounced", lead.id)
+        return
     if msg.is_auto:
         return
     cadence = services.cadence(lead.cadence)
@@ -522,6 +609,16 @@ def _apply_opt(
         services.log(
             session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
         )
+        # Drafts still waiting for approval can no longer be sent: skip them, so no card offers an
+        # Approve button that could only fail.
+        for draft in session.scalars(
+            select(Draft)
+            .join(Lead, Draft.lead_id == Lead.id)
+            .where(Lead.contact_id == contact.id, Draft.state == DraftState.PENDING.value)
+        ):
+            draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+            draft.reasons = [*draft.reasons, "withdrawn: they opted out"]
+            services.lead_changed(draft.lead_id, session)
 
 
 def _sure_opt_out(services: Services, triage: Triage) -> bool:

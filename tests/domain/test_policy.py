@@ -152,3 +152,20 @@ def test_a_guess_never_drops_a_lead_or_opts_anyone_out() -> None:
         decide(t(Category.SALES_INQUIRY, 0.2), replace(FACTS, spam_reason="honeypot")).kind
         == DecisionKind.DROP
     )
+
+
+def test_an_unsure_complaint_waits_without_an_alert_but_anger_still_alerts() -> None:
+    """A guess never acts: 35% 'complaint' waits for a person with the doubt shown, and pauses
+    nothing; anger the rules are sure of still raises the alert."""
+    unsure = decide(t(Category.COMPLAINT, 0.35), FACTS)
+    assert unsure.kind == DecisionKind.APPROVE and not unsure.urgent and not unsure.pause_cadence
+    assert any("unsure" in r for r in unsure.reasons)
+    angry = decide(t(Category.COMPLAINT, 0.35, SignalName.FRUSTRATED), FACTS)
+    assert angry.kind == DecisionKind.HANDOFF and angry.urgent and angry.pause_cadence
+    sure = decide(t(Category.COMPLAINT, 0.9), FACTS)
+    assert sure.kind == DecisionKind.HANDOFF and sure.urgent
+
+
+def test_an_unsure_guess_about_a_referral_still_goes_to_a_human() -> None:
+    decision = decide(t(Category.OTHER, 0.3), replace(FACTS, referral="Maria"))
+    assert decision.kind == DecisionKind.HANDOFF

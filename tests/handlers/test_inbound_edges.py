@@ -1,0 +1,169 @@
+"""What real inboxes do to the inbound path: messages racing, bounces, lead forms with no text, a
+Telegram /start before the first words, carrier keywords, and replies to nothing we wrote."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from sheepdog.app import build_services
+from sheepdog.channels.email import parse_email_bytes
+from sheepdog.domain.models import Category, Channel, DraftState, InboundMessage
+from sheepdog.handlers.inbound import receive
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
+from tests.conftest import fixture_bytes
+
+
+def sms(body: str, sid: str, phone: str = "+15125550142", **extra: Any) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.SMS,
+        text=body,
+        received_at=datetime.now(UTC),
+        sender_phone=phone,
+        provider_message_id=sid,
+        **extra,
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, make_settings: Any, tmp_path: Any) -> Any:
+    url = f"sqlite:///{tmp_path}/race.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    services = build_services(make_settings(storage={"url": url}), queue=InProcessQueue(periodic=False))
+    yield services
+    services.db.dispose()
+
+
+def test_a_new_contacts_messages_arriving_together_are_all_kept(any_db: Any) -> None:
+    """Four texts from an unknown number at once: each insert of the new identity races the others;
+    every message is stored, under one contact, and nothing raises."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def deliver(i: int) -> None:
+        barrier.wait()
+        try:
+            receive(any_db, sms(f"part {i} of my question about a new furnace", f"SMrace{i}"))
+        except BaseException as exc:  # the test reports whatever escaped
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with any_db.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 4
+        assert s.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_a_bounce_on_a_lead_flags_it_and_stops_the_follow_ups(svc: Any, smtp: Any) -> None:
+    """The bounce carries no In-Reply-To; it threads by the Message-ID of the mail it returns."""
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    first = receive(svc, lead_message())
+    assert svc.queue.wait_idle()
+    with svc.db.session() as s:
+        lead = s.get(Lead, first.lead_id)
+        assert lead.cadence_state == "active"
+        sent_id = s.scalar(select(Outbox.message_id).where(Outbox.lead_id == lead.id, Outbox.state == "sent"))
+    assert sent_id
+    raw = fixture_bytes("email", "bounce__multipart_report.eml").replace(
+        b"<4E326A95.3010907@example.com>", sent_id.encode()
+    )
+    result = receive(svc, parse_email_bytes(raw))
+    assert result.lead_id == first.lead_id and result.draft_id is None
+    with svc.db.session() as s:
+        lead = s.get(Lead, first.lead_id)
+        assert lead.cadence_state == "stopped" and "bounced" in (lead.cadence_stop_reason or "")
+        assert "bounced" in (lead.needs_attention or "")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["auto__outlook_automatic_reply.eml", "auto__read_receipt_report.eml", "bounce__mailer_daemon.eml"],
+)
+def test_an_automatic_mail_to_no_lead_is_kept_but_opens_no_lead(svc: Any, fixture: str) -> None:
+    result = receive(svc, parse_email_bytes(fixture_bytes("email", fixture)))
+    assert result.lead_id is None and result.draft_id is None
+    with svc.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Lead)) == 0
+        assert s.get(Message, result.message_id).raw  # the raw mail is kept
+        assert s.scalar(select(Event.kind).where(Event.kind == "automatic_message")) is not None
+
+
+def test_a_lead_form_with_no_message_is_an_inquiry_and_gets_a_first_reply(svc: Any) -> None:
+    form = InboundMessage(
+        channel=Channel.WEBHOOK,
+        text="",
+        received_at=datetime.now(UTC),
+        sender_name="Nora Quinn",
+        sender_email="nora@example.com",
+        provider_message_id="fb-leadgen-1",
+        source="facebook",
+    )
+    result = receive(svc, form)
+    assert result.category == Category.SALES_INQUIRY.value and result.draft_id is not None
+
+
+def test_telegram_start_then_first_words_brief_and_answer_the_words(svc: Any) -> None:
+    """A deep link sends '/start <payload>' before anything; the brief and the first reply are
+    made from the first real message, not from the command."""
+    start = InboundMessage(
+        channel=Channel.TELEGRAM,
+        text="/start fb_ad_spring",
+        triage_text="",
+        received_at=datetime.now(UTC),
+        sender_name="Maya",
+        sender_handle="777",
+        provider_message_id="777:1",
+        source="fb_ad_spring",
+    )
+    opened = receive(svc, start)
+    assert opened.category == Category.OTHER.value
+    words = replace(
+        start, text="Do you install heat pumps? Need a quote", triage_text=None, provider_message_id="777:2"
+    )
+    second = receive(svc, words)
+    assert second.lead_id == opened.lead_id and second.category == Category.SALES_INQUIRY.value
+    with svc.db.session() as s:
+        lead = s.get(Lead, opened.lead_id)
+        assert lead.brief["category"] == Category.SALES_INQUIRY.value
+        assert lead.source == "fb_ad_spring"
+        assert lead.cadence_state == "active"
+        draft = s.get(Draft, second.draft_id)
+        assert draft.purpose == "first_reply"
+
+
+@pytest.mark.parametrize("word", ["HELP", "START"])
+def test_carrier_keywords_are_not_drafted(svc: Any, word: str) -> None:
+    receive(svc, sms("Do you service heat pumps?", "SMk0"))
+    extra = {"auto_reply": "Brightside: call 555-0100"} if word == "HELP" else {"opt_in": True}
+    result = receive(svc, sms(word, "SMk1", **extra))
+    assert result.draft_id is None and result.decision == "drop"
+
+
+def test_opting_out_skips_the_drafts_still_waiting(make_settings: Any, smtp: Any) -> None:
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    first = receive(svc, sms("How much is a furnace tune-up?", "SMo0"))
+    receive(svc, sms("STOP", "SMo1", opt_in=False))
+    with svc.db.session() as s:
+        draft = s.get(Draft, first.draft_id)
+        assert draft.state == DraftState.SKIPPED.value
+        assert any("opted out" in r for r in draft.reasons)
+    svc.db.dispose()
+
+
+def test_a_reply_to_nothing_we_wrote_is_answered_as_a_first_contact(svc: Any) -> None:
+    result = receive(svc, sms("ok sounds good, thanks for getting back to me", "SMr0"))
+    assert result.category != Category.LEAD_REPLY.value
+    with svc.db.session() as s:
+        assert s.get(Draft, result.draft_id).purpose == "first_reply"
