@@ -95,7 +95,7 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
         draft_id, decision = compose(
             services,
             lead_id,
-            purpose="first_reply" if first_words else "reply",
+            purpose="reply" if stored.in_open else "first_reply",  # nothing sent yet: still the first
             triage=triage,
             reply_to_id=stored.message_id,
             spam_reason=msg.spam_reason,
@@ -103,6 +103,8 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
         )
     with services.db.session() as session:
         _after_decision(session, services, lead_id, decision, triage, msg)
+        if draft_id is not None:
+            _supersede(session, lead_id, draft_id)
     services.lead_changed(lead_id)
     return ReceiveResult(
         stored.message_id,
@@ -287,6 +289,21 @@ def _after_decision(
         _stop_cadence(session, services, lead, why or "stopped")
     if decision.kind == DecisionKind.DROP and (triage.category == Category.SPAM or msg.spam_reason):
         lead.needs_attention = None  # held back as spam: visible in the console, nothing to do
+
+
+def _supersede(session: Session, lead_id: int, newest_draft_id: int) -> None:
+    """One answer waits per lead: the draft for their newest message (written with the whole
+    history) replaces answers still waiting to earlier ones, so nobody approves a stale reply."""
+    for draft in session.scalars(
+        select(Draft).where(
+            Draft.lead_id == lead_id,
+            Draft.id != newest_draft_id,
+            Draft.state == DraftState.PENDING.value,
+            Draft.purpose.in_(("first_reply", "reply")),
+        )
+    ):
+        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+        draft.reasons = [*draft.reasons, "replaced by the answer to their newer message"]
 
 
 def clean_message(msg: InboundMessage) -> InboundMessage:

@@ -167,3 +167,24 @@ def test_a_reply_to_nothing_we_wrote_is_answered_as_a_first_contact(svc: Any) ->
     assert result.category != Category.LEAD_REPLY.value
     with svc.db.session() as s:
         assert s.get(Draft, result.draft_id).purpose == "first_reply"
+
+
+def test_one_answer_waits_per_lead(make_settings: Any, smtp: Any) -> None:
+    """Three texts before anyone approved: only the answer to the newest waits, and it is still the
+    first reply (nothing was sent yet)."""
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    results = [
+        receive(svc, sms(text, f"SMw{i}"))
+        for i, text in enumerate(["Hi", "Do you install heat pumps?", "We're in Austin, 3 bed house"])
+    ]
+    with svc.db.session() as s:
+        drafts = {d.id: d for d in s.scalars(select(Draft))}
+        waiting = [d for d in drafts.values() if d.state == DraftState.PENDING.value]
+        assert [d.id for d in waiting] == [results[-1].draft_id]
+        assert waiting[0].purpose == "first_reply"
+        replaced = drafts[results[0].draft_id]
+        assert replaced.state == DraftState.SKIPPED.value
+        assert "newer message" in replaced.reasons[-1]
+    svc.db.dispose()
