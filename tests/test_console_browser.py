@@ -81,3 +81,40 @@ async def test_console_requires_the_login_token(client: Any, aiohttp_client: Any
     login = await anon.get(f"/?token={TOKEN}", allow_redirects=False)
     assert login.status == 302 and "sheepdog_token" in login.cookies
     assert (await client.get("/api/leads")).status == 200
+
+
+async def test_the_embedded_form_answers_a_visitor_in_words(
+    chromium: str, make_settings: Any, smtp: Any, aiohttp_server: Any
+) -> None:
+    """A visitor on the business's site: a typo in both contact fields is explained on the page;
+    a good submission says thanks, and the lead is stored with the phone as typed kept aside."""
+    from playwright.async_api import async_playwright, expect
+    from sqlalchemy import select
+
+    from sheepdog.storage.tables import Contact, Lead, Message
+
+    settings = make_settings()
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    server = await aiohttp_server(runtime.app)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+        page = await browser.new_page()
+        await page.goto(f"http://127.0.0.1:{server.port}/form")
+        await page.fill("#name", "Ana Ruiz")
+        await page.fill("#phone", "12")
+        await page.fill("#message", "Do you repair mini-splits? 🙏")
+        await page.click("button[type=submit]")
+        await expect(page.locator("#status")).to_contain_text("not a valid email address or phone number")
+
+        await page.fill("#email", "ana@example.com")
+        await page.click("button[type=submit]")
+        await expect(page.locator("body")).to_contain_text("Thanks!")
+        await browser.close()
+    with runtime.services.db.session() as s:
+        contact = s.scalar(select(Contact).where(Contact.email == "ana@example.com"))
+        assert contact is not None and contact.phone is None
+        lead = s.scalar(select(Lead).where(Lead.contact_id == contact.id))
+        assert lead is not None
+        message = s.scalar(select(Message).where(Message.conversation_id == lead.conversation_id))
+        assert message.triage["fields"]["phone (not valid, as typed)"] == "12"
+    runtime.services.db.dispose()

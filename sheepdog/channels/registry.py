@@ -28,7 +28,7 @@ def inbound_routes(settings: Settings) -> list[tuple[str, InboundParser]]:
     ch = settings.channels
     routes: list[tuple[str, InboundParser]] = []
     if ch.webform.enabled:
-        routes.append(("/hooks/form", WebformParser(ch.webform.honeypot_field)))
+        routes.append(("/hooks/form", WebformParser(ch.webform.honeypot_field, settings.business.country)))
     if ch.email.enabled and ch.email.inbound_webhook:
         routes.append(("/hooks/email", EmailParser(ch.email.inbound_token)))
     if ch.sms.enabled:

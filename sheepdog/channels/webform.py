@@ -9,6 +9,7 @@ from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from sheepdog.channels.base import HttpReply
+from sheepdog.domain.contacts import normalize_email, normalize_phone
 from sheepdog.domain.models import Channel, InboundMessage, RawRequest
 from sheepdog.errors import BadInputError
 
@@ -73,8 +74,9 @@ def _pick(fields: dict[str, str], key: str) -> str | None:
 class WebformParser:
     channel = Channel.WEBFORM
 
-    def __init__(self, honeypot_field: str = "website_url") -> None:
+    def __init__(self, honeypot_field: str = "website_url", region: str = "US") -> None:
         self.honeypot_field = honeypot_field
+        self.region = region  # the business's country: how a local phone number is read
 
     def parse(self, request: RawRequest) -> list[InboundMessage]:
         if not request.body.strip():
@@ -94,9 +96,20 @@ class WebformParser:
         email, phone = _pick(fields, "email"), _pick(fields, "phone")
         if not email and not phone:
             raise BadInputError("missing sender: give an email or a phone number", status=422)
+        usable_email, usable_phone = normalize_email(email), normalize_phone(phone, self.region)
+        if not usable_email and not usable_phone:
+            typed = " or ".join(repr(v) for v in (email, phone) if v)
+            raise BadInputError(
+                f"no way to answer: {typed} is not a valid email address or phone number", status=422
+            )
         text = _pick(fields, "message") or ""
         known = {alias for aliases in ALIASES.values() for alias in aliases} | {self.honeypot_field}
         extra = {k: v for k, v in fields.items() if k not in known and v}
+        # One usable handle is enough to answer; the other, as typed, stays on the card for a person.
+        if email and not usable_email:
+            extra["email (not valid, as typed)"] = email
+        if phone and not usable_phone:
+            extra["phone (not valid, as typed)"] = phone
         for key in ("service", "company"):
             if value := _pick(fields, key):
                 extra[key] = value
@@ -109,8 +122,8 @@ class WebformParser:
                 raw=request.body,
                 raw_content_type=request.content_type,
                 sender_name=name,
-                sender_email=email,
-                sender_phone=phone,
+                sender_email=usable_email,
+                sender_phone=phone if usable_phone else None,
                 subject=f"Web form: {extra['service']}" if "service" in extra else None,
                 source=_pick(fields, "source") or "web form",
                 referral=_pick(fields, "referral"),
@@ -147,5 +160,32 @@ def embeddable_form(action_url: str, business_name: str, honeypot_field: str) ->
  <div class="hp" aria-hidden="true"><label for="{honeypot_field}">Leave empty</label>
   <input id="{honeypot_field}" name="{honeypot_field}" tabindex="-1" autocomplete="off"></div>
  <button type="submit">Send</button>
+ <p id="status" role="status"></p>
 </form>
+<script>
+// Without JavaScript the form posts as usual; with it, the visitor stays on the page and reads
+// the answer (or what to fix) in words instead of raw JSON.
+document.querySelector("form").addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const form = e.target, status = document.getElementById("status");
+  if (!form.email.value.trim() && !form.phone.value.trim()) {{
+    status.textContent = "Please give an email address or a phone number so we can answer you.";
+    return;
+  }}
+  status.textContent = "Sending…";
+  try {{
+    const resp = await fetch(form.action, {{ method: "POST", body: new URLSearchParams(new FormData(form)) }});
+    const body = await resp.json().catch(() => ({{}}));
+    if (resp.ok) {{
+      const done = document.createElement("p");
+      done.textContent = body.message || "Thanks! We'll be in touch shortly.";
+      form.replaceWith(done);
+    }} else {{
+      status.textContent = (body.error || "Something went wrong") + ". Please check and try again.";
+    }}
+  }} catch {{
+    status.textContent = "Could not send: please check your connection and try again.";
+  }}
+}});
+</script>
 </body></html>"""
