@@ -553,7 +553,9 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
     """Score and summarise a new lead. The brain runs outside any transaction; if it fails the
     lead keeps no score and says so, rather than losing the message."""
     with services.db.session() as session:
-        ctx = lead_context(session, services, session.get(Lead, lead_id), triage)
+        lead = session.get(Lead, lead_id)
+        ctx = lead_context(session, services, lead, triage)
+        same_person = _same_person(session, lead)
     try:
         brief = services.brain.brief(ctx)
         data = {
@@ -561,7 +563,7 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
             "grade": brief.grade,
             "summary": brief.summary,
             "reasons": list(brief.reasons),
-            "flags": list(dict.fromkeys([*brief.flags, *triage.flags])),
+            "flags": list(dict.fromkeys([*same_person, *brief.flags, *triage.flags])),
             "next_action": brief.next_action.value,
             "backend": brief.backend,
             "category": triage.category.value,
@@ -572,7 +574,7 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
             None,
             {
                 "summary": "No brief: the brain failed on this lead. Read the message below.",
-                "flags": [f"brief failed ({type(exc).__name__})", *triage.flags],
+                "flags": [f"brief failed ({type(exc).__name__})", *same_person, *triage.flags],
                 "category": triage.category.value,
                 "reasons": [],
             },
@@ -583,6 +585,21 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
         if brief is not None:
             lead.score, lead.grade = brief.score, brief.grade
         services.log(session, "brief", lead_id, score=data.get("score"), grade=data.get("grade"))
+
+
+def _same_person(session: Session, lead: Lead) -> list[str]:
+    """Other open leads of this contact (they wrote on another channel too): one line each, so the
+    team answers one person once, not twice from two threads."""
+    others = session.scalars(
+        select(Lead)
+        .where(Lead.contact_id == lead.contact_id, Lead.id != lead.id, Lead.stage.in_(OPEN_STAGES))
+        .order_by(Lead.id.desc())
+        .limit(3)
+    ).all()
+    return [
+        f"same person as lead #{o.id} ({Channel(o.channel).words}, {o.created_at:%b %d}, {o.stage})"
+        for o in others
+    ]
 
 
 def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, msg: InboundMessage) -> None:

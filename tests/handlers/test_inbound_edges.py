@@ -188,3 +188,16 @@ def test_one_answer_waits_per_lead(make_settings: Any, smtp: Any) -> None:
         assert replaced.state == DraftState.SKIPPED.value
         assert "newer message" in replaced.reasons[-1]
     svc.db.dispose()
+
+
+def test_a_person_writing_on_a_second_channel_is_linked_on_the_brief(svc: Any) -> None:
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    form = receive(svc, lead_message())
+    with svc.db.session() as s:
+        phone = s.get(Lead, form.lead_id).contact.phone
+    text = receive(svc, sms("Also, can you look at our water heater?", "SMl0", phone=phone))
+    assert text.lead_id != form.lead_id
+    with svc.db.session() as s:
+        flags = s.get(Lead, text.lead_id).brief["flags"]
+    assert any(f.startswith(f"same person as lead #{form.lead_id} (web form") for f in flags)
