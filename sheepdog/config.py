@@ -302,6 +302,8 @@ class EmailConfig(_Section):
     from_address: str | None = None  # defaults to business.email
     inbound_token: str | None = None  # shared secret the inbound-email service sends (header or ?token=)
     inbound_webhook: bool = True  # serve POST /hooks/email (switch off when only IMAP brings mail in)
+    # largest raw email /hooks/email accepts (413 above it); 25 MB like common inbound-mail services
+    max_inbound_mb: float = Field(25.0, gt=0, le=100)
     smtp: SmtpConfig = SmtpConfig()
     imap: ImapConfig = ImapConfig()
 

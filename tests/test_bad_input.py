@@ -13,6 +13,7 @@ from sheepdog.storage.tables import Lead, Message, RejectedPayload
 from tests.conftest import fixture_bytes
 
 TWO_MB = b"x" * (2 * 1024 * 1024)
+TOO_BIG_EMAIL = b"x" * (25 * 1024 * 1024 + 1)  # channels.email.max_inbound_mb defaults to 25
 BROKEN_MIME = (
     b"From: Pat <pat@example.com>\r\nSubject: broken\r\nMIME-Version: 1.0\r\n"
     b'Content-Type: multipart/mixed; boundary="never-closed"\r\n\r\n'
@@ -31,7 +32,7 @@ CASES = [
     ("/hooks/form", "text/plain", b"name=Pat", 415, "unsupported content type"),
     ("/hooks/form", "multipart/form-data; boundary=zzz", b"--zzz\r\nbroken", 422, "missing sender"),
     ("/hooks/email", "message/rfc822", b"", 400, "empty body"),
-    ("/hooks/email", "message/rfc822", TWO_MB, 413, "too large"),
+    ("/hooks/email", "message/rfc822", TOO_BIG_EMAIL, 413, "too large"),
     ("/hooks/email", "message/rfc822", NO_SENDER, 422, "no sender"),
     ("/hooks/email", "message/rfc822", NOT_EMAIL, 400, "no headers found"),
     ("/hooks/email", "message/rfc822", b"\x00\x01\x02garbage", 400, "no headers"),

@@ -19,6 +19,7 @@ from sheepdog import defaults
 from sheepdog.channels.base import InboundParser
 from sheepdog.channels.registry import inbound_routes
 from sheepdog.channels.webform import embeddable_form
+from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PayloadTooLargeError
 from sheepdog.handlers.context import Services
@@ -35,19 +36,53 @@ def json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB"
+
+
+def _too_large(message: str, head: bytes) -> PayloadTooLargeError:
+    err = PayloadTooLargeError(message)
+    err.kept = head[: defaults.KEPT_REJECTED_BYTES]  # type: ignore[attr-defined]
+    return err
+
+
 async def read_body(request: web.Request, limit: int = defaults.MAX_BODY_BYTES) -> bytes:
-    """The body, or PayloadTooLargeError carrying the first bytes so they can be kept."""
-    if request.content_length is not None and request.content_length > limit:
-        head = await request.content.read(defaults.KEPT_REJECTED_BYTES)
-        err = PayloadTooLargeError(f"body too large: {request.content_length} bytes (at most {limit})")
-        err.kept = head  # type: ignore[attr-defined]
-        raise err
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        err = PayloadTooLargeError(f"body too large: more than {limit} bytes")
-        err.kept = body[: defaults.KEPT_REJECTED_BYTES]  # type: ignore[attr-defined]
-        raise err
-    return body
+    """The whole body, read to EOF; PayloadTooLargeError (carrying the first bytes, so they can be
+    kept) as soon as it is known to be over `limit`.
+
+    `request.content.read(n)` returns only what is already buffered, so the body is read in a loop;
+    a declared Content-Length over the limit is refused before reading the rest. Reading the stream
+    directly is not governed by the app's client_max_size (only request.read()/post() are)."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        head = bytearray()
+        while len(head) < defaults.KEPT_REJECTED_BYTES:
+            chunk = await request.content.read(defaults.KEPT_REJECTED_BYTES - len(head))
+            if not chunk:
+                break
+            head += chunk
+        raise _too_large(
+            f"body too large: {declared:,} bytes; {request.path} accepts at most {_mb(limit)} ({limit:,} bytes)",
+            bytes(head),
+        )
+    body = bytearray()
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(
+                f"body too large: more than {limit:,} bytes; {request.path} accepts at most {_mb(limit)}",
+                bytes(body[: defaults.KEPT_REJECTED_BYTES]),
+            )
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    """Largest body an inbound hook takes: mail carries photos and PDFs, the JSON/form hooks don't."""
+    if path == "/hooks/email":
+        return int(settings.channels.email.max_inbound_mb * 1024 * 1024)
+    return defaults.MAX_BODY_BYTES
 
 
 def raw_request(request: web.Request, body: bytes, public_url: str) -> RawRequest:
@@ -107,14 +142,14 @@ async def keep_rejected(
     )
 
 
-def hook_handler(parser: InboundParser) -> Handler:
-    """One handler shape for every channel webhook."""
+def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) -> Handler:
+    """One handler shape for every channel webhook; bodies over `limit` bytes get 413."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         body = b""
         try:
-            body = await read_body(request)
+            body = await read_body(request, limit)
             raw = raw_request(request, body, services.settings.console.public_url)
             messages = parser.parse(raw)
         except BadInputError as exc:
@@ -222,10 +257,12 @@ def build_web_app(
     services: Services, extra: list[Callable[[web.Application], Any]] | None = None
 ) -> web.Application:
     """Routes: /hooks/* (channels), /form, /health, then whatever surfaces add (console, Slack)."""
+    # client_max_size caps request.read()/post() (the Slack adapter's route); the hooks and the
+    # console stream their bodies through read_body with their own limits, which it does not cut.
     app = web.Application(middlewares=[never_500], client_max_size=defaults.MAX_BODY_BYTES * 4)
     app[SERVICES] = services
     for path, parser in inbound_routes(services.settings):
-        app.router.add_post(path, hook_handler(parser))
+        app.router.add_post(path, hook_handler(parser, body_limit(services.settings, path)))
     app.router.add_route("OPTIONS", "/hooks/form", form_preflight)
     app.router.add_get("/form", form_page)
     app.router.add_get("/health", health)
