@@ -58,7 +58,23 @@ def strip_quoted(text: str) -> str:
         if line.lstrip().startswith(">"):
             continue
         kept.append(line)
-    return "\n".join(kept).strip()
+    new = "\n".join(kept).strip()
+    return new or _forwarded(lines)
+
+
+_FORWARD_MARKER = re.compile(
+    r"^(-{3,} ?forwarded message ?-{3,}|begin forwarded message:?)\s*$", re.IGNORECASE
+)
+_FORWARD_HEADER = re.compile(r"^(from|date|sent|subject|to|cc):\s", re.IGNORECASE)
+
+
+def _forwarded(lines: list[str]) -> str:
+    """A forward with no words of the sender's own: the forwarded text is what to read."""
+    for i, line in enumerate(lines):
+        if _FORWARD_MARKER.match(line.strip()):
+            body = [ln for ln in lines[i + 1 :] if not _FORWARD_HEADER.match(ln.strip())]
+            return "\n".join(ln.lstrip("> ") for ln in body).strip()
+    return ""
 
 
 def _html_to_text(html: str) -> str:

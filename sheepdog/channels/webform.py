@@ -30,6 +30,17 @@ MAX_FIELDS = 50
 MAX_FIELD_CHARS = 10_000
 
 
+def _field_text(value: object) -> str:
+    """A JSON value as the text a person typed: ["a", "b"] is "a, b", not "['a', 'b']"."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_field_text(v) for v in value if v is not None)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _form_fields(request: RawRequest) -> dict[str, str]:
     ctype = request.content_type.lower()
     if ctype == "application/json":
@@ -39,7 +50,7 @@ def _form_fields(request: RawRequest) -> dict[str, str]:
             raise BadInputError(f"malformed JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise BadInputError("JSON body must be an object of form fields")
-        return {str(k): "" if v is None else str(v) for k, v in data.items()}
+        return {str(k): _field_text(v) for k, v in data.items()}
     if ctype == "application/x-www-form-urlencoded":
         try:
             text = request.body.decode("utf-8")

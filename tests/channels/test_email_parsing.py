@@ -144,3 +144,12 @@ def test_a_customer_typed_name_or_subject_can_never_add_a_recipient_or_header() 
     msg = build_email(out, "hello@brightside.example", "Brightside")
     assert [a.addr_spec for a in msg["To"].addresses] == ["victim@example.com"]
     assert "Bcc" not in msg and "\n" not in str(msg["Subject"])
+
+
+def test_a_forward_with_no_words_of_its_own_is_read_by_what_it_forwards() -> None:
+    forwarded = (
+        "---------- Forwarded message ---------\nFrom: Bob <bob@example.com>\nDate: Mon, 2 Nov 2026\n"
+        "Subject: AC\nTo: office@example.com\n\nHi, can you quote a new AC unit for us?\n"
+    )
+    assert strip_quoted(forwarded) == "Hi, can you quote a new AC unit for us?"
+    assert strip_quoted("FYI\n" + forwarded) == "FYI"  # their own words come first
