@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Protocol
 
 from sheepdog.domain.models import Channel, InboundMessage, RawRequest
+from sheepdog.errors import BadInputError
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,17 @@ class PoisonGuard:
             return False
         self.attempts.pop(key, None)
         return True
+
+
+def multipart_fields(request: RawRequest) -> dict[str, bytes]:
+    """The plain fields of a multipart/form-data body (files left out), as the bytes sent."""
+    head = f"Content-Type: {request.header('content-type')}\r\n\r\n".encode()
+    msg = BytesParser(policy=HTTP).parsebytes(head + request.body)
+    if not msg.is_multipart():
+        raise BadInputError("broken multipart/form-data body")
+    out: dict[str, bytes] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name and not part.get_filename():
+            out[str(name)] = part.get_payload(decode=True) or b""
+    return out

@@ -16,7 +16,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
-from sheepdog.channels.base import HttpReply, Outbound
+from sheepdog.channels.base import HttpReply, Outbound, multipart_fields
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
 from sheepdog.domain.threads import normalized_subject
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
@@ -233,8 +233,15 @@ def _body_and_attachments(msg: EmailMessage) -> tuple[str, list[Attachment]]:
     return content.strip(), attachments
 
 
+# Inbound-mail services that post a form carry the raw message in one field: SendGrid's Inbound
+# Parse with "POST the raw, full MIME message" on sends `email`; Mailgun's store-and-notify MIME
+# route sends `body-mime`.
+RAW_MIME_FIELDS = ("email", "body-mime")
+
+
 class EmailParser:
-    """POST /hooks/email: the raw message as the body, as inbound-email services deliver it."""
+    """POST /hooks/email: the raw message as the body (message/rfc822), or in the form field an
+    inbound-email service puts it in (multipart/form-data: SendGrid raw mode, Mailgun MIME)."""
 
     channel = Channel.EMAIL
 
@@ -248,6 +255,14 @@ class EmailParser:
                 raise SignatureError("missing token: send X-Sheepdog-Token or ?token=")
             if not hmac.compare_digest(given.encode(), self.inbound_token.encode()):
                 raise SignatureError("wrong token for /hooks/email")
+        if request.content_type.lower() == "multipart/form-data":
+            fields = multipart_fields(request)
+            raw = next((fields[f] for f in RAW_MIME_FIELDS if fields.get(f)), None)
+            if raw is None:
+                raise BadInputError(
+                    f"form post without the raw message: expected one of the fields {', '.join(RAW_MIME_FIELDS)}"
+                )
+            return [parse_email_bytes(raw)]
         return [parse_email_bytes(request.body)]
 
     def reply(self, instant_reply: str | None) -> HttpReply:

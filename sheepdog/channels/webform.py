@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qsl
 
-from sheepdog.channels.base import HttpReply
+from sheepdog.channels.base import HttpReply, multipart_fields
 from sheepdog.domain.contacts import normalize_email, normalize_phone
 from sheepdog.domain.models import Channel, InboundMessage, RawRequest
 from sheepdog.errors import BadInputError
@@ -58,17 +56,7 @@ def _form_fields(request: RawRequest) -> dict[str, str]:
             raise BadInputError("form body is not UTF-8") from exc
         return dict(parse_qsl(text, keep_blank_values=True))
     if ctype == "multipart/form-data":
-        head = f"Content-Type: {request.header('content-type')}\r\n\r\n".encode()
-        msg = BytesParser(policy=HTTP).parsebytes(head + request.body)
-        if not msg.is_multipart():
-            raise BadInputError("broken multipart/form-data body")
-        out: dict[str, str] = {}
-        for part in msg.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if name and not part.get_filename():
-                payload = part.get_payload(decode=True) or b""
-                out[str(name)] = payload.decode("utf-8", errors="replace")
-        return out
+        return {k: v.decode("utf-8", errors="replace") for k, v in multipart_fields(request).items()}
     raise BadInputError(
         f"unsupported content type {ctype or '(none)'!r}: post a form or application/json", status=415
     )

@@ -185,6 +185,26 @@ async def test_email_lead_end_to_end_and_bounce_never_answered(app: Any) -> None
         assert not s.scalars(select(Draft).where(Draft.reply_to_message_id == bounce.id)).all()
 
 
+@pytest.mark.parametrize("field", ["email", "body-mime"])
+async def test_email_from_an_inbound_mail_service_form_post(app: Any, field: str) -> None:
+    """SendGrid Inbound Parse (raw mode) and Mailgun's MIME route post a form with the whole
+    message in one field, beside fields of their own that Sheepdog does not need."""
+    from aiohttp import FormData
+
+    form = FormData()
+    form.add_field("to", "hello@brightside.example")
+    form.add_field("envelope", '{"to":["hello@brightside.example"],"from":"bob@marley.com"}')
+    form.add_field(field, load("email", "message__text_only.eml").decode(), content_type="text/plain")
+    assert (await app.post("/hooks/email", data=form)).status == 200
+    _lead, contact, conv, drafts = lead_for(app, "email")
+    assert contact.email == "bob@marley.com" and conv.channel == "email" and drafts
+    no_mail = FormData()
+    no_mail.add_field("to", "hello@brightside.example")
+    no_mail.add_field("text", "hi", content_type="text/plain")  # parsed mode: not supported, said so
+    resp = await app.post("/hooks/email", data=no_mail)
+    assert resp.status == 400 and "body-mime" in (await resp.json())["error"]
+
+
 async def test_webhook_lead_end_to_end_replay_and_merge(app: Any) -> None:
     resp = await post_webhook(app, "facebook__lead.json")
     assert resp.status == 200, await resp.text()
