@@ -23,7 +23,7 @@ from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PayloadTooLargeError
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.inbound import ReceiveResult, receive
+from sheepdog.handlers.inbound import ReceiveResult, accept, understand
 from sheepdog.storage.tables import RejectedPayload
 
 log = logging.getLogger(__name__)
@@ -186,9 +186,44 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
     return handle
 
 
-async def process(services: Services, messages: list[InboundMessage]) -> list[ReceiveResult]:
-    """Hand parsed messages to the (sync, storage-bound) inbound handler off the event loop."""
-    return [await asyncio.to_thread(receive, services, m) for m in messages]
+ANSWER_WITHIN_S = 8.0
+"""Platforms give up on a webhook after about 10-15 s (Twilio: 15) and retry or drop it. A message is
+stored in milliseconds; a slow brain (Claude retrying) finishes in the background past this."""
+
+_background: set[asyncio.Future[ReceiveResult]] = set()
+
+
+async def process(
+    services: Services, messages: list[InboundMessage], *, within_s: float | None = None
+) -> list[ReceiveResult]:
+    """Store every message (off the event loop), then let the brain work on each for at most
+    `within_s` before answering; what it has not finished by then completes in the background."""
+    within_s = ANSWER_WITHIN_S if within_s is None else within_s
+    results: list[ReceiveResult] = []
+    for m in messages:
+        msg, stored = await asyncio.to_thread(accept, services, m)
+        work = asyncio.ensure_future(asyncio.to_thread(understand, services, msg, stored))
+        try:
+            results.append(await asyncio.wait_for(asyncio.shield(work), within_s))
+        except TimeoutError:
+            log.warning(
+                "the brain is slow on message %s: answering now, finishing in the background",
+                stored.message_id,
+            )
+            _background.add(work)
+            work.add_done_callback(_finished_late)
+            results.append(
+                ReceiveResult(
+                    stored.message_id, stored.lead_id, stored.conversation_id, instant_reply=msg.auto_reply
+                )
+            )
+    return results
+
+
+def _finished_late(work: asyncio.Future[ReceiveResult]) -> None:
+    _background.discard(work)
+    if not work.cancelled() and work.exception() is not None:
+        log.error("processing a stored message failed in the background", exc_info=work.exception())
 
 
 def _wants_html(request: web.Request) -> bool:

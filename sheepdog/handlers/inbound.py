@@ -68,8 +68,19 @@ def receive(services: Services, msg: InboundMessage) -> ReceiveResult:
     The message is committed first, so nothing the brain does (slow, or failing) can lose it or
     hold the database's write lock: understanding and drafting run between short transactions.
     """
+    msg, stored = accept(services, msg)
+    return understand(services, msg, stored)
+
+
+def accept(services: Services, msg: InboundMessage) -> tuple[InboundMessage, _Stored]:
+    """Step one, fast: the cleaned message, committed (or found as a duplicate). Once this returns
+    the platform may be told "received", whatever the brain does next."""
     msg = clean_message(msg)
-    stored = _store_once(services, msg)
+    return msg, _store_once(services, msg)
+
+
+def understand(services: Services, msg: InboundMessage, stored: _Stored) -> ReceiveResult:
+    """Step two, the brain's: triage, brief, draft, decide, for a message accept() stored."""
     if stored.duplicate is not None:
         return stored.duplicate
     if msg.is_auto and stored.lead_id is None:
