@@ -1,13 +1,16 @@
 """A local text classifier: TF-IDF over word and character n-grams, logistic regression.
 
 Trained at first use from the labelled set shipped in brain/data/train.jsonl (a second or two),
-shared by every OfflineBrain in the process. Corrections from the owner are kept beside it and
-win when a new message is close to a corrected one.
+shared by every OfflineBrain in the process. The owner's corrections act twice: at once, a
+corrected message decides for messages close to it; and in the background the model is refitted
+with the corrections weighted in, so messages that are merely alike ("walk-through on Saturday"
+after "walk-through on Friday" was corrected) follow too.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -20,8 +23,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+log = logging.getLogger(__name__)
+
 TRAIN_FILE = "train.jsonl"
 CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example decides
+CORRECTION_WEIGHT = 8.0  # one correction counts as this many shipped examples in a refit
 
 
 def normalise(text: str) -> str:
@@ -94,19 +100,24 @@ class Classifier:
 
     pipeline: Pipeline = field(default_factory=shared_pipeline)
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    refit: bool = True  # refit with the corrections in the background (off: nearest match only)
     _matrix: object | None = None
+    _dirty: bool = False
+    _refitter: threading.Thread | None = None
+    _refit_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
 
     def predict_proba(self, text: str) -> dict[str, float]:
-        probs = self.pipeline.predict_proba([text])[0]
-        return {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
+        return self.predict_many([text])[0]
 
     def predict_many(self, texts: list[str]) -> list[dict[str, float]]:
-        probs = self.pipeline.predict_proba(texts)
-        return [{label: float(p) for label, p in zip(self.labels, row, strict=True)} for row in probs]
+        pipeline = self.pipeline  # the same model for the numbers and their labels
+        labels = [str(c) for c in pipeline.classes_]
+        probs = pipeline.predict_proba(texts)
+        return [{label: float(p) for label, p in zip(labels, row, strict=True)} for row in probs]
 
     def learn(self, text: str, category: str) -> None:
         """Remember the owner's label; the newest correction of the same text wins."""
@@ -114,21 +125,62 @@ class Classifier:
         self.corrections = [(t, c) for t, c in self.corrections if normalise(t).strip() != key]
         self.corrections.append((text, category))
         self._matrix = None
+        self._schedule_refit()
 
     def learn_many(self, items: Iterable[tuple[str, str]]) -> None:
         for text, category in items:
             self.learn(text, category)
 
+    def _schedule_refit(self) -> None:
+        """One background fit at a time; corrections arriving meanwhile are taken by the next."""
+        if not self.refit:
+            return
+        with self._refit_lock:
+            self._dirty = True
+            if self._refitter is None or not self._refitter.is_alive():
+                self._refitter = threading.Thread(target=self._refit_loop, name="sheepdog-refit", daemon=True)
+                self._refitter.start()
+
+    def _refit_loop(self) -> None:
+        while True:
+            with self._refit_lock:
+                if not self._dirty:
+                    return
+                self._dirty = False
+                corrections = list(self.corrections)
+            shipped = load_examples()
+            texts = [t for t, _ in shipped] + [t for t, _ in corrections]
+            labels = [c for _, c in shipped] + [c for _, c in corrections]
+            weights = [1.0] * len(shipped) + [CORRECTION_WEIGHT] * len(corrections)
+            pipe = build_pipeline()
+            try:
+                pipe.fit(texts, labels, model__sample_weight=weights)
+            except Exception:  # the shipped model and the nearest-match rule keep working
+                log.exception("refitting with %d corrections failed", len(corrections))
+                continue
+            self.pipeline = pipe  # one reference swap: a triage in flight keeps the model it had
+            self._matrix = None
+
+    def wait_for_refit(self, timeout: float = 60.0) -> bool:
+        """Block until the corrections so far are in the model (tests, the triage CLI)."""
+        refitter = self._refitter
+        if refitter is not None:
+            refitter.join(timeout)
+        return not self._dirty and (refitter is None or not refitter.is_alive())
+
     def correction_for(self, text: str) -> tuple[str, float] | None:
         """The corrected category of the most similar corrected message, if it is close enough."""
         if not self.corrections:
             return None
-        features = self.pipeline.named_steps["features"]
-        if self._matrix is None:
-            self._matrix = features.transform([t for t, _ in self.corrections])
+        pipeline, corrections = self.pipeline, list(self.corrections)  # a refit may swap them meanwhile
+        features = pipeline.named_steps["features"]
+        cached = self._matrix
+        if not (isinstance(cached, tuple) and cached[0] is pipeline and cached[1] == len(corrections)):
+            cached = (pipeline, len(corrections), features.transform([t for t, _ in corrections]))
+            self._matrix = cached
         query = features.transform([text])
-        sims = (self._matrix @ query.T).toarray().ravel() / 2.0  # two L2-normalised blocks → max 2
+        sims = (cached[2] @ query.T).toarray().ravel() / 2.0  # two L2-normalised blocks → max 2
         best = int(np.argmax(sims))
         if sims[best] >= CORRECTION_MATCH:
-            return self.corrections[best][1], float(sims[best])
+            return corrections[best][1], float(sims[best])
         return None

@@ -160,6 +160,19 @@ def test_learn_from_the_owners_correction(business: Business) -> None:
     assert own.triage("the usual for the Smiths please", business).category == Category.CANCELLATION
 
 
+def test_a_correction_carries_over_to_messages_that_are_only_alike(business: Business) -> None:
+    """The nearest-match rule catches the same message; the background refit generalises: the
+    owner corrects one walk-through request, and the next one, on another day, follows."""
+    own = OfflineBrain()
+    corrected = "Is your showroom open for a walk-through on Friday?"
+    alike = "Is your showroom open for a walk-through on Saturday morning?"
+    assert own.triage(alike, business).category != Category.BOOKING
+    own.learn(corrected, "booking")
+    assert own.classifier.wait_for_refit()
+    assert own.triage(alike, business).category == Category.BOOKING
+    assert own.triage("How much is a furnace tune-up?", business).category == Category.PRICING_QUESTION
+
+
 def test_corrections_replayed_at_start_up(business: Business) -> None:
     text = "pineapple protocol engaged for unit 7"
     assert OfflineBrain().triage(text, business).category != Category.SPAM
