@@ -6,8 +6,9 @@ event with the actor, and asks the surfaces to update the lead's cards in place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -267,40 +268,71 @@ def delete_note(services: Services, message_id: int, actor: str) -> ActionResult
     return _done(services, lead_id, True, "note removed", message_id)
 
 
-def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> ActionResult:
-    """A stage change switches the cadence off, so nobody is asked 'still interested?' after a quote."""
-    with services.db.session() as s:
-        lead = _lead(s, lead_id)
+def _move_stage(s: Session, services: Services, lead: Lead, stage: Stage, actor: str) -> bool:
+    """Move the lead to `stage` inside the caller's transaction, exactly once; False if it is there
+    already. The change is a conditional UPDATE on the stage just read, so of two people saying
+    'won' at the same moment only one moves it, and a stage changed meanwhile by someone else (the
+    first reply going out: new → contacted) is read again rather than taken for 'already there'.
+    A stage change switches the cadence off, so nobody is asked 'still interested?' after a quote."""
+    for _ in range(5):
         old = lead.stage
         if old == stage.value:
-            return ActionResult(False, f"already {stage.value}", lead_id)
-        lead.stage = stage.value
-        services.log(s, "stage_changed", lead_id, actor, old=old, new=stage.value)
-        cadence = services.cadence(lead.cadence)
-        if cadence and lead.cadence_state in ("active", "paused", "done"):
-            why = cadence_rules.stage_change_stops(cadence, old, stage.value)
-            if why:
-                stop_cadence(s, services, lead, why, actor)
+            return False
+        moved = s.execute(
+            update(Lead).where(Lead.id == lead.id, Lead.stage == old).values(stage=stage.value)
+        ).rowcount
+        s.refresh(lead)
+        if moved == 1:
+            break
+    else:
+        raise BadInputError(f"lead {lead.id} keeps changing stage; try again", status=409)
+    services.log(s, "stage_changed", lead.id, actor, old=old, new=stage.value)
+    cadence = services.cadence(lead.cadence)
+    if cadence and lead.cadence_state in ("active", "paused", "done"):
+        why = cadence_rules.stage_change_stops(cadence, old, stage.value)
+        if why:
+            stop_cadence(s, services, lead, why, actor)
+    return True
+
+
+def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> ActionResult:
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if not _move_stage(s, services, lead, stage, actor):
+            return ActionResult(False, f"already {lead.stage}", lead_id)
     return _done(services, lead_id, True, f"stage: {stage.value}")
 
 
 def won(services: Services, lead_id: int, actor: str, amount: Money | None) -> ActionResult:
+    """Stage, amount and the outcome event in one transaction; a lead already won keeps its amount."""
+    if amount is not None:
+        amount = check_amount(amount)
     with services.db.session() as s:
         lead = _lead(s, lead_id)
+        if not _move_stage(s, services, lead, Stage.WON, actor):
+            return ActionResult(False, f"already won{_recorded(lead)}", lead_id)
         if amount is not None:
             lead.outcome_value, lead.outcome_currency = amount.amount, amount.currency
         services.log(s, "outcome", lead_id, actor, result="won", value=str(amount.amount) if amount else None)
-    result = set_stage(services, lead_id, Stage.WON, actor)
-    return ActionResult(True, f"won{f' ({amount})' if amount else ''}", lead_id) if result.ok else result
+    return _done(services, lead_id, True, f"won{f' ({amount})' if amount else ''}")
 
 
 def lost(services: Services, lead_id: int, actor: str, reason: str) -> ActionResult:
+    """Stage, reason and the outcome event in one transaction; a lead already lost keeps its reason."""
     with services.db.session() as s:
         lead = _lead(s, lead_id)
+        if not _move_stage(s, services, lead, Stage.LOST, actor):
+            why = f": {lead.lost_reason}" if lead.lost_reason else ""
+            return ActionResult(False, f"already lost{why}", lead_id)
         lead.lost_reason = reason.strip() or None
         services.log(s, "outcome", lead_id, actor, result="lost", reason=lead.lost_reason)
-    result = set_stage(services, lead_id, Stage.LOST, actor)
-    return ActionResult(True, f"lost: {reason}", lead_id) if result.ok else result
+    return _done(services, lead_id, True, f"lost: {reason}")
+
+
+def _recorded(lead: Lead) -> str:
+    if lead.outcome_value is None:
+        return ""
+    return f" ({Money(lead.outcome_value, lead.outcome_currency or '')})"
 
 
 def correct_triage(services: Services, message_id: int, category: Category, actor: str) -> ActionResult:
@@ -322,18 +354,39 @@ def correct_triage(services: Services, message_id: int, category: Category, acto
     return _done(services, lead_id, True, f"noted: this was {category.value}")
 
 
+MAX_AMOUNT = Decimal("1000000000")
+"""The largest deal value accepted: a typo guard well inside the stored Numeric(12, 2)."""
+
+
+def check_amount(money: Money) -> Money:
+    """A deal value: finite, more than zero, at most MAX_AMOUNT; rounded to cents as stored."""
+    amount = money.amount
+    if not amount.is_finite():
+        raise BadInputError(f"not an amount: {amount} (give a number such as 4500 or 4,500.00)")
+    if amount <= 0:
+        raise BadInputError(f"the amount must be more than zero, not {amount}")
+    if amount > MAX_AMOUNT:
+        raise BadInputError(f"the amount is too large: at most {MAX_AMOUNT:,} (a typo?)")
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if cents == 0:
+        raise BadInputError(f"the amount must be at least 0.01, not {amount}")
+    return Money(cents, money.currency)
+
+
 def parse_amount(text: str, currency: str) -> Money:
-    cleaned = text.strip().replace(",", "").lstrip("$€£")
-    try:
-        return Money(Decimal(cleaned), currency)
-    except ArithmeticError as exc:
-        raise BadInputError(f"not an amount: {text!r}") from exc
+    """What a person types after 'won': 4500, 4,500.00, $4500. Nothing else (NaN, -50, 1e999999)."""
+    cleaned = text.strip().replace(",", "").lstrip("$€£").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", cleaned):
+        raise BadInputError(f"not an amount: {text!r} (give a number such as 4500 or 4,500.00)")
+    return check_amount(Money(Decimal(cleaned), currency))
 
 
 __all__ = [
+    "MAX_AMOUNT",
     "ActionResult",
     "approve",
     "cancel_queued_reply",
+    "check_amount",
     "claim",
     "correct_triage",
     "delete_note",
