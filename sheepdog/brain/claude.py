@@ -38,6 +38,7 @@ from sheepdog.domain.models import (
     SignalName,
     Triage,
 )
+from sheepdog.domain.threads import opening_subject
 from sheepdog.errors import BrainError
 
 if TYPE_CHECKING:
@@ -288,11 +289,8 @@ class ClaudeBrain:
         if request.max_chars and len(body) > request.max_chars:
             body = _trim(body, request.max_chars)
             note = f"Claude's draft was over {request.max_chars} characters and was shortened"
-        subject = (
-            f"Re: {lead_service(lead) or 'your message'} - {lead.business.name}"
-            if lead.channel.value == "email"
-            else None
-        )
+        # Only a proposal for mail with no customer subject: see domain.threads.email_subject.
+        subject = opening_subject(lead.business.name, lead_service(lead))
         return DraftText(body=body, subject=subject, backend=self.name, note=note)
 
     def learn(self, text: str, category: str) -> None:

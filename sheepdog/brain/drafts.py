@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sheepdog.brain.scoring import lead_service
 from sheepdog.brain.voice import Style, learn_style
 from sheepdog.domain.models import Business, Category, DraftRequest, DraftText, LeadContext, SignalName
+from sheepdog.domain.threads import opening_subject
 
 FAQ_KEYS: dict[str, tuple[str, ...]] = {
     "hours": (
@@ -398,5 +399,7 @@ def write_draft(request: DraftRequest) -> DraftText:
     if make is None:
         make, note = _check_in, f"unknown purpose {request.purpose!r}: wrote a plain check-in"
     body = make(composer)
-    subject = f"Re: {composer.service or 'your message'} - {request.lead.business.name}"
-    return DraftText(body=body, subject=subject if request.lead.channel.value == "email" else None, note=note)
+    # A proposal for when the customer wrote no subject (a form, an SMS); an answer to their email
+    # keeps their subject (domain.threads.email_subject decides, in handlers.drafting).
+    subject = opening_subject(request.lead.business.name, composer.service)
+    return DraftText(body=body, subject=subject, note=note)

@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sheepdog.domain import cadence as cadence_rules
-from sheepdog.domain.models import Category, Direction, DraftState, Money, Stage
+from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel, stop_cadence
+from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel, stop_cadence, thread_subject
 from sheepdog.storage.tables import Draft, Lead, Message, Outbox, TriageCorrection, VoiceExample
 
 FINAL_DRAFT_STATES = {DraftState.SENT, DraftState.SKIPPED, DraftState.APPROVED, DraftState.EDITED}
@@ -182,8 +182,7 @@ def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResu
         channel = reply_channel(services, lead, lead.contact)
         if channel is None:
             return ActionResult(False, "no channel to answer this lead on", lead_id)
-        subject = lead.conversation.subject
-        subject = f"Re: {subject}" if subject and not subject.lower().startswith("re:") else subject
+        subject = thread_subject(s, services, lead) if channel == Channel.EMAIL else None
         out = new_outbox(s, services, lead, channel, text, subject=subject, author=actor)
         lead.needs_attention = None
         services.log(s, "team_reply", lead_id, actor, outbox_id=out.id, channel=channel)

@@ -36,6 +36,7 @@ from sheepdog.domain.models import (
     Triage,
 )
 from sheepdog.domain.policy import PolicyInput, decide
+from sheepdog.domain.threads import email_subject
 from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Contact, Draft, Lead, Message, Outbox, VoiceExample
 
@@ -135,7 +136,7 @@ class _Plan:
     facts: PolicyInput
     ctx: LeadContext
     inbound_text: str
-    subject: str
+    customer_subject: str | None
     lead_channel: Channel
 
 
@@ -192,7 +193,7 @@ def compose(
             facts=facts,
             ctx=ctx,
             inbound_text=(reply_to.triage_text or reply_to.text) if reply_to else ctx.last_inbound,
-            subject=_subject(services, lead, reply_to),
+            customer_subject=customer_subject(session, lead, reply_to),
             lead_channel=Channel(lead.channel),
         )
 
@@ -228,7 +229,11 @@ def compose(
             reply_to_message_id=reply_to_id,
             purpose=purpose,
             channel=(plan.channel or plan.lead_channel).value,
-            subject=text.subject or plan.subject,
+            subject=(
+                email_subject(plan.customer_subject, services.business.name, text.subject)
+                if (plan.channel or plan.lead_channel) == Channel.EMAIL
+                else None
+            ),
             body=text.body,
             state=DraftState.PENDING,
             decision=decision.kind.value,
@@ -267,11 +272,28 @@ def compose(
         return draft.id, decision
 
 
-def _subject(services: Services, lead: Lead, reply_to: Message | None) -> str:
-    subject = reply_to.subject if reply_to and reply_to.subject else lead.conversation.subject
-    if subject and not subject.lower().startswith("web form"):
-        return subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    return f"Thanks for contacting {services.business.name}"
+def customer_subject(session: Session, lead: Lead, reply_to: Message | None = None) -> str | None:
+    """The subject the customer last wrote by email in this conversation (the one being answered
+    first); None when they never emailed with one (a form's "Web form: …" is ours, not theirs)."""
+    if reply_to is not None and reply_to.channel == Channel.EMAIL.value and reply_to.subject:
+        return reply_to.subject
+    return session.scalar(
+        select(Message.subject)
+        .where(
+            Message.conversation_id == lead.conversation_id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel == Channel.EMAIL.value,
+            Message.subject.is_not(None),
+            Message.subject != "",
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def thread_subject(session: Session, services: Services, lead: Lead, reply_to: Message | None = None) -> str:
+    """The Subject of an email to this lead that nobody (brain or person) proposed one for."""
+    return email_subject(customer_subject(session, lead, reply_to), services.business.name)
 
 
 def queue_outbox(
@@ -330,8 +352,8 @@ def new_outbox(
             out.references = [*list(last_in.references or []), last_in.provider_message_id][-20:]
     session.add(out)
     session.flush()
-    if author is None and out.subject is None:
-        out.subject = f"Thanks for contacting {services.business.name}"
+    if channel == Channel.EMAIL and not out.subject:
+        out.subject = thread_subject(session, services, lead)
     return out
 
 
