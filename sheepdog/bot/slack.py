@@ -10,6 +10,14 @@ Where things are stored (no tables of our own):
 - SurfacePost(surface="slack:thread", card_key="<channel>:<ts>"): a team member's own thread
   message that became a reply or a note (container = "reply" | "note", ref = outbox or message
   id, content_hash = hash of author and text), so it is not echoed back by the bot.
+- SurfacePost(surface="slack:owner", card_key="lead:<id>"): who claimed the lead in Slack (ref =
+  Slack user id, container = the name stored in Lead.owner then). Lead.owner stays a name for the
+  console and the cards; the id lets an escalation mention the claimer and lets the claimer
+  release the lead after changing their display name. Valid only while Lead.owner is that name.
+
+Security: over HTTP every request is checked against the signing secret. In Socket Mode Slack's
+payloads come over the app-token WebSocket and there is no HTTP route at all: an unsigned POST to
+/slack/events must not reach the listeners.
 """
 
 from __future__ import annotations
@@ -19,11 +27,13 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -49,6 +59,7 @@ from sheepdog.bot.slack_blocks import (
     card_text,
     content_hash,
     edit_modal,
+    escape,
     plain_text,
 )
 from sheepdog.config import SlackConfig
@@ -63,8 +74,10 @@ SURFACE = "slack"
 COMMAND = "/sheepdog"  # the slash command in slack/manifest.yml
 EVENTS_SEEN = "slack:event"
 THREAD_MESSAGES = "slack:thread"
+OWNERS = "slack:owner"
 STALE_CLAIM_S = 120  # a claimed card with no ts this old is assumed lost (crash) and posted again
 MEMBERS_TTL_S = 300  # how long the channel's member list is trusted
+NAMES_TTL_S = 3600  # how long a display name from users.info is trusted (people rename themselves)
 ESCALATION_KINDS = ("sla_escalated", "handoff")
 
 # Zulip-style: what Sheepdog does with each Events API type, and what it deliberately ignores.
@@ -85,6 +98,14 @@ IGNORED_EVENTS = (
     "tokens_revoked",
 )
 BUTTON_ACTIONS = ("approve", "edit", "pause", "resume", "skip")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+DECIDED_WORDS = {  # Draft.state of a draft no longer waiting → how the Edit refusal says it
+    "approved": "approved",
+    "edited": "edited and approved",
+    "sent": "approved and sent",
+    "failed": "approved (sending failed)",
+    "skipped": "skipped",
+}
 
 
 def _hash(author: str | None, text: str) -> str:
@@ -104,7 +125,7 @@ class SlackSurface:
         if config.socket_mode and not config.app_token:
             raise ConfigError("[slack] socket_mode = true needs app_token (xapp-…)")
         self.config = config
-        self._names: dict[str, str] = {}
+        self._names: dict[str, tuple[float, str]] = {}
         self._members: tuple[float, frozenset[str]] = (0.0, frozenset())
         self.bolt: AsyncApp | None = None
 
@@ -125,8 +146,9 @@ class SlackSurface:
 
     async def display_name(self, client: AsyncWebClient, user_id: str) -> str:
         """Cards say "Approved by Dana", not by U024BE7LH: users.info, cached; the id if it fails."""
-        if user_id in self._names:
-            return self._names[user_id]
+        at, cached = self._names.get(user_id, (0.0, ""))
+        if cached and time.monotonic() - at <= NAMES_TTL_S:
+            return cached
         name = user_id
         try:
             resp = await client.users_info(user=user_id)
@@ -136,8 +158,18 @@ class SlackSurface:
         except SlackApiError as exc:
             log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
             return name
-        self._names[user_id] = name
+        self._names[user_id] = (time.monotonic(), name)
         return name
+
+    async def mention_names(self, client: AsyncWebClient, text: str) -> dict[str, str]:
+        """The display names of the members mentioned in a message (users.info, cached); one
+        that cannot be looked up is left out, so the customer reads "@someone", never an id."""
+        names: dict[str, str] = {}
+        for user_id in dict.fromkeys(_MENTION.findall(text)):
+            name = await self.display_name(client, user_id)
+            if name != user_id:
+                names[user_id] = name
+        return names
 
     async def may_act(self, client: AsyncWebClient, user_id: str) -> bool:
         """Members of the lead channel, the allowlist and the owner may approve, edit and send."""
@@ -163,15 +195,44 @@ class SlackSurface:
         """Policy changes are the owner's alone (config [slack] owner_user_id)."""
         return bool(self.config.owner_user_id) and user_id == self.config.owner_user_id
 
-    async def refuse(self, services: Services, client: AsyncWebClient, user_id: str, what: str) -> None:
-        """A stranger's click: a polite note only they see, and a line in the event log."""
-        await client.chat_postEphemeral(
-            channel=self.config.channel,
-            user=user_id,
-            text=f"Sorry, only members of the team channel can {what}. Ask the owner to add you.",
-        )
-        await asyncio.to_thread(self._log, services, "slack_refused", None, user_id, what=what)
+    async def refuse(
+        self,
+        services: Services,
+        client: AsyncWebClient,
+        user_id: str,
+        what: str,
+        respond: AsyncRespond | None = None,
+    ) -> None:
+        """A stranger's click, reaction, reply or command: a line in the event log first, then a
+        polite note only they see (through `respond` when Slack gave a response_url: a stranger
+        is not in the lead channel, so chat.postEphemeral there fails with user_not_in_channel)."""
         log.info("refused Slack user %s: %s", user_id, what)
+        await asyncio.to_thread(self._log, services, "slack_refused", None, user_id, what=what)
+        await self.tell(
+            client,
+            user_id,
+            f"Sorry, only members of the team channel can {what}. Ask the owner to add you.",
+            respond,
+        )
+
+    async def tell(
+        self, client: AsyncWebClient, user_id: str, text: str, respond: AsyncRespond | None = None
+    ) -> None:
+        """A private answer to one user; never raises (the action itself is already decided).
+
+        Through the response_url when there is one (a button or a command: it reaches whoever
+        clicked, member or not), else chat.postEphemeral in the lead channel (members only)."""
+        try:
+            if respond is not None and respond.response_url:
+                resp = await respond(text=text, response_type="ephemeral", replace_original=False)
+                if resp.status_code != 200:
+                    log.warning("Slack response_url answered %s for %s: %r", resp.status_code, user_id, text)
+                return
+            await client.chat_postEphemeral(channel=self.config.channel, user=user_id, text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell Slack user %s (%s): %r", user_id, exc.response.get("error"), text)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("could not tell Slack user %s (%s): %r", user_id, exc, text)
 
     @staticmethod
     def _log(services: Services, kind: str, lead_id: int | None, actor: str | None, **data: Any) -> None:
@@ -212,10 +273,51 @@ class SlackSurface:
             ).all()
             lead = s.get(Lead, lead_id)
             owner = lead.owner if lead else None
-            return cards, [self._escalation_card(e, owner) for e in events if cards]
+            owner_id = self._owner_id(s, lead) if lead else None
+            holder = f"<@{owner_id}>" if owner_id else escape(owner) if owner else None
+            return cards, [self._escalation_card(e, holder) for e in events if cards]
+
+    @staticmethod
+    def _owner_id(s: Session, lead: Lead) -> str | None:
+        """The Slack user id of whoever holds the lead, if they claimed it in Slack."""
+        if not lead.owner:
+            return None
+        row = s.scalar(
+            select(SurfacePost).where(
+                SurfacePost.surface == OWNERS, SurfacePost.card_key == f"lead:{lead.id}"
+            )
+        )
+        return row.ref if row is not None and row.container == lead.owner else None
+
+    def _remember_owner(self, services: Services, lead_id: int, user_id: str) -> None:
+        """After a claim in Slack: Lead.owner holds the name, this row the claimer's user id."""
+        with services.db.session() as s:
+            lead = s.get(Lead, lead_id)
+            if lead is None or not lead.owner:
+                return
+            key = f"lead:{lead_id}"
+            row = s.scalar(
+                select(SurfacePost).where(SurfacePost.surface == OWNERS, SurfacePost.card_key == key)
+            )
+            if row is None:
+                row = SurfacePost(surface=OWNERS, card_key=key, lead_id=lead_id)
+                s.add(row)
+            row.ref, row.container, row.updated_at = user_id, lead.owner, services.now()
+
+    def _owner_name_if_theirs(self, services: Services, lead_id: int, user_id: str) -> str | None:
+        """The name the lead is held under, if this Slack user claimed it (whatever they are
+        called now)."""
+        with services.db.session() as s:
+            lead = s.get(Lead, lead_id)
+            if lead is not None and self._owner_id(s, lead) == user_id:
+                return lead.owner
+            return None
 
     def _escalation_card(self, event: Event, owner: str | None) -> Card:
-        """A thread message that pings someone: SLA breach, pricing question, complaint."""
+        """A thread message that pings someone: SLA breach, pricing question, complaint.
+
+        Its text is Slack mrkdwn, rendered as is so the mentions notify: `owner` (whoever holds
+        the lead: a mention when they claimed it in Slack) comes escaped, the rest is escaped here."""
         who = self.config.owner_user_id
         on_call = (event.data or {}).get("on_call")
         if isinstance(on_call, str) and re.fullmatch(r"[UW][A-Z0-9]{2,}", on_call):
@@ -224,12 +326,16 @@ class SlackSurface:
         if event.kind == "sla_escalated" and str((event.data or {}).get("reason", "")).startswith("handoff:"):
             data = event.data or {}
             minutes = int(data.get("waited_s") or 0) // 60
-            text = f"{mention}still untouched after {minutes} minutes: {data.get('why') or 'a human should answer'}"
+            holder = f" ({owner} has it)" if owner else ""
+            text = (
+                f"{mention}still untouched after {minutes} minutes{holder}: "
+                f"{escape(str(data.get('why') or 'a human should answer'))}"
+            )
         elif event.kind == "sla_escalated":
             text = f"{mention}nobody has claimed this lead yet. React with :{self.config.claim_emoji}: to take it."
         else:
             data = event.data or {}
-            reasons = ", ".join(data.get("reasons") or []) or "a human should answer"
+            reasons = escape(", ".join(str(r) for r in data.get("reasons") or []) or "a human should answer")
             within = data.get("notify_within_s")
             when = (
                 f" within {int(within) // 60} minutes" if within else (" now" if data.get("urgent") else "")
@@ -375,8 +481,11 @@ class SlackSurface:
         """slack-bolt's AsyncApp with Sheepdog's listeners; the same app serves HTTP and Socket Mode."""
         app = AsyncApp(
             client=self.client(),
-            signing_secret=self.config.signing_secret or "socket-mode",
-            request_verification_enabled=not self.config.socket_mode,
+            # Always verified: bolt skips the check only for Socket Mode envelopes (which come over
+            # the app-token WebSocket); anything else without the real secret's signature is a 401.
+            # With no secret (Socket Mode only), a random one nobody knows.
+            signing_secret=self.config.signing_secret or secrets.token_hex(32),
+            request_verification_enabled=True,
             raise_error_for_unhandled_request=False,
         )
         surface = self
@@ -407,9 +516,11 @@ class SlackSurface:
             app.event(kind)(_ignore)
 
         @app.action(re.compile(f"^{ACTION_PREFIX}({'|'.join(BUTTON_ACTIONS)})$"))
-        async def on_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        async def on_button(
+            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ) -> None:
             await ack()
-            await surface.on_button(services, client, body)
+            await surface.on_button(services, client, respond, body)
 
         @app.view(EDIT_CALLBACK)
         async def on_edit_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -429,8 +540,12 @@ class SlackSurface:
         return app
 
     def install_routes(self, app: web.Application, services: Services) -> None:
-        """POST /slack/events on the bot's aiohttp app; Socket Mode starts with the app instead."""
+        """POST /slack/events on the bot's aiohttp app; in Socket Mode no HTTP route at all (Slack
+        sends nothing there, and it must not be a way in): the WebSocket starts with the app."""
         self.bolt = bolt = self.build_app(services)
+        if self.config.socket_mode:
+            self._install_socket_mode(app, bolt)
+            return
 
         async def events(request: web.Request) -> web.StreamResponse:
             bolt_req = await to_bolt_request(request)
@@ -443,8 +558,6 @@ class SlackSurface:
             return await to_aiohttp_response(bolt_resp)
 
         app.router.add_post("/slack/events", events)
-        if self.config.socket_mode:
-            self._install_socket_mode(app, bolt)
 
     def _install_socket_mode(self, app: web.Application, bolt: AsyncApp) -> None:
         """Socket Mode: the same bolt app (so the same de-duplication) over Slack's WebSocket.
@@ -485,12 +598,14 @@ class SlackSurface:
 
     # ---- listeners -------------------------------------------------------------------------
 
-    async def on_button(self, services: Services, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    async def on_button(
+        self, services: Services, client: AsyncWebClient, respond: AsyncRespond, body: dict[str, Any]
+    ) -> None:
         action = body["actions"][0]
         name = str(action["action_id"]).removeprefix(ACTION_PREFIX)
         user_id = body["user"]["id"]
         if not await self.may_act(client, user_id):
-            await self.refuse(services, client, user_id, f"{name} drafts")
+            await self.refuse(services, client, user_id, f"{name} drafts", respond)
             return
         try:
             target = int(action.get("value") or "")
@@ -499,8 +614,9 @@ class SlackSurface:
             return
         actor = await self.display_name(client, user_id)
         if name == "edit":
-            body_text = await asyncio.to_thread(_draft_body, services, target)
+            body_text, decided = await asyncio.to_thread(_draft_body, services, target)
             if body_text is None:
+                await self.tell(client, user_id, f"Nothing to edit: {decided}.", respond)
                 return
             container = body.get("container") or {}
             view = edit_modal(
@@ -516,9 +632,7 @@ class SlackSurface:
         }[name]
         result = await self._run(fn, services, target, actor)
         if result is not None and not result.ok:
-            await client.chat_postEphemeral(
-                channel=self.config.channel, user=user_id, text=f"Nothing changed: {result.message}."
-            )
+            await self.tell(client, user_id, f"Nothing changed: {result.message}.", respond)
 
     async def on_edit_submit(
         self, services: Services, client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]
@@ -530,17 +644,21 @@ class SlackSurface:
         if not value:
             await ack(response_action="errors", errors={EDIT_BLOCK: "The message is empty."})
             return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        draft_id = int(meta["draft_id"])
+        # Decided while the modal was open (someone approved or skipped it): say so in the modal.
+        _, decided = await asyncio.to_thread(_draft_body, services, draft_id)
+        if decided:
+            await ack(response_action="errors", errors={EDIT_BLOCK: f"Not sent: {decided}."})
+            return
         await ack()
         if not await self.may_act(client, user_id):
             await self.refuse(services, client, user_id, "edit drafts")
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
         actor = await self.display_name(client, user_id)
-        result = await self._run(actions.edit, services, int(meta["draft_id"]), actor, value)
+        result = await self._run(actions.edit, services, draft_id, actor, value)
         if result is not None and not result.ok:
-            await client.chat_postEphemeral(
-                channel=self.config.channel, user=user_id, text=f"Not sent: {result.message}."
-            )
+            await self.tell(client, user_id, f"Not sent: {result.message}.")
 
     async def on_reaction(
         self, services: Services, client: AsyncWebClient, event: dict[str, Any], *, added: bool
@@ -558,7 +676,15 @@ class SlackSurface:
             await self.refuse(services, client, user_id, "claim leads")
             return
         actor = await self.display_name(client, user_id)
-        await self._run(actions.claim if added else actions.unclaim, services, lead_id, actor)
+        if added:
+            result = await self._run(actions.claim, services, lead_id, actor)
+            if result is not None and result.ok:
+                await asyncio.to_thread(self._remember_owner, services, lead_id, user_id)
+            return
+        # Released by the Slack user who claimed it: under the name it was claimed with, even if
+        # they have changed their display name since.
+        held_as = await asyncio.to_thread(self._owner_name_if_theirs, services, lead_id, user_id)
+        await self._run(actions.unclaim, services, lead_id, held_as or actor)
 
     async def on_message(self, services: Services, client: AsyncWebClient, event: dict[str, Any]) -> None:
         if event.get("channel") != self.config.channel:
@@ -587,7 +713,8 @@ class SlackSurface:
             await self.refuse(services, client, user_id, "answer customers")
             return
         actor = await self.display_name(client, user_id)
-        raw = plain_text(str(event.get("text") or ""))
+        typed = str(event.get("text") or "")
+        raw = plain_text(typed, await self.mention_names(client, typed))
         marker = self.config.note_marker
         is_note = raw.strip().lower().startswith(marker.lower())
         text = raw.strip()[len(marker) :].strip() if is_note else raw.strip()
@@ -599,9 +726,7 @@ class SlackSurface:
         fn = actions.note if is_note else actions.reply
         result = await self._run(fn, services, lead_id, actor, text)
         if result is not None and not result.ok:
-            await client.chat_postEphemeral(
-                channel=self.config.channel, user=user_id, text=f"Not sent to the customer: {result.message}."
-            )
+            await self.tell(client, user_id, f"Not sent to the customer: {result.message}.")
             return
         if result is not None and result.ref is not None:
             await asyncio.to_thread(self._link_thread_message, services, key, result.ref)
@@ -636,13 +761,16 @@ class SlackSurface:
         """An edit before the reply went out changes what is sent; after, the author is told."""
         msg = event.get("message") or {}
         key = f"{event['channel']}:{msg.get('ts')}"
-        text = plain_text(str(msg.get("text") or ""))
+        typed = str(msg.get("text") or "")
+        if await asyncio.to_thread(self._thread_message, services, key) is None:
+            return  # not a reply or note of ours: no look-ups for every edit in the channel
+        text = plain_text(typed, await self.mention_names(client, typed))
         outcome = await asyncio.to_thread(self._apply_edit, services, key, text)
         if outcome == "too_late" and msg.get("user"):
-            await client.chat_postEphemeral(
-                channel=self.config.channel,
-                user=str(msg["user"]),
-                text="That reply was already sent; the customer has the first version. Reply again to correct it.",
+            await self.tell(
+                client,
+                str(msg["user"]),
+                "That reply was already sent; the customer has the first version. Reply again to correct it.",
             )
 
     def _thread_message(self, services: Services, key: str) -> SurfacePost | None:
@@ -682,11 +810,9 @@ class SlackSurface:
         user_id = str(body.get("user_id"))
         words = str(body.get("text") or "").split()
         verb = words[0].lower() if words else "help"
-        if verb in commands.ACTING and not await self.may_act(client, user_id):
-            await respond(
-                response_type="ephemeral", text="Sorry, only members of the team channel can change leads."
-            )
-            await asyncio.to_thread(self._log, services, "slack_refused", None, user_id, what=verb)
+        # Every subcommand but help shows or changes leads (names, revenue): members only.
+        if verb not in commands.PUBLIC and not await self.may_act(client, user_id):
+            await self.refuse(services, client, user_id, f"use {COMMAND} {verb}", respond)
             return
         actor = await self.display_name(client, user_id)
         try:
@@ -715,10 +841,19 @@ async def _ignore(body: dict[str, Any]) -> None:
     log.info("Slack event %s ignored", (body.get("event") or {}).get("type"))
 
 
-def _draft_body(services: Services, draft_id: int) -> str | None:
+def _draft_body(services: Services, draft_id: int) -> tuple[str | None, str | None]:
+    """(body, None) for a draft still waiting; (None, why not) once it is decided or gone."""
     with services.db.session() as s:
         draft = s.get(Draft, draft_id)
-        return draft.body if draft is not None and draft.state == "pending" else None
+        if draft is None:
+            return None, "that draft no longer exists"
+        if draft.state == "pending":
+            return draft.body, None
+        done = DECIDED_WORDS.get(draft.state, draft.state)
+        if draft.original_body is not None and draft.state in ("sent", "failed"):
+            done = done.replace("approved", "edited and approved", 1)
+        by = f" by {draft.decided_by}" if draft.decided_by else ""
+        return None, f"this draft was already {done}{by}"
 
 
 def _payload_kind(data: dict[str, Any]) -> str:

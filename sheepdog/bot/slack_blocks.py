@@ -19,12 +19,14 @@ EDIT_CALLBACK = "sheepdog_edit"  # callback_id of the edit modal
 EDIT_BLOCK, EDIT_ACTION = "draft", "text"  # where the modal's text input lives in view.state
 MAX_TEXT = 2900  # under Slack's 3,000-character section limit, room for a suffix
 MAX_FIELDS = 10
+MAX_INPUT = 3000  # a plain_text_input's max_length (and so its initial_value) in Slack
 
 KIND_ICONS = {
     "inbound": ":speech_balloon:",
     "outbound": ":outbox_tray:",
     "note": ":memo:",
     "draft": ":pencil:",
+    "alert": ":rotating_light:",
 }
 
 
@@ -95,6 +97,10 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         fields = [_mrkdwn(f"*{name}*\n{escape(value)}") for name, value in card.fields]
         for i in range(0, len(fields), MAX_FIELDS):
             blocks.append({"type": "section", "fields": fields[i : i + MAX_FIELDS]})
+    elif card.kind == "alert":
+        # Built by the Slack surface (its escalations), already mrkdwn: its mentions must notify.
+        head = f"{KIND_ICONS['alert']} *{escape(card.title)}*"
+        blocks.append({"type": "section", "text": _mrkdwn(_clip(f"{head}\n{card.text}"))})
     else:
         icon = KIND_ICONS.get(card.kind, "")
         head = f"{icon} *{escape(card.title)}*".strip()
@@ -112,11 +118,14 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
 
 
 def card_text(card: Card) -> str:
-    """The plain fallback Slack shows in notifications: title, then status."""
+    """The plain fallback Slack shows in notifications: title, then status (an alert: its text,
+    so the notification carries the mention)."""
+    if card.kind == "alert":
+        return _clip(f"{card.title}: {card.text}", 1000)
     parts = [card.title]
     if card.status:
         parts.append(card.status)
-    return _clip(" — ".join(parts), 1000)
+    return _clip(escape(" — ".join(parts)), 1000)  # mrkdwn too: a customer's "<!channel>" stays text
 
 
 def content_hash(blocks: list[dict[str, Any]], text: str) -> str:
@@ -126,7 +135,18 @@ def content_hash(blocks: list[dict[str, Any]], text: str) -> str:
 
 
 def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """The Edit modal: the draft's text, editable; private_metadata says which draft and card."""
+    """The Edit modal: the draft's text, editable; private_metadata says which draft and card.
+
+    Slack's text input holds at most 3,000 characters: a longer draft is shown cut, and the hint
+    says so (what is sent is what the modal holds; Approve on the card sends the whole draft)."""
+    if len(body) > MAX_INPUT:
+        hint = (
+            f"This draft is {len(body):,} characters and Slack's editor holds {MAX_INPUT:,}: only the "
+            f"first {MAX_INPUT:,} are shown, and Send sends what is here. To send the whole draft, "
+            "close this and press Approve."
+        )
+    else:
+        hint = f"Sent to the customer as written. Up to {MAX_INPUT:,} characters (Slack's limit)."
     return {
         "type": "modal",
         "callback_id": EDIT_CALLBACK,
@@ -139,11 +159,13 @@ def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, 
                 "type": "input",
                 "block_id": EDIT_BLOCK,
                 "label": {"type": "plain_text", "text": "Message to the customer"},
+                "hint": {"type": "plain_text", "text": hint},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": EDIT_ACTION,
                     "multiline": True,
-                    "initial_value": body[:3000],
+                    "max_length": MAX_INPUT,
+                    "initial_value": body[:MAX_INPUT],
                 },
             }
         ],

@@ -23,6 +23,9 @@ from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Contact, Event, Lead
 
 ACTING = frozenset({"won", "lost", "pause", "resume"})  # commands that change a lead
+# Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
+# names and revenue) is for the team only, and a surface checks that before calling run().
+PUBLIC = frozenset({"help"})
 METRICS_DAYS = 30
 OPEN_STAGES = [s.value for s in Stage if s not in (Stage.WON, Stage.LOST)]
 

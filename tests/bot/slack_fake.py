@@ -1,4 +1,5 @@
-"""A local Slack Web API: records every call (method, params) and answers as Slack does.
+"""A local Slack Web API: records every call (method, params) and answers as Slack does
+(chat.postEphemeral to someone outside the channel: `user_not_in_channel`).
 
 slack-sdk's AsyncWebClient is pointed here with base_url, so the real SDK (its retry handlers,
 its JSON and form encodings) talks real HTTP to it. `fail_next` makes the next call of a method
@@ -203,6 +204,10 @@ class FakeSlack:
                 "text": params.get("text", ""),
             }
         if method == "chat.postEphemeral":
+            # As Slack does: an ephemeral message in a channel reaches only its members (HTTP 200,
+            # ok false; slack-sdk raises SlackApiError). https://docs.slack.dev/reference/methods/chat.postEphemeral
+            if params.get("user") not in self.members:
+                return {"ok": False, "error": "user_not_in_channel"}
             return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         if method in ("views.open", "views.update"):
             return {"ok": True, "view": {"id": "V0001", **(params.get("view") or {})}}

@@ -156,16 +156,33 @@ async def test_lead_thread_root_draft_and_approve(
     assert all(b["type"] != "actions" for b in last.params["blocks"])  # buttons gone once decided
     assert "chat.postMessage" not in [c.method for c in fake.calls[before:]]  # updated in place
 
-    # A double click (or Slack resending) changes nothing and sends nothing.
+    # A double click (or Slack resending) changes nothing and sends nothing; the clicker is told
+    # privately through the action's response_url, the card left as it is.
     await check(
         client,
         fake,
         "block_actions__approve.json",
         DRAFT_ID=str(draft_id),
         CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["chat.postEphemeral"],
+        expect=["response_url"],
     )
+    told = fake.calls[-1].params
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    assert told["text"].startswith("Nothing changed")
     assert len(recorder.messages) == 1
+
+    # Edit on the decided draft opens no modal and says why.
+    await check(
+        client,
+        fake,
+        "block_actions__edit.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["response_url"],
+    )
+    told = fake.calls[-1].params
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    assert "this draft was already approved and sent by Dana" in told["text"]
 
 
 async def test_edit_modal_sends_the_edit(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
@@ -261,20 +278,55 @@ async def test_claim_and_unclaim_by_reaction(rt: tuple[Runtime, Any], fake: Fake
         assert s.get(Lead, lead_id).owner is None
 
 
-async def test_stranger_is_refused_politely(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
-    runtime, client = rt
-    _, draft_id, _ = await new_lead(rt, fake)
-    fake.members = ["UDANA", "UALI"]  # the channel's members; the clicker is not one of them
-    body, ctype = payload_body("block_actions__skip.json", fake, DRAFT_ID=str(draft_id), CARD_TS="1")
-    body = body.replace(b"UDANA", b"USTRANGER")
-    resp = await client.post("/slack/events", data=body, headers={"Content-Type": ctype, **sign(body)})
-    assert resp.status == 200
-    await fake.settle()
-    eph = [c for c in fake.calls if c.method == "chat.postEphemeral"][-1]
-    assert eph.params["user"] == "USTRANGER" and "Sorry" in eph.params["text"]
+def refusals(runtime: Runtime) -> list[tuple[str | None, str]]:
     with runtime.services.db.session() as s:
-        assert s.get(Draft, draft_id).state != "skipped"
-        assert s.scalars(select(Event).where(Event.kind == "slack_refused")).first() is not None
+        return [
+            (e.actor, (e.data or {}).get("what", ""))
+            for e in s.scalars(select(Event).where(Event.kind == "slack_refused").order_by(Event.id))
+        ]
+
+
+async def test_stranger_is_refused_politely(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any, caplog: Any
+) -> None:
+    """A stranger is not in the lead channel, so Slack refuses chat.postEphemeral to them there
+    (user_not_in_channel): a click is answered on its response_url instead, and a reaction (no
+    response_url) still gets its log line and breaks nothing."""
+    runtime, client = rt
+    lead_id, draft_id, posts = await new_lead(rt, fake)
+    fake.members = ["UDANA", "UALI"]  # the channel's members; the stranger is not one of them
+    caplog.set_level("INFO")
+    await check(
+        client,
+        fake,
+        "block_actions__skip.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["response_url"],
+        UDANA="USTRANGER",
+    )
+    told = fake.calls[-1].params
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    assert told["text"].startswith("Sorry, only members of the team channel can skip drafts")
+    assert refusals(runtime) == [("USTRANGER", "skip drafts")]
+
+    # A reaction has no response_url: the ephemeral note is tried, Slack refuses it, and that is
+    # logged, not raised (the refusal was recorded before it).
+    await check(
+        client,
+        fake,
+        "event_callback__reaction_added.json",
+        ROOT_TS=posts[f"brief:{lead_id}"],
+        expect=["chat.postEphemeral"],
+        UDANA="USTRANGER",
+    )
+    assert refusals(runtime)[-1] == ("USTRANGER", "claim leads")
+    assert "user_not_in_channel" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    with runtime.services.db.session() as s:
+        assert s.get(Draft, draft_id).state == "pending"
+        assert s.get(Lead, lead_id).owner is None
+    assert smtp[0].messages == []
 
 
 async def test_bad_signature_and_old_timestamp_are_refused(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:
@@ -351,11 +403,13 @@ async def test_slash_commands_ack_then_respond(rt: tuple[Runtime, Any], fake: Fa
     assert "won <lead>" in fake.calls[-1].params["text"]
     await check(client, fake, "slash_command__metrics.txt", expect=["response_url"])
     assert "1 leads" in fake.calls[-1].params["text"]
+    before = len(fake.calls)
     await check(client, fake, "slash_command__won.txt", LEAD_ID=str(lead_id))
+    # The answer to this command (help's answer above also says "won": not that one).
     await fake.wait_for(
-        lambda: (
-            "won" in str(fake.calls[-1].params.get("text"))
-            or any(c.method == "response_url" and "won" in c.params.get("text", "") for c in fake.calls)
+        lambda: any(
+            c.method == "response_url" and c.params.get("text", "").startswith(f"Lead #{lead_id}")
+            for c in fake.calls[before:]
         )
     )
     with runtime.services.db.session() as s:
@@ -466,3 +520,166 @@ async def test_a_restart_posts_the_cards_whose_sync_was_lost(make_settings: Any,
     assert [c.method for c in fake.made()] == ["chat.postMessage"] * 3  # brief, message, draft: once each
     await asyncio.to_thread(after.queue.stop)
     after.db.dispose()
+
+
+async def test_a_mention_in_a_reply_reaches_the_customer_as_the_members_name(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any
+) -> None:
+    """Slack sends a mention as <@U…>; the customer reads the member's name (users.info)."""
+    _, client = rt
+    recorder, _ = smtp
+    fake.names["U024BE7LH"] = "Priya"
+    lead_id, _, posts = await new_lead(rt, fake)
+    await _thread_message(
+        client,
+        fake,
+        posts[f"brief:{lead_id}"],
+        event_id="EvM1",
+        ts="1719209800.000001",
+        text="<@U024BE7LH> will call you",
+    )
+    await fake.wait_for(lambda: len(recorder.messages) == 1)
+    body = recorder.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert body.strip() == "@Priya will call you"
+    assert ("users.info", "U024BE7LH") in [(c.method, c.params.get("user")) for c in fake.calls]
+
+
+@pytest.mark.parametrize("fixture", ["slash_command__pipeline.txt", "slash_command__metrics.txt"])
+async def test_slash_commands_that_show_leads_are_for_members_only(
+    rt: tuple[Runtime, Any], fake: FakeSlack, fixture: str
+) -> None:
+    runtime, client = rt
+    await new_lead(rt, fake)
+    await check(client, fake, fixture, expect=["response_url"], UDANA="USTRANGER")
+    answer = fake.calls[-1].params
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Sorry, only members of the team channel can use /sheepdog")
+    assert "Jordan" not in answer["text"] and "leads" not in answer["text"]
+    verb = fixture.removeprefix("slash_command__").removesuffix(".txt")
+    assert refusals(runtime) == [("USTRANGER", f"use /sheepdog {verb}")]
+    # help stays open to anyone
+    await check(client, fake, "slash_command__help.txt", expect=["response_url"], UDANA="USTRANGER")
+    assert "won <lead>" in fake.calls[-1].params["text"]
+
+
+async def test_a_claim_keeps_the_claimers_slack_id(
+    rt: tuple[Runtime, Any], fake: FakeSlack, aiohttp_client: Any
+) -> None:
+    """The brief and the console show the name; an escalation mentions the claimer, and the
+    claimer can release the lead after changing their display name (here, across a restart)."""
+    from sheepdog.jobs import tasks
+
+    runtime, client = rt
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    await check(client, fake, "event_callback__reaction_added.json", ROOT_TS=root, expect=["chat.update"])
+    with runtime.services.db.session() as s:
+        assert s.get(Lead, lead_id).owner == "Dana"
+        runtime.services.log(s, "handoff", lead_id, urgent=True, reasons=["complaint"])
+    before = len(fake.calls)
+    await asyncio.to_thread(tasks.sync_surfaces, runtime.services, lead_id)
+    alert = next(c for c in fake.calls[before:] if c.method == "chat.postMessage")
+    assert alert.params["thread_ts"] == root
+    # Raw mentions (not escaped to &lt;@…&gt;), in the blocks and the notification text: they notify.
+    said = "<@UDANA> needs a person now (<@UDANA> has it): complaint"
+    assert said in alert.params["blocks"][0]["text"]["text"] and said in alert.params["text"]
+
+    fake.names["UDANA"] = "Dana K"  # renamed in Slack; the bot restarts and looks her up again
+    again = build_runtime(
+        runtime.settings, services=build_services(runtime.settings, queue=InProcessQueue(periodic=False))
+    )
+    client2 = await aiohttp_client(again.app)
+    try:
+        # The brief and the alert (whose "has it" changes) are updated.
+        await check(
+            client2,
+            fake,
+            "event_callback__reaction_removed.json",
+            ROOT_TS=root,
+            expect=["chat.update", "chat.update"],
+        )
+        with again.services.db.session() as s:
+            assert s.get(Lead, lead_id).owner is None
+    finally:
+        await client2.close()
+        again.services.db.dispose()
+
+
+async def test_someone_else_holding_the_lead_is_not_taken_for_the_slack_claimer(
+    rt: tuple[Runtime, Any], fake: FakeSlack
+) -> None:
+    """The Slack id is trusted only while the lead is still held under the name it was claimed with."""
+    from sheepdog.handlers import actions
+    from sheepdog.jobs import tasks
+
+    runtime, client = rt
+    lead_id, _, posts = await new_lead(rt, fake)
+    root = posts[f"brief:{lead_id}"]
+    await check(client, fake, "event_callback__reaction_added.json", ROOT_TS=root, expect=["chat.update"])
+    await asyncio.to_thread(actions.claim, runtime.services, lead_id, "Sam (console)")
+    await check(client, fake, "event_callback__reaction_removed.json", ROOT_TS=root)
+    with runtime.services.db.session() as s:
+        assert s.get(Lead, lead_id).owner == "Sam (console)"  # Dana cannot release Sam's lead
+        runtime.services.log(s, "handoff", lead_id, reasons=["pricing question"])
+    before = len(fake.calls)
+    await asyncio.to_thread(tasks.sync_surfaces, runtime.services, lead_id)
+    alert = next(c for c in fake.calls[before:] if c.method == "chat.postMessage")
+    assert "(Sam (console) has it): pricing question" in alert.params["blocks"][0]["text"]["text"]
+    assert "<@UDANA> has it" not in json.dumps(alert.params)
+
+
+async def test_edit_modal_of_a_long_draft_says_it_is_cut(rt: tuple[Runtime, Any], fake: FakeSlack) -> None:
+    """Slack's text input holds 3,000 characters; the modal says so instead of cutting silently."""
+    runtime, client = rt
+    _, draft_id, posts = await new_lead(rt, fake)
+    long = ("We can come on Tuesday. " * 200).strip()
+    assert len(long) > 3000
+    with runtime.services.db.session() as s:
+        s.get(Draft, draft_id).body = long
+    await check(
+        client,
+        fake,
+        "block_actions__edit.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["views.open"],
+    )
+    block = next(c for c in fake.calls if c.method == "views.open").params["view"]["blocks"][0]
+    assert block["element"]["initial_value"] == long[:3000] and block["element"]["max_length"] == 3000
+    hint = block["hint"]["text"]
+    assert f"{len(long):,} characters" in hint and "3,000" in hint and "Approve" in hint
+
+
+async def test_edit_submitted_after_the_draft_was_decided_is_refused_in_the_modal(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any
+) -> None:
+    runtime, client = rt
+    _, draft_id, posts = await new_lead(rt, fake)
+    await check(
+        client,
+        fake,
+        "block_actions__edit.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["views.open"],
+    )
+    view = next(c for c in fake.calls if c.method == "views.open").params["view"]
+    # While the modal is open, Ali skips the draft.
+    skip, ctype = payload_body(
+        "block_actions__skip.json", fake, DRAFT_ID=str(draft_id), CARD_TS=posts[f"draft:{draft_id}"]
+    )
+    skip = skip.replace(b"UDANA", b"UALI")
+    assert (
+        await client.post("/slack/events", data=skip, headers={"Content-Type": ctype, **sign(skip)})
+    ).status == 200
+    await fake.settle()
+    meta = json.dumps(view["private_metadata"])[1:-1]
+    resp = await check(client, fake, "view_submission__edit.json", PRIVATE_METADATA=meta)
+    assert await resp.json() == {
+        "response_action": "errors",
+        "errors": {"draft": "Not sent: this draft was already skipped by Ali."},
+    }
+    await asyncio.sleep(0.3)
+    assert smtp[0].messages == []
+    with runtime.services.db.session() as s:
+        assert s.get(Draft, draft_id).state == "skipped"

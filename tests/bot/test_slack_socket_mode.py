@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Event, SurfacePost
+from sheepdog.storage.tables import Draft, Event, SurfacePost
 from tests.bot.conftest import slack_settings
 from tests.bot.slack_fake import FakeSlack
 from tests.bot.test_slack import new_lead as http_new_lead
@@ -172,3 +172,38 @@ async def test_slack_refusing_the_connection_does_not_hold_up_the_server(
     assert resp.status == 200
     await client.close()
     runtime.services.db.dispose()
+
+
+@pytest.mark.parametrize("secret", [None, "socket-mode"])
+async def test_socket_mode_serves_no_http_events(
+    rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any, secret: str | None
+) -> None:
+    """In Socket Mode nothing is verified over HTTP (no signing secret), so /slack/events must
+    not exist: an unsigned POST (or one signed with a guessable placeholder) approves nothing,
+    sends no mail and posts no attacker's text."""
+    from tests.bot.test_slack import payload_body, sign
+
+    runtime, client = rt
+    recorder, _ = smtp
+    _, draft_id, posts = await new_lead(rt, fake)
+    before = len(fake.calls)
+    for fixture, extra in (
+        ("block_actions__approve.json", {}),
+        (
+            "view_submission__edit.json",
+            {"PRIVATE_METADATA": json.dumps(json.dumps({"draft_id": draft_id}))[1:-1]},
+        ),
+    ):
+        body, ctype = payload_body(
+            fixture, fake, DRAFT_ID=str(draft_id), CARD_TS=posts[f"draft:{draft_id}"], **extra
+        )
+        headers = {"Content-Type": ctype, **(sign(body, secret=secret) if secret else {})}
+        resp = await client.post("/slack/events", data=body, headers=headers)
+        assert resp.status in (401, 404), await resp.text()
+    await fake.settle()
+    await asyncio.sleep(0.3)
+    assert recorder.messages == []
+    assert [c.method for c in fake.calls[before:]] == []
+    with runtime.services.db.session() as s:
+        draft = s.get(Draft, draft_id)
+        assert draft.state == "pending" and draft.decided_by is None
