@@ -9,12 +9,16 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sheepdog.config import Settings, example_config_text, load_settings
 from sheepdog.errors import ConfigError
 
-console = Console()
+# soft_wrap: rich does not fold long lines itself, so a path or the console URL with its token
+# stays one piece to copy. console.print reads [words] as rich markup and drops what it takes for
+# a tag ("[business]"), so every value printed (names, paths, URLs, errors) goes through escape().
+console = Console(soft_wrap=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,15 +52,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             ) from None
     host, port = settings.console.host, settings.console.port
     origin = "built-in demo business" if settings.source_path is None else settings.source_path
-    console.print(f"[bold]Sheepdog[/] for [cyan]{settings.business.name}[/] ({origin})")
-    console.print(f"  storage  {settings.storage.url}")
-    console.print(f"  queue    {settings.queue.backend}   brain {runtime.services.brain.name}")
+    console.print(f"[bold]Sheepdog[/] for [cyan]{escape(settings.business.name)}[/] ({escape(str(origin))})")
+    console.print(f"  storage  {escape(settings.storage.url)}")
+    console.print(
+        f"  queue    {escape(settings.queue.backend)}   brain {escape(runtime.services.brain.name)}"
+    )
     if sink:
         console.print(
             f"  mail     local SMTP sink on 127.0.0.1:{settings.demo.smtp_sink_port} (shown in the console)"
         )
-    console.print(f"  console  [bold green]http://{host}:{port}/?token={runtime.console_token}[/]")
-    console.print(f"  web form http://{host}:{port}/form   (POST /hooks/form)")
+    console.print(
+        f"  console  [bold green]{escape(f'http://{host}:{port}/?token={runtime.console_token}')}[/]"
+    )
+    console.print(escape(f"  web form http://{host}:{port}/form   (POST /hooks/form)"))
     try:
         web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
     except OSError as exc:
@@ -90,10 +98,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.path)
     if target.exists() and not args.force:
-        console.print(f"[red]{target} exists[/]; use --force to overwrite")
+        console.print(f"[red]{escape(str(target))} exists[/]; use --force to overwrite")
         return 1
     target.write_text(example_config_text(), encoding="utf-8")
-    console.print(f"Wrote {target}. Edit the [business] section, then: sheepdog run --config {target}")
+    console.print(
+        escape(f"Wrote {target}. Edit the [business] section, then: sheepdog run --config {target}")
+    )
     return 0
 
 
@@ -110,13 +120,18 @@ def cmd_leads(args: argparse.Namespace) -> int:
         for lead in s.scalars(select(Lead).order_by(Lead.id.desc()).limit(args.limit)):
             c = lead.contact
             table.add_row(
-                str(lead.id),
-                c.name or c.email or c.phone or "?",
-                lead.stage,
-                lead.grade or "",
-                lead.channel,
-                lead.owner or "",
-                lead.needs_attention or "",
+                *(
+                    escape(cell)  # table cells are markup too: a name like "Sam [ACME]" stays whole
+                    for cell in (
+                        str(lead.id),
+                        c.name or c.email or c.phone or "?",
+                        lead.stage,
+                        lead.grade or "",
+                        lead.channel,
+                        lead.owner or "",
+                        lead.needs_attention or "",
+                    )
+                )
             )
     console.print(table)
     return 0
@@ -132,9 +147,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     def line(good: bool, what: str, detail: str) -> None:
         nonlocal ok
         ok = ok and good
-        console.print(f"  {'[green]ok[/]' if good else '[red]FAIL[/]'}  {what}: {detail}")
+        console.print(f"  {'[green]ok[/]' if good else '[red]FAIL[/]'}  {escape(what)}: {escape(detail)}")
 
-    console.print(f"config: {settings.source_path or 'built-in demo'} — valid")
+    console.print(f"config: {escape(str(settings.source_path or 'built-in demo'))} — valid")
     try:
         from sheepdog.storage.db import Database
 
@@ -210,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        console.print(f"[red]Configuration error[/]: {exc}")
+        console.print(f"[red]Configuration error[/]: {escape(str(exc))}")
         return 2
 
 
