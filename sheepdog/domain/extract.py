@@ -53,7 +53,8 @@ NUMBER_WORDS = {
 }
 SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "k": 1000}
 
-_NUM = r"\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+# Grouped thousands (1,234.56 / 1.234,56 / 1 234) or plain digits (4500, 45,50); never half a number.
+_NUM = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
 _SYMBOL_AMOUNT = re.compile(rf"([$€£])\s?({_NUM})(\s?k\b)?|({_NUM})\s?([$€£])")
 _CODE_AMOUNT = re.compile(rf"\b(USD|EUR|GBP|CAD|AUD)\s?({_NUM})\b", re.IGNORECASE)
 _WORD_AMOUNT = re.compile(rf"\b({_NUM})\s?(k\s)?\s?({'|'.join(WORD_CURRENCIES)})\b", re.IGNORECASE)

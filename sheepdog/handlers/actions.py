@@ -14,11 +14,21 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain.extract import extract_money
 from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel, stop_cadence, thread_subject
-from sheepdog.storage.tables import Draft, Lead, Message, Outbox, TriageCorrection, VoiceExample
+from sheepdog.storage.tables import (
+    Contact,
+    Conversation,
+    Draft,
+    Lead,
+    Message,
+    Outbox,
+    TriageCorrection,
+    VoiceExample,
+)
 
 FINAL_DRAFT_STATES = {DraftState.SENT, DraftState.SKIPPED, DraftState.APPROVED, DraftState.EDITED}
 
@@ -145,6 +155,10 @@ def resume(services: Services, lead_id: int, actor: str) -> ActionResult:
             return ActionResult(False, f"cadence is {lead.cadence_state or 'not running'}", lead_id)
         lead.cadence_state = "active"
         cadence = services.cadence(lead.cadence)
+        if cadence and lead.cadence_started_at is None and lead.first_response_at is not None:
+            # Paused before the first reply went out: the clock the send would have started starts
+            # now, counted from that reply, so the follow-ups are not lost for good.
+            lead.cadence_started_at = lead.first_response_at
         if cadence and lead.cadence_started_at:
             due = cadence_rules.due_at(cadence, lead.cadence_started_at, lead.cadence_step)
             lead.cadence_next_at = max(due, services.now()) if due else None
@@ -349,6 +363,15 @@ def correct_triage(services: Services, message_id: int, category: Category, acto
         )
         services.log(s, "triage_corrected", lead_id, actor, message_id=msg.id, old=old, new=category.value)
         text = msg.triage_text or msg.text
+        if category == Category.OPT_OUT:
+            # The owner says they asked to stop: that is an opt-out, whatever the brain thought.
+            contact = s.get(Contact, s.get(Conversation, msg.conversation_id).contact_id)
+            if not contact.opted_out:
+                contact.opted_out, contact.opted_out_at = True, services.now()
+                services.log(s, "opted_out", lead_id or None, actor, contact_id=contact.id, via="correction")
+            lead = s.get(Lead, lead_id) if lead_id else None
+            if lead is not None:
+                stop_cadence(s, services, lead, "opted out (corrected by the team)", actor)
     services.brain.learn(text, category.value)
     return _done(services, lead_id, True, f"noted: this was {category.value}")
 
@@ -373,11 +396,16 @@ def check_amount(money: Money) -> Money:
 
 
 def parse_amount(text: str, currency: str) -> Money:
-    """What a person types after 'won': 4500, 4,500.00, $4500. Nothing else (NaN, -50, 1e999999)."""
-    cleaned = text.strip().replace(",", "").lstrip("$€£").strip()
-    if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", cleaned):
+    """What a person types after 'won': 4500, 4,500.00, $4500, €45,50, 1.234,56, 300 GBP — read by
+    the same extractor as customers' amounts, in the business's currency unless one is written.
+    Nothing else (NaN, -50, 1e999999, 'lots')."""
+    cleaned = text.strip()
+    if not re.fullmatch(r"[$€£]?\s?\d[\d.,\s]*(\s?[A-Za-z]{3})?|[$€£]?\s?\.\d+", cleaned):
         raise BadInputError(f"not an amount: {text!r} (give a number such as 4500 or 4,500.00)")
-    return check_amount(Money(Decimal(cleaned), currency))
+    found = extract_money(cleaned, currency) or extract_money(f"{currency} {cleaned}", currency)
+    if not found:
+        raise BadInputError(f"not an amount: {text!r} (give a number such as 4500 or 4,500.00)")
+    return check_amount(found[0])
 
 
 __all__ = [

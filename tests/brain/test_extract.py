@@ -31,6 +31,8 @@ from sheepdog.domain.models import Business, Money
         ("a $2k deposit", Money(Decimal("2000"), "USD")),
         ("1.200,50 € were taken", Money(Decimal("1200.50"), "EUR")),
         ("fifty quid", Money(Decimal("50"), "GBP")),
+        ("refund my $4500 deposit", Money(Decimal("4500"), "USD")),  # not $450: never half a number
+        ("USD 12000 was charged", Money(Decimal("12000"), "USD")),
     ],
 )
 def test_money(text: str, expected: Money) -> None:
