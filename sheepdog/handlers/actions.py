@@ -402,6 +402,8 @@ def parse_amount(text: str, currency: str) -> Money:
     cleaned = text.strip()
     if not re.fullmatch(r"[$€£]?\s?\d[\d.,\s]*(\s?[A-Za-z]{3})?|[$€£]?\s?\.\d+", cleaned):
         raise BadInputError(f"not an amount: {text!r} (give a number such as 4500 or 4,500.00)")
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):  # plain digits: exact, so 0.001 is refused as too small
+        return check_amount(Money(Decimal(cleaned), currency))
     found = extract_money(cleaned, currency) or extract_money(f"{currency} {cleaned}", currency)
     if not found:
         raise BadInputError(f"not an amount: {text!r} (give a number such as 4500 or 4,500.00)")
