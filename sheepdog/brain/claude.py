@@ -126,16 +126,17 @@ class ClaudeBrain:
 
     # ---- the API call ---------------------------------------------------------------------
 
-    def _call(self, system: list[dict[str, Any]], content: str, tool: dict[str, Any] | None = None) -> Any:
-        kwargs: dict[str, Any] = {}
-        if tool is not None:
-            kwargs = {"tools": [tool], "tool_choice": {"type": "tool", "name": tool["name"]}}
+    def _call(self, system: list[dict[str, Any]], content: str, tool: str | None = None) -> Any:
+        """One Messages API call. Tools and system are the same on every call (the cached prefix);
+        tool_choice forces the named tool, or no tool for a draft."""
+        choice = {"type": "tool", "name": tool} if tool else {"type": "none"}
         message = self.client.messages.create(
             model=self.model,
             max_tokens=self.max_tokens,
             system=system,  # type: ignore[arg-type]
+            tools=prompts.tools(),  # type: ignore[arg-type]
+            tool_choice=choice,  # type: ignore[arg-type]
             messages=[{"role": "user", "content": content}],
-            **kwargs,
         )
         usage = getattr(message, "usage", None)
         if usage is not None:
@@ -168,12 +169,13 @@ class ClaudeBrain:
         if not re.search(r"\w", text) or corrected is not None:
             return self.offline.triage(text, business, in_open_conversation=in_open_conversation)
         content = (
+            "Task: TRIAGE.\n"
             f"Open conversation with us: {'yes' if in_open_conversation else 'no (first message)'}.\n"
             f"<customer_message>\n{text}\n</customer_message>\nRecord the triage with the record_triage tool."
         )
         try:
             message = self._call(
-                prompts.system_blocks(business, prompts.TRIAGE_RULES), content, prompts.triage_tool()
+                prompts.system_blocks(business, business.voice_examples), content, "record_triage"
             )
             parsed = _TriageIn.model_validate(self._tool_input(message, "record_triage"))
         except self.FAILURES as exc:
@@ -232,6 +234,7 @@ class ClaudeBrain:
         service = lead_service(lead)
         history = "\n".join(f"[{h.direction.value} via {h.channel.value}] {h.text}" for h in lead.history)
         content = (
+            "Task: BRIEF.\n"
             f"Lead: name={lead.contact_name!r}, email={lead.contact_email!r}, phone={lead.contact_phone!r}, "
             f"channel={lead.channel.value}, source={lead.source!r}, referral={lead.referral!r}, "
             f"returning_customer={lead.returning_customer}, service={service!r}, "
@@ -241,7 +244,7 @@ class ClaudeBrain:
         )
         try:
             message = self._call(
-                prompts.system_blocks(lead.business, prompts.BRIEF_RULES), content, prompts.brief_tool()
+                prompts.system_blocks(lead.business, lead.business.voice_examples), content, "record_brief"
             )
             parsed = _BriefIn.model_validate(self._tool_input(message, "record_brief"))
         except self.FAILURES as exc:
@@ -259,7 +262,7 @@ class ClaudeBrain:
         """A reply in the owner's voice; guardrails check it like any other draft."""
         lead = request.lead
         voice = lead.voice_examples or lead.business.voice_examples
-        system = prompts.system_blocks(lead.business, prompts.DRAFT_RULES, tuple(voice))
+        system = prompts.system_blocks(lead.business, tuple(voice))
         history = "\n".join(
             f"[{'customer' if h.direction == Direction.INBOUND else 'us'}] {h.text}"
             for h in lead.history
@@ -267,6 +270,7 @@ class ClaudeBrain:
         )
         limit = f"at most {request.max_chars} characters" if request.max_chars else "short"
         content = (
+            "Task: DRAFT.\n"
             f"Purpose: {request.purpose}. {prompts.PURPOSE_BRIEFS.get(request.purpose, 'A short, helpful touch.')}\n"
             f"Channel: {lead.channel.value}; length: {limit}; plain text: {request.plain_text}.\n"
             f"Customer first name: {first_name(lead)!r}; service asked about: {lead_service(lead)!r}; "

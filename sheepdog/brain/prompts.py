@@ -158,10 +158,25 @@ def business_profile(business: Business) -> str:
     return "Business profile (JSON):\n" + json.dumps(profile, indent=1, ensure_ascii=False)
 
 
-def system_blocks(business: Business, rules: str, voice: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+ALL_RULES = (
+    "You work for a small business in three roles; each request says which one it wants "
+    "(TRIAGE, BRIEF or DRAFT).\n\n"
+    f"## TRIAGE\n{TRIAGE_RULES}\n\n## BRIEF\n{BRIEF_RULES}\n\n## DRAFT\n{DRAFT_RULES}"
+)
+"""One system prompt for every call: with the same tools, the same prefix is cached once per
+business and read back by triage, brief and draft alike (a prompt under the model's minimum
+cacheable length, about 1,024 tokens, is never cached, which three small prompts each were)."""
+
+
+def tools() -> list[dict[str, Any]]:
+    """The same tools on every call, so they stay part of the cached prefix; tool_choice picks."""
+    return [triage_tool(), brief_tool()]
+
+
+def system_blocks(business: Business, voice: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Rules, then the business profile (and voice examples), with a cache breakpoint on the last block."""
     blocks: list[dict[str, Any]] = [
-        {"type": "text", "text": rules},
+        {"type": "text", "text": ALL_RULES},
         {"type": "text", "text": business_profile(business)},
     ]
     if voice:
