@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from sheepdog.bot.cards import lead_title
 from sheepdog.domain import metrics as metric_rules
-from sheepdog.domain.models import Stage
+from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Contact, Event, Lead
+from sheepdog.storage.tables import Contact, Event, Lead, Message
 
-ACTING = frozenset({"won", "lost", "pause", "resume"})  # commands that change a lead
+ACTING = frozenset({"won", "lost", "pause", "resume", "was"})  # commands that change a lead
 # Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
 # names and revenue) is for the team only, and a surface checks that before calling run().
 PUBLIC = frozenset({"help"})
@@ -38,6 +38,8 @@ def help_text(command: str = "/sheepdog") -> str:
             f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
             f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
+            f"*{command} was <lead> <category>* — correct the triage of their last message, e.g. "
+            f"`{command} was 12 a booking`; the brain learns it",
             'A lead is its number on the card (12 or #12) or its name: `"Jordan Ellis"` or `Jordan`.',
         ]
     )
@@ -70,6 +72,10 @@ def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -
         if not reason:
             raise BadInputError(f"say why it was lost, e.g. `{command} lost {rest[0]} too expensive`")
         result = actions.lost(services, lead_id, actor, reason)
+    elif verb == "was":
+        category = parse_category(" ".join(rest[1:]))
+        message_id = last_inbound(services, lead_id)
+        result = actions.correct_triage(services, message_id, category, actor)
     elif verb == "pause":
         result = actions.pause(services, lead_id, actor)
     else:
@@ -79,6 +85,48 @@ def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -
         if result.ok
         else f"Lead #{lead_id}: nothing changed ({result.message})"
     )
+
+
+def parse_category(words: str) -> Category:
+    """'a booking', 'pricing question', 'opt-out', 'spam' → the category; anything else is refused
+    with the list, so a typo never trains the brain."""
+    cleaned = [w for w in words.lower().replace("-", " ").split() if w not in ("a", "an", "this", "it")]
+    key = "_".join(cleaned)
+    aliases = {
+        "opt_out": "opt_out",
+        "optout": "opt_out",
+        "unsubscribe": "opt_out",
+        "refund": "refund_request",
+        "pricing": "pricing_question",
+        "price": "pricing_question",
+        "question": "routine_question",
+        "status": "status_inquiry",
+        "inquiry": "sales_inquiry",
+        "sale": "sales_inquiry",
+        "reply": "lead_reply",
+        "human": "human_request",
+        "cancel": "cancellation",
+    }
+    try:
+        return Category(aliases.get(key, key))
+    except ValueError:
+        names = ", ".join(c.value.replace("_", " ") for c in Category)
+        raise BadInputError(f"{words.strip() or '(nothing)'!r} is not a category; one of: {names}") from None
+
+
+def last_inbound(services: Services, lead_id: int) -> int:
+    """The newest message from the customer on this lead: the one a correction is about."""
+    with services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        message_id = s.scalar(
+            select(Message.id)
+            .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    if message_id is None:
+        raise NotFoundError(f"lead #{lead_id} has no message from the customer to correct")
+    return int(message_id)
 
 
 def find_lead(services: Services, ref: str) -> int:

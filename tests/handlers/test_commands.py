@@ -73,3 +73,20 @@ def test_a_name_shared_by_two_open_leads_asks_for_the_number(svc: Any) -> None:
         commands.run(svc, "pause Jordan", "Dana")
     with svc.db.session() as s:
         assert len(s.scalars(select(Lead)).all()) == 2
+
+
+def test_correcting_triage_from_chat(svc: Any) -> None:
+    """'/sheepdog was 12 a booking': the lead's last message is corrected and the brain learns it."""
+    from sheepdog.storage.tables import Message, TriageCorrection
+
+    text = "Is your showroom open for a walk-through on Friday?"
+    lead = receive(svc, form(message=text)).lead_id
+    answer = commands.run(svc, f"was {lead} a booking", "Dana")
+    assert answer == f"Lead #{lead}: noted: this was booking"
+    with svc.db.session() as s:
+        assert s.scalar(select(Message.category).where(Message.text == text)) == "booking"
+        assert s.scalar(select(TriageCorrection.author)) == "Dana"
+    assert svc.brain.triage(text, svc.business).category.value == "booking"
+    with pytest.raises(BadInputError, match="not a category"):
+        commands.run(svc, f"was {lead} a bookng", "Dana")
+    assert commands.run(svc, f"was {lead} opt-out", "Dana").endswith("opt_out")
