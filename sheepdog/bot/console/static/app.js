@@ -157,19 +157,27 @@ function showTab(which) {
   if (which === "mail") loadMail();
 }
 
+// Events come in bursts (one action logs several rows, for several leads). Every lead a burst
+// touched is remembered, not only the last one's, so the open thread never misses its own update;
+// one refresh follows 150 ms after the first event of a burst (a steady stream cannot postpone it).
+const changed = new Set();
 let pending = null;
+function flushChanges() {
+  pending = null;
+  const leads = new Set(changed); changed.clear();
+  loadLeads();
+  if (state.current !== null && leads.has(state.current)) refreshThread();
+  if (!$("#mail").hidden) loadMail();
+}
 function live() {
   const src = new EventSource("/api/stream");
   src.onopen = () => $("#live").classList.add("on");
   src.onerror = () => $("#live").classList.remove("on");
   src.onmessage = (e) => {
-    const ev = JSON.parse(e.data);
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      loadLeads();
-      if (ev.lead_id === state.current) refreshThread();
-      if (!$("#mail").hidden) loadMail();
-    }, 150);
+    let ev;
+    try { ev = JSON.parse(e.data); } catch { return; }
+    if (ev.lead_id !== null && ev.lead_id !== undefined) changed.add(Number(ev.lead_id));
+    if (pending === null) pending = setTimeout(flushChanges, 150);
   };
 }
 
