@@ -150,7 +150,9 @@ def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
         return f"{head} · failed to send by {channel}: {draft.error}"
     if state in (DraftState.APPROVED, DraftState.EDITED):
         if outbox is not None and outbox.state == "queued" and outbox.attempts:
-            return f"{head} · retrying ({outbox.attempts} attempts so far: {outbox.last_error})"
+            # last_error is the send job's short sentence; the full error is in the event log
+            tries = f"{outbox.attempts} attempt{'s' if outbox.attempts != 1 else ''} so far"
+            return f"{head} · not sent yet: {outbox.last_error}; will retry ({tries})"
         return f"{head} · sending by {channel}…"
     return head
 

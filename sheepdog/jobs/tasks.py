@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
 
 from sheepdog import defaults
 from sheepdog.channels.base import Outbound
+from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.models import Category, Channel, Direction, DraftState, Stage, Triage
-from sheepdog.errors import PermanentSendError, TransientSendError
+from sheepdog.errors import PermanentSendError, SendError, TransientSendError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import compose
 from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox
@@ -27,6 +30,81 @@ STUCK_SENDING_S = 15 * 60
 
 def backoff_s(attempt: int) -> float:
     return min(defaults.SEND_BACKOFF_BASE_S * 4 ** (attempt - 1), defaults.SEND_BACKOFF_MAX_S)
+
+
+def _where(channel: Channel, settings: Settings, cause: BaseException | None) -> str:
+    """Who we failed to talk to, as a person would name it."""
+    if channel == Channel.EMAIL:
+        smtp = settings.channels.email.smtp
+        return f"the mail server at {smtp.host}:{smtp.port}"
+    host, port = getattr(cause, "host", None), getattr(cause, "port", None)  # aiohttp connector errors
+    if channel == Channel.SMS:
+        if not isinstance(host, str):
+            host = urlsplit(settings.channels.sms.api_base_url or "https://api.twilio.com").netloc
+            port = None
+        return f"Twilio at {host}:{port}" if isinstance(port, int) else f"Twilio at {host}"
+    if channel == Channel.TELEGRAM:
+        return "Telegram"
+    return f"the {channel.value} service"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    node: BaseException | None = exc
+    while node is not None and node not in seen and len(seen) < 10:
+        seen.append(node)
+        node = node.__cause__ or node.__context__
+    return seen
+
+
+def _reason(chain: list[BaseException]) -> str | None:
+    """'connection refused', 'name or service not known': the OS's words, if there are any."""
+    for e in chain:
+        e = getattr(e, "os_error", None) or e  # aiohttp keeps the OSError beside, not as the cause
+        if isinstance(e, OSError) and isinstance(e.errno, int) and e.errno > 0:
+            return os.strerror(e.errno).lower()  # asyncio's strerror repeats the address: use errno's
+        if isinstance(e, OSError) and e.strerror:  # socket.gaierror: negative errno, words in strerror
+            return str(e.strerror).lower()
+    return None
+
+
+def _text(value: object) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
+
+
+def describe_send_error(exc: BaseException, channel: Channel, settings: Settings) -> str:
+    """One short sentence for the card and the needs-attention line ('could not reach the mail
+    server at smtp.example.com:587 (connection refused)', 'the mail server answered 550 …'),
+    never an exception's repr; the full error stays in the event log."""
+    chain = _chain(exc)
+    cause = chain[1] if len(chain) > 1 else exc
+    refused = next((e for e in chain if getattr(e, "recipients", None)), None)
+    if refused is not None:  # aiosmtplib.SMTPRecipientsRefused: one (code, message, recipient) each
+        parts = [
+            f"{getattr(r, 'recipient', '?')}: {getattr(r, 'code', '')} {_text(getattr(r, 'message', ''))}"
+            for r in refused.recipients  # type: ignore[attr-defined]
+        ]
+        sentence = "the mail server refused " + "; ".join(p.strip() for p in parts)
+    elif channel == Channel.EMAIL and (
+        replied := next((e for e in chain if isinstance(getattr(e, "code", None), int)), None)
+    ):
+        # aiosmtplib.SMTPResponseException: the server's own reply is the clearest words there are
+        code, message = replied.code, _text(getattr(replied, "message", ""))  # type: ignore[attr-defined]
+        sentence = f"the mail server answered {code} {message}".strip()
+    elif any(isinstance(e, TimeoutError) for e in chain):
+        sentence = f"{_where(channel, settings, cause)} did not answer in time"
+    elif any(isinstance(e, OSError) for e in chain):
+        why = _reason(chain)
+        connector = next((e for e in chain if isinstance(getattr(e, "host", None), str)), cause)
+        sentence = f"could not reach {_where(channel, settings, connector)}" + (f" ({why})" if why else "")
+    elif isinstance(exc, SendError):
+        sentence = _text(exc)  # the channel's own sentence: "Twilio answered 503: …", "no email address…"
+    else:
+        sentence = (
+            f"unexpected error from the {channel.value} sender ({type(exc).__name__}); see the event log"
+        )
+    return sentence if len(sentence) <= 300 else sentence[:299].rstrip() + "…"
 
 
 def send_outbox(services: Services, outbox_id: int) -> str:
@@ -75,14 +153,17 @@ def send_outbox(services: Services, outbox_id: int) -> str:
             raise PermanentSendError(f"no {out.channel.value} sender is configured")
         provider_id = asyncio.run(sender.send(out))
     except TransientSendError as exc:
-        return _retry_or_fail(services, outbox_id, attempts, exc)
+        shown = describe_send_error(exc, out.channel, services.settings)
+        return _retry_or_fail(services, outbox_id, attempts, exc, shown)
     except PermanentSendError as exc:
         with services.db.session() as s:
-            _fail(s, services, s.get(Outbox, outbox_id), str(exc))
+            shown = describe_send_error(exc, out.channel, services.settings)
+            _fail(s, services, s.get(Outbox, outbox_id), str(exc), shown)
         return "failed"
     except Exception as exc:  # an unexpected SDK error: treat as transient, never lose the message
         log.exception("unexpected error sending outbox %s", outbox_id)
-        return _retry_or_fail(services, outbox_id, attempts, TransientSendError(repr(exc)))
+        shown = describe_send_error(exc, out.channel, services.settings)
+        return _retry_or_fail(services, outbox_id, attempts, TransientSendError(repr(exc)), shown)
     with services.db.session() as s:
         _mark_sent(s, services, s.get(Outbox, outbox_id), provider_id)
     return "sent"
@@ -96,14 +177,18 @@ def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
     return lead.cadence_state in ("stopped", "paused") or lead.stage in (Stage.WON.value, Stage.LOST.value)
 
 
-def _retry_or_fail(services: Services, outbox_id: int, attempts: int, exc: TransientSendError) -> str:
+def _retry_or_fail(
+    services: Services, outbox_id: int, attempts: int, exc: TransientSendError, shown: str
+) -> str:
+    """`shown` is the sentence for people (cards, needs-attention); the event log keeps `exc` whole."""
     with services.db.session() as s:
         row = s.get(Outbox, outbox_id)
         if attempts >= defaults.SEND_MAX_ATTEMPTS:
-            _fail(s, services, row, f"gave up after {attempts} attempts: {exc}")
+            gave_up = f"gave up after {attempts} attempts"
+            _fail(s, services, row, f"{gave_up}: {exc}", f"{gave_up}: {shown}")
             return "failed"
         delay = exc.retry_after_s if exc.retry_after_s is not None else backoff_s(attempts)
-        row.state, row.last_error = "queued", str(exc)
+        row.state, row.last_error = "queued", shown
         row.next_attempt_at = services.now() + timedelta(seconds=delay)
         services.log(
             s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay
@@ -112,14 +197,16 @@ def _retry_or_fail(services: Services, outbox_id: int, attempts: int, exc: Trans
     return "retrying"
 
 
-def _fail(s: Any, services: Services, row: Outbox, error: str) -> None:
-    """A persistent failure is posted to the lead's thread: the team sees it and can act."""
-    row.state, row.last_error = "failed", error
+def _fail(s: Any, services: Services, row: Outbox, error: str, shown: str | None = None) -> None:
+    """A persistent failure is posted to the lead's thread: the team sees it (`shown`, a sentence)
+    and can act; the event log keeps the full `error`."""
+    shown = shown or error
+    row.state, row.last_error = "failed", shown
     lead = s.get(Lead, row.lead_id)
     if row.draft_id:
         draft = s.get(Draft, row.draft_id)
-        draft.state, draft.error = DraftState.FAILED, error
-    lead.needs_attention = f"send failed: {error}"
+        draft.state, draft.error = DraftState.FAILED, shown
+    lead.needs_attention = f"send failed: {shown}"
     services.log(s, "send_failed", row.lead_id, outbox_id=row.id, channel=row.channel, error=error)
     services.lead_changed(row.lead_id, s)
 
