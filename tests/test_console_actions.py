@@ -189,3 +189,15 @@ def test_approve_and_edit_at_the_same_moment_send_one_message(make_settings: Any
     assert (sent == "Ali's version") == (winners == ["edit"])  # what went out is what the winner saw
     svc.queue.stop()
     svc.db.dispose()
+
+
+async def test_spam_is_listed_apart_from_the_leads_to_answer(client: Any) -> None:
+    """A bot that fills the hidden honeypot field is held as spam: visible, but in its own group."""
+    import json
+
+    bot = {**json.loads(fixture_bytes("loop", "webform__lead.json")), "website_url": "http://seo.example"}
+    resp = await client.post("/hooks/form", json=bot)
+    assert resp.status == 200
+    data = await (await client.get("/api/leads")).json()
+    assert data["stages"][-1] == "held as spam"
+    assert [lead["stage"] for lead in data["leads"]] == ["held as spam"]

@@ -117,11 +117,21 @@ async def static(request: web.Request) -> web.Response:
     return web.Response(text=STATIC.joinpath(name).read_text(encoding="utf-8"), content_type=ctype)
 
 
+HELD_AS_SPAM = "held as spam"
+"""A list group, not a stage: spam stays 'new' in the data (metrics ignore it) but is shown apart,
+so it never crowds the leads a person should answer."""
+
+
+def _list_group(lead: Lead) -> str:
+    held = (lead.brief or {}).get("category") == "spam" and lead.stage == Stage.NEW.value
+    return HELD_AS_SPAM if held and not lead.needs_attention else lead.stage
+
+
 def _lead_row(lead: Lead, last_at: Any) -> dict[str, Any]:
     return {
         "id": lead.id,
         "name": lead_title(lead),
-        "stage": lead.stage,
+        "stage": _list_group(lead),
         "grade": lead.grade,
         "score": lead.score,
         "channel": CHANNEL_WORDS.get(lead.channel, lead.channel),
@@ -152,7 +162,7 @@ async def list_leads(request: web.Request) -> web.Response:
             return [_lead_row(lead, at) for lead, at in rows]
 
     leads = await _run(load)
-    return web.json_response({"stages": [s.value for s in Stage], "leads": leads})
+    return web.json_response({"stages": [*(s.value for s in Stage), HELD_AS_SPAM], "leads": leads})
 
 
 async def get_lead(request: web.Request) -> web.Response:
