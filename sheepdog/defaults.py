@@ -10,7 +10,8 @@ CLAIM_SLA_S = 30 * 60
 """An unclaimed lead escalates after this many seconds."""
 
 MAX_BODY_BYTES = 1 * 1024 * 1024
-"""Inbound request bodies larger than this are refused with 413 (kept truncated for inspection)."""
+"""JSON and form hooks refuse larger bodies with 413 (kept truncated for inspection); /hooks/email
+has its own limit, channels.email.max_inbound_mb, since mail carries photos."""
 
 KEPT_REJECTED_BYTES = 64 * 1024
 """How much of a refused oversized body is kept for inspection."""

@@ -25,12 +25,14 @@ def lead_text(lead: LeadContext) -> str:
 
 
 def lead_service(lead: LeadContext) -> str | None:
-    """The service asked about: from triage, the form's service field, or the whole conversation."""
-    if lead.triage.extracted.service:
-        return lead.triage.extracted.service
+    """The service asked about: the one they picked on the form (a choice beats a word their
+    message happens to mention: "heat pump install" with "our furnace is old"), else the one
+    triage found in the message, else the whole conversation's."""
     field_value = lead.fields.get("service")
     if field_value:
         return extract_service(field_value, lead.business) or field_value
+    if lead.triage.extracted.service:
+        return lead.triage.extracted.service
     return extract_service(lead_text(lead), lead.business)
 
 

@@ -235,8 +235,12 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
     if lead.first_response_at is None:
         lead.first_response_at = now
     _start_cadence_clock(s, services, lead, now)
-    if lead.stage == Stage.NEW.value:
-        lead.stage = Stage.CONTACTED.value
+    # Conditional: a lead marked won or lost while this send was under way keeps that stage.
+    s.execute(
+        update(Lead)
+        .where(Lead.id == lead.id, Lead.stage == Stage.NEW.value)
+        .values(stage=Stage.CONTACTED.value)
+    )
     services.log(
         s,
         "sent",

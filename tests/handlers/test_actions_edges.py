@@ -74,3 +74,40 @@ def test_correcting_a_message_to_opt_out_opts_the_contact_out(svc: Any) -> None:
         lead = s.get(Lead, first.lead_id)
         assert s.get(Contact, lead.contact_id).opted_out
         assert lead.cadence_state == "stopped"
+
+
+def test_a_send_finishing_after_won_keeps_the_lead_won(make_settings: Any, smtp: Any) -> None:
+    from sqlalchemy import select
+
+    from sheepdog.jobs import tasks
+    from sheepdog.storage.tables import Outbox
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    first = receive(svc, lead_message())
+    assert actions.approve(svc, first.draft_id, "Dana").ok  # queued; the worker has not run yet
+    assert actions.won(svc, first.lead_id, "Dana", Money(Decimal("4500"), "USD")).ok
+    with svc.db.session() as s:
+        outbox_id = s.scalar(select(Outbox.id).where(Outbox.lead_id == first.lead_id))
+    tasks.send_outbox(svc, outbox_id)
+    with svc.db.session() as s:
+        lead = s.get(Lead, first.lead_id)
+        assert lead.stage == "won" and s.get(Outbox, outbox_id).state == "sent"
+    svc.db.dispose()
+
+
+def test_the_service_picked_on_the_form_beats_a_word_in_the_message(svc: Any) -> None:
+    """The demo lead picked 'Heat pump installation' and writes that their furnace is old: the
+    brief and the email subject are about the heat pump."""
+    from tests.jobs.test_outbox_and_cadence import lead_message
+
+    first = receive(svc, lead_message())
+    with svc.db.session() as s:
+        lead = s.get(Lead, first.lead_id)
+        from sheepdog.storage.tables import Draft
+
+        subject = s.get(Draft, first.draft_id).subject or ""
+        assert "heat pump" in lead.brief["summary"].lower()
+    assert "heat pump" in subject.lower() and "furnace" not in subject.lower()
