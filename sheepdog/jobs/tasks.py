@@ -21,7 +21,7 @@ from sheepdog.domain.models import Category, Channel, Direction, DraftState, Sta
 from sheepdog.errors import PermanentSendError, SendError, TransientSendError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import compose
-from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox
+from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -341,16 +341,21 @@ def sla_check(services: Services) -> int:
     escalated: list[int] = []
     with services.db.session() as s:
         sla = timedelta(seconds=services.settings.policy.claim_sla_s)
+        # Every unclaimed lead, answered automatically or not: somebody has to own the sale.
+        # Leads held as spam and people who opted out are nobody's job.
         unclaimed = s.scalars(
-            select(Lead).where(
+            select(Lead)
+            .join(Contact, Lead.contact_id == Contact.id)
+            .where(
                 Lead.owner.is_(None),
-                Lead.needs_attention.is_not(None),
                 Lead.created_at <= now - sla,
                 Lead.stage.in_([Stage.NEW.value, Stage.CONTACTED.value]),
+                Contact.opted_out.is_(False),
             )
         ).all()
         for lead in unclaimed:
-            if not _escalated(s, lead.id, "unclaimed"):
+            held_as_spam = (lead.brief or {}).get("category") == "spam" and not lead.needs_attention
+            if not held_as_spam and not _escalated(s, lead.id, "unclaimed"):
                 services.log(
                     s, "sla_escalated", lead.id, reason="unclaimed", on_call=services.settings.policy.on_call
                 )

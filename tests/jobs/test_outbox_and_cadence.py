@@ -4,6 +4,7 @@ thread; the cadence clock follows up at 24 h and suggests a final touch at 72 h.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -312,4 +313,29 @@ def test_the_stuck_send_sweep_measures_from_the_claim(make_settings: Any, smtp: 
     with svc.db.session() as s:
         states = {o.body: o.state for o in s.scalars(select(Outbox))}
     assert states == {"claimed 1 min ago": "sending", "claimed 20 min ago": "failed"}
+    svc.db.dispose()
+
+
+def test_an_auto_answered_lead_nobody_claimed_is_escalated_but_spam_is_not(
+    make_settings: Any, smtp: Any
+) -> None:
+    """The first reply went out on its own, so nothing 'needs attention' — but nobody owns the sale."""
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = services_with(make_settings)  # L4: the first reply to a new inquiry goes out on its own
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    lead = receive(svc, msg).lead_id
+    assert svc.queue.wait_idle()
+    bot = replace(
+        lead_message(), sender_email="bot@seo.example", spam_reason="honeypot filled", received_at=start
+    )
+    receive(svc, bot)
+    svc.clock.at = start + timedelta(minutes=31)
+    assert tasks.sla_check(svc) == 1
+    with svc.db.session() as s:
+        assert s.get(Lead, lead).needs_attention is None
+        esc = s.scalars(select(Event).where(Event.kind == "sla_escalated")).all()
+        assert [e.lead_id for e in esc] == [lead]
+    svc.queue.stop()
     svc.db.dispose()
