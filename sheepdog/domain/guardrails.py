@@ -1,10 +1,12 @@
 """Deterministic checks of a draft before policy lets it out, whichever brain wrote it.
 
 A draft fails (and waits for approval with the reasons shown) when it quotes a price that is not
-in the price list, offers a discount, guarantee or date the policy does not allow, promises a
-refund beyond the owner's threshold, links outside the allowed domains, does what instructions
-hidden in the customer's message asked, runs over the channel's length, or uses markdown where
-only plain text arrives. The business's own FAQ answers are trusted word for word.
+in the price list, offers a discount, something free, a guarantee or a date/time the policy does
+not allow, promises a refund beyond the owner's threshold, links outside the allowed domains (any
+TLD, bare or defanged), gives away a password, key or internal note, does what instructions hidden
+in the customer's message asked, runs over the channel's length, or uses markdown where only plain
+text arrives. The business's own FAQ answers are trusted word for word, and something is free only
+where the owner's own words (an FAQ answer, a price note, a service priced 0) say it is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from urllib.parse import urlparse
 
 from sheepdog import defaults
 from sheepdog.domain.extract import extract_money
-from sheepdog.domain.models import Business, Category, Channel, GuardrailResult, Money, Triage
+from sheepdog.domain.models import (
+    Business,
+    Category,
+    Channel,
+    GuardrailResult,
+    Money,
+    SignalName,
+    Triage,
+)
 
 _I = re.IGNORECASE
 PLAIN_TEXT_CHANNELS = frozenset(Channel)  # every customer channel receives plain text
@@ -25,48 +35,191 @@ _BARE_PRICE = re.compile(
     r"(?<![\d:])\b(\d{2,6}(?:[.,]\d{2})?)\b(?!\s*(?:%|am|pm|minutes|mins|hours|hrs|days|years|sq|ft|:|th|st|nd|rd))",
     _I,
 )
+
+# --- discounts and free things -------------------------------------------------------------------
+_NUMBER = (
+    r"(?:\d{1,3}(?:[.,]\d+)?|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"twenty[\s-]five|thirty|forty|fifty|sixty|seventy|eighty|ninety|(?:a |one )?hundred|a few|a couple(?: of)?|"
+    r"some|a|an|one)"
+)
+_FRACTION = r"(?:half|a half|one half|a third|one third|two thirds|a quarter|one quarter|a fifth|a tenth)"
+_BIG_NUMBER = rf"(?:\d{{1,3}}|ten|fifteen|twenty|twenty[\s-]five|thirty|forty|fifty|sixty|seventy|eighty|ninety|{_FRACTION})"
 DISCOUNT = re.compile(
-    r"\b\d{1,2}\s?(?:%|percent|per cent)\s?off\b|\bhalf off\b|\bdiscount\w*|"
-    r"\bfree\s+(?:\w+\s+)?(?:visit|inspection|estimate|quote|diagnostic|service|consultation|upgrade|installation|"
-    r"delivery|month|trial|session|repair|tune-?up)s?\b|\b(?:at no|no extra|without any) (?:extra )?(?:cost|charge)\b|\bcoupon\b|\bpromo(?:tion)?(?:al)?\s?code\b|\bspecial (?:offer|deal|price)\b|"
-    r"\bhalf[\s-]price\b|\b(?:waive|waived|waiving)\b|\bno charge\b|\bon the house\b|\bfree of charge\b|"
-    r"\bfor free\b|\bcomplimentary\b|\bmoney off\b|\bprice[\s-]match\w*|\bknock\w* (?:\w+ )?off\b|\bcheaper for you\b",
+    r"\bdiscount\w*|\bcoupons?\b|\bvouchers?\b|\bpromo(?:tion)?(?:al)?\s?codes?\b|\bspecial (?:offer|deal|price|rate)s?\b"
+    rf"|\b{_NUMBER}\s?(?:%|percent|per\s?cent|bucks|dollars|euros|pounds|quid)\s+off\b"
+    rf"|[$€£]\s?\d[\d,.]*\s+off\b|\b{_BIG_NUMBER}\s+off\b(?!-)"
+    rf"|\b{_FRACTION}[\s-](?:price|off|the (?:price|cost|usual|normal|regular|going)\w*)\b|\bfor half\b|\bat cost\b"
+    r"|\bhalf[\s-]price\b|\bmoney off\b|\bprice[\s-]match\w*|\bwaiv\w*"
+    r"|\bknock\w*\s+(?:\S+\s+){0,3}?off\b"
+    r"|\b(?:take|takes|taking|took|shave|shaves|shaving|lop|cut|cutting|give|giving)\s+(?:you\s+)?(?:\S+\s+){1,3}?"
+    r"off\s+(?:the|your|our|that|this)\s+(?:price|bill|total|invoice|quote|cost|rate|fee|estimate|job)\b"
+    r"|\b(?:reduce|reduced|reducing|lower|lowered|lowering|cut|cutting|drop|dropping|slash\w*)\s+"
+    r"(?:the|our|your|that|my)\s+(?:price|rate|fee|cost|bill|quote|invoice)\b"
+    r"|\b(?:better|good|great|sweet|best|cheaper|lower|reduced|discounted|special|mates'?|friends?(?: and family)?|"
+    r"loyalty|introductory|intro|first[\s-]time|new[\s-]customer)\s+(?:deal|price|rate|offer|pricing)s?\b"
+    r"|\bcheaper for you\b|\b(?:cheaper|less) than (?:the |our |your )?(?:list|listed|usual|normal|regular|quoted|"
+    r"advertised)\b|\b(?:give|cut|do|get) you a (?:\w+ )?(?:deal|break|bargain)\b"
+    r"|\bat no (?:extra |additional )?(?:cost|charge)\b|\bno (?:extra |additional )?(?:cost|charge|fee)s?\b"
+    r"|\bwithout (?:any )?(?:extra )?(?:cost|charge)\b|\b(?:costs?|cost you|charge you|pay|paying) (?:absolutely )?nothing\b"
+    r"|\b(?:won't|will not|wouldn't|would not|don't|do not|doesn't|does not|never) (?:cost|charge|bill) (?:you )?"
+    r"(?:a (?:thing|penny|cent|dime)|anything|extra|for)\b|\bnothing to pay\b|\bzero (?:cost|charge|dollars)\b"
+    r"|\bon the house\b|\bcomplimentary\b|\bgratis\b|\bcomp(?:ed|'d)\b|\bthrow(?:n|ing)? in\b"
+    r"|(?:\b(?:is|are|was|were|be)|\w'(?:s|re))\s+(?:all |completely |entirely |totally )?on us\b(?!\s+to\b)"
+    r"|\b(?:consider it|put it|have it) on us\b",
     _I,
 )
-GUARANTEE = re.compile(
-    r"\bguarantee\w*|\bwarrant(?:y|ies|ied)\b|\b(?:I|we)\s+promise\b|\bpromise(?:d)? (?:you|that)\b|\b100\s?%\b|"
-    r"\brisk[\s-]free\b|\blifetime\b|\bwill (?:definitely|certainly|absolutely) (?:fix|work|solve)\b|"
-    r"\bnever (?:break|fail|leak)s? again\b|\bfor sure\b|\bno matter what\b",
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_FREE = re.compile(r"\bfree(?:bies?)?\b", _I)
+# "free to chat", "free on Tuesday", "free time": available, not at no charge
+_FREE_AVAILABLE_AFTER = re.compile(
+    r"^\s*(?:to\b(?!\s+(?:you|customers?|clients?|everyone|all|new|members?|homeowners?)\b)|up\b|"
+    r"(?:time|slot|spot|window|moment|minute|morning|afternoon|evening|hand|rein)s?\b|"
+    rf"(?:this|that|next|on|at|any|later|tomorrow|today|tonight|anytime|whenever|now|from)\b|{_WEEKDAY}|"
+    r"of (?!charge|cost)|for (?:a )?(?:chat|call|quick)\b)",
     _I,
+)
+_FREE_NOT_PRICE_BEFORE = re.compile(  # "feel free", "toll-free", "dust-free"; "are you free", "we're free"
+    r"(?:\b(?:feel|toll|hands|sugar|gluten|fat|smoke|scent|fragrance|dust|mess|obligation|contact|stress|hassle|"
+    r"worry|pet|germ|allergen|lead|carbon|drip|frost|clog|rust|ad|spam)[\s-]"
+    r"|\b(?:you|i|we|they|he|she|someone|somebody|anyone|anybody|everyone|who)(?:'re|'m|'s|'ll be| are| am| is|"
+    r" were| was| be| will be| would be| might be| may be)?\s+(?:ever |also |still |usually |both |all |really )?)$",
+    _I,
+)
+_FREE_STOP = re.compile(
+    r"a|an|the|of|for|to|and|or|with|on|in|at|up|is|are|be|our|your|any|all|its|it|this|that|as|by|from|charge|"
+    r"cost|no|extra|always|completely|totally|entirely|first|new|too|also|either",
+    _I,
+)
+
+# --- guarantees ----------------------------------------------------------------------------------
+GUARANTEE = re.compile(
+    r"\bguarantee\w*|\bwarrant(?:y|ies|ied)\b|\b(?:I|we)\s+promise\b|\bpromise(?:d)? (?:you|that)\b|\b100\s?%(?!\w)"
+    r"|\b(?:a |one )?hundred (?:percent|per cent)\b|\b100 (?:percent|per cent)\b|\brisk[\s-]free\b|\blifetime\b"
+    r"|\b(?:will|'ll|is going to|are going to) (?:definitely|certainly|absolutely|surely) (?:be )?"
+    r"(?:fix|work|solve|sort|last|resolve|handle|take care)\w*"
+    r"|\bnever (?:break|fail|leak)s? again\b|\bfor sure\b|\bno matter what\b"
+    r"|\bmy word\b|\bour word\b|\bword of hono(?:u)?r\b|\b(?:i|we) (?:swear|pledge|vouch)\b|\bpledge\b"
+    r"|\bassur(?:e|ed|es|ing|ance)\b|\bsatisf\w+ (?:assured|guaranteed|promised|or\b)"
+    r"|\bor (?:else )?(?:you |you'll |you will )?(?:pay nothing|don't pay|do not pay|won't pay|owe nothing|"
+    r"owe us nothing|pay zero|get (?:all )?your money back)\b|\bor (?:it's|it is|the \w+ is|the \w+'s) (?:free|on us)\b"
+    r"|\bor your money back\b|\bno (?:fix|cure|results?|win|job)[,\s]+no (?:fee|charge|pay)\b"
+    r"|\b(?:beat|beats|beating|undercut\w*)\s+(?:any|every|all|their|that|the|your|a|an)\s+(?:[\w'’]+\s+){0,2}?"
+    r"(?:price|quote|offer|estimate|deal|competitor|rate)s?\b|\bmatch (?:any|every|their|a competitor|competitor)"
+    r"|\b(?:lowest|cheapest|best) prices? (?:in town|around|anywhere|guaranteed)\b|\bunbeatable\b"
+    r"|\b(?:can't|cannot|won't) be beaten\b|\bno questions asked\b|\bwe stand (?:behind|by) (?:our|the|every|all|it)\b"
+    r"|\b(?:count|bank|depend) on it\b|\bwithout fail\b",
+    _I,
+)
+_UNDER_WARRANTY = re.compile(  # "is it still under warranty?" asks; it does not promise
+    r"\b(?:still |currently )?(?:under|covered by|within) (?:the |a |its |their |your )?(?:manufacturer'?s? )?"
+    r"warrant(?:y|ies)\b",
+    _I,
+)
+
+# --- dates and times -----------------------------------------------------------------------------
+_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)|\d{1,2}:\d{2}|noon|midday)"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DAY = (
+    rf"(?:today|tonight|tomorrow|this (?:morning|afternoon|evening)|(?:this |next |on |coming )?{_WEEKDAY}"
+    rf"(?:\s+(?:morning|afternoon|evening|night))?|the \d{{1,2}}(?:st|nd|rd|th)|{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?\b)"
 )
 _DATE_WORD = (
-    r"(?:today|tonight|tomorrow|this (?:week|weekend|afternoon|morning|evening)|next (?:week|\w+day)|"
-    r"(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day|\bby\s+\d|\bat\s+\d|\d{1,2}(?::\d{2})?\s?(?:am|pm)|"
-    r"the \d{1,2}(?:st|nd|rd|th)|within (?:\d+|an?|one|two|the) (?:hour|hours|day|days|business days|week)|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}|first thing|same[\s-]day|next[\s-]day|asap)"
+    rf"(?:{_DAY}|(?:this|next|the|by the|over the|on the) (?:week|weekend)\b|weekend|next month|"
+    rf"\bby\s+\d|\bat\s+\d|{_CLOCK}|end of (?:the |this |next )?(?:day|week|month)|eod\b|close of business|"
+    r"within (?:the |a |an |one |two |three |\d+ |a few |a couple of )?(?:hours?|days?|business days?|weeks?|minutes?)|"
+    r"in (?:a|an|one|two|three|four|five|a few|a couple(?: of)?|\d+)\s+(?:minutes?|mins?|hours?|hrs?|days?|"
+    r"business days?|weeks?)\b|by (?:then|noon|midday|lunch\w*|(?:the |this )?(?:morning|afternoon|evening)|close)|"
+    r"first thing|same[\s-]day|next[\s-]day|asap|right away|straight away|immediately|in no time|later today)"
+)
+_SUBJECT = (
+    r"(?:we'll|we will|i'll|i will|we can|i can|we could|i could|we're|we are|we'd|i'd|they'll|he'll|she'll|"
+    r"(?:tech|technician|crew|team|someone|somebody|driver|engineer|installer|plumber|electrician)\s+"
+    r"(?:will|can|could|should|is going to)|(?:it|your \w+) will|(?:it|your \w+)'ll|will be|going to|able to)"
+)
+_CREW = (
+    r"(?:someone|somebody|a tech|a technician|an engineer|the crew|a crew|a team|the team|a plumber|"
+    r"one of (?:our|the) \w+|\w+)"
+)
+_DONE = r"(?:done|ready|fixed|installed|sorted|running|working|back|finished|repaired|replaced|serviced|cleaned|up)"
+_VISIT = (
+    r"(?:be (?:there|here|out|over|round|with you|ready|done|delivered|fixed|finished|installed|arriving|back)|"
+    rf"come(?! back to you)|arrive|get (?:there|to you|it done)|get (?:it|this|that|everything|\w+) {_DONE}|"
+    rf"get {_CREW} (?:out|there|over|round|to you)|get you (?:in|booked|scheduled|seen|sorted|fitted in)|"
+    r"(?:fit|squeeze|slot|book|pencil) you in|deliver|ship|fix|install|repair|replace|service|finish|complete|"
+    rf"start|begin|swap|have (?:it|this|that|everything|the \w+|your \w+) (?:\w+ )?{_DONE}|"
+    rf"have {_CREW} (?:out|there|over|round|with you)|see you|visit|send (?:someone|somebody|a tech|a technician|"
+    r"an engineer|the crew|a crew|one of)|show up|swing by|stop by|pop (?:by|over|round)|drop by|head (?:over|out)|"
+    r"(?:get|send|email) (?:you )?(?:it|this|that|the \w+|your \w+|an? \w+)(?: \w+)? (?:over|across|through|to you))"
 )
 DATE_PROMISE = re.compile(
-    rf"\b(?:we'll|we will|i'll|i will|we can|i can|we're|we are|they'll|he'll|she'll|(?:tech|technician|crew|team|"
-    rf"someone|driver)\s+(?:will|can|is going to)|(?:it|your \w+) will|(?:it|your \w+)'ll|will be|going to)\s+"
-    rf"(?:\w+\s+){{0,3}}?(?:be (?:there|here|out|with you|ready|done|delivered|fixed|finished|arriving)|come|arrive|"
-    rf"get (?:there|to you|it done)|deliver|ship|fix|install|finish|complete|have (?:it|this|that|everything) "
-    rf"(?:done|ready|fixed)|have (?:someone|somebody|a tech|a technician|the crew|a plumber) (?:out|there|over|round)|"
-    rf"see you|send (?:someone|a tech)|show up)\b[^.!?\n]{{0,40}}\b{_DATE_WORD}"
+    rf"\b{_SUBJECT}\s+(?:\w+\s+){{0,3}}?{_VISIT}\b[^.!?\n]{{0,40}}?\b{_DATE_WORD}"
     rf"|\b(?:expect (?:us|the tech|the technician|the crew|delivery|it)|(?:it|your \w+) (?:ships|arrives|will arrive|"
     rf"will ship|is arriving|goes out))\b[^.!?\n]{{0,25}}\b{_DATE_WORD}"
     rf"|\b(?:booked (?:you )?(?:in )?(?:for|on)|confirmed for|see you (?:on )?|scheduled (?:you )?for|"
     rf"your (?:appointment|visit|booking) is (?:on|at|for))\s*{_DATE_WORD}",
     _I,
 )
-REFUND_PROMISE = re.compile(
-    r"\b(?:we'll|we will|i'll|i will|we've|we have|i've|i have|we're going to|we can|i can|happy to|glad to|will be)\s+"
-    r"(?:(?:happily|gladly|go ahead and|be|also|then|now|just|get)\s+){0,2}(?:refund\w*(?! request)|reimburs\w*|credit(?:ed)?|return (?:your|the) (?:money|deposit|payment)|"
-    r"give you (?:your|the) (?:money|deposit)|send (?:your|the) (?:money|deposit))\b"
-    r"|\b(?:full|complete|partial)\s+refund\b|\brefund (?:has been|is|was|will be) (?:processed|issued|approved|"
-    r"on its way|sent)\b|\byou(?:'ll| will) (?:get|receive|see) (?:a|your|the)\s+(?:full\s+)?(?:refund|money back)\b"
-    r"|\bmoney back\b",
+_SLOT = re.compile(  # a particular day and time offered: "Thursday at 2pm", "2pm on Thursday"
+    rf"\b{_DAY}\s*(?:,\s*|\s+at\s+|\s*@\s*|\s+(?:around|about|from|between)\s+)?"
+    rf"(?:{_CLOCK}|(?<=at )\d{{1,2}}\b|(?<=around )\d{{1,2}}\b)(?!\s*(?:-|–|to|until|till|through)\s*\d)"
+    rf"|\b{_CLOCK}\s+(?:on\s+|this\s+|next\s+)?{_DAY}",
     _I,
 )
+_HOURS_CONTEXT = re.compile(r"\b(?:open|opens|close|closes|closed|closing|until|till|hours)\b", _I)
+_CONFIRM = re.compile(  # words that settle a time mentioned anywhere in the same sentence
+    r"\b(?:it's yours|it is yours|is yours|you've got it|(?:you're|you are) (?:all )?(?:set|booked|confirmed|in)|"
+    r"lock(?:ed)? (?:you |it )?in|pencil(?:led)? (?:you )?in|put you down|(?:got|have) you down|slot(?:ted)? you in|"
+    r"squeeze you in|fit you in|book(?:ed)? you in|(?:is|it's|that's) (?:confirmed|booked|locked in)|see you then|"
+    r"see you there|it's a date|we have (?:an? )?(?:opening|slot|space|availability|spot|gap)|"
+    r"there's (?:an? )?(?:opening|slot|space|spot|gap)|(?:opening|slot|spot|gap|space)s? (?:open|free|available))\b"
+    # a day or time, then words that accept it: "Friday at 10 works for us", "Tuesday is perfect"
+    rf"|\b(?:{_DAY}|{_CLOCK})[^.!?\n]{{0,12}}?\b(?:works|would work|is perfect|is great|is fine|is good|is ok(?:ay)?|"
+    r"sounds (?:good|great|perfect|fine)|suits us)\b",
+    _I,
+)
+_DATE_ANY = re.compile(rf"\b{_DATE_WORD}", _I)
+
+# --- refunds -------------------------------------------------------------------------------------
+_CASH = r"(?:money|payment|deposit|cash|charge|fee|amount|penny|cent|dollar|funds)s?"
+REFUND_PROMISE = re.compile(
+    r"\b(?:we'll|we will|i'll|i will|we've|we have|i've|i have|we're going to|we can|i can|happy to|glad to|will be)\s+"
+    r"(?:(?:happily|gladly|go ahead and|be|also|then|now|just|get)\s+){0,2}(?:refund\w*(?! request)|reimburs\w*|"
+    r"credit(?:ed)?|return (?:your|the|all) (?:money|deposit|payment)|give you (?:your|the|all) (?:money|deposit)|"
+    r"send (?:your|the) (?:money|deposit)|reverse (?:the|that|your) (?:charge|payment|transaction)|pay you back|"
+    r"give (?:it|that) (?:all )?back|void (?:the|that) charge)\b"
+    r"|\b(?:full|complete|partial)\s+refund\b|\brefund (?:has been|is|was|will be) (?:processed|issued|approved|"
+    r"on its way|sent)\b|\byou(?:'ll| will) (?:get|receive|see) (?:a|your|the)\s+(?:full\s+)?(?:refund|money back)\b"
+    r"|\bmoney back\b"
+    r"|\byou(?:'ll| will|'re going to| are going to)\s+(?:get|receive|have|see)\s+(?:all\s+(?:of\s+)?|every\s+)?"
+    rf"(?:your|the)\s+(?:\w+\s+){{0,2}}?{_CASH}\s+(?:back|returned|refunded|reimbursed|credited)\b"
+    rf"|\b(?:your|the|all (?:of )?(?:your|the))\s+(?:\w+\s+)?{_CASH}\s+(?:will|'ll|is going to|are going to|shall)\s+"
+    r"(?:be\s+)?(?:\w+\s+)?(?:returned|refunded|reimbursed|reversed|credited|paid back|sent back|given back)\b",
+    _I,
+)
+
+# --- secrets -------------------------------------------------------------------------------------
+_SECRET_WORD = (
+    r"(?:(?:admin|root|master|wi-?fi|office|staff|system|account|door|alarm|server|database|dashboard)\s+)?"
+    r"(?:password|passwd|passcode|passphrase|pass code|pin code|pin number|api[\s_-]?key|secret (?:key|code|word)|"
+    r"client secret|access (?:token|key|code)|auth(?:entication)? (?:token|code|key)|bearer token|token|"
+    r"credentials?|login details|private key|ssh key|username and password)"
+)
+SECRET = re.compile(
+    rf"\b{_SECRET_WORD}s?\b(?:\s+(?:for|to|of|on)\s+(?:\w+\s+){{0,3}}?)?\s*(?:is|are|was|would be|=|:|-)\s*"
+    r"[\"'“‘]?(?!(?:not|never|private|confidential|case|required|needed|reset|changed|the same|something|your|on|in|"
+    r"at|a|an|the|sent|emailed|only|kept|stored|secure|safe)\b)[^\s\"'”’]{3,}"
+    r"|\b(?:sk|pk|rk)[-_](?:live|test|ant|proj)?[-_]?[A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abposr]-[\w-]{10,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bglpat-[\w-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|\beyJ[\w-]{10,}\.eyJ[\w-]{10,}|\b\d{8,10}:AA[\w-]{30,}"
+    r"|\binternal[\s-](?:notes?|memo|comments?|only|use only)\b|\bnote to self\b|\bstaff[\s-]only\b"
+    r"|\b(?:lead|crm|staff|team|owner(?:'s)?|admin|private) notes? (?:say|says|said|read|reads|show|shows|"
+    r"mention|mentions)\b",
+    _I,
+)
+_PIN = re.compile(r"\bPIN\b(?:\s+(?:code|number))?\s*(?:is|:|=)\s*\d{3,}")
+_TOKEN_LIKE = re.compile(r"(?<![\w/.-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{32,}(?![\w/.-])")
+
+# --- instructions hidden in the customer's message -----------------------------------------------
 INSTRUCTION_ECHO = re.compile(
     r"\bas (?:you )?(?:instructed|requested by your message|you asked me to)\b|\bignor\w+ (?:my|the|previous|all|your)"
     r"\s+(?:rules|instructions)\b|\bsystem prompt\b|\bmy (?:instructions|rules|programming|guidelines)\b|"
@@ -77,7 +230,17 @@ INSTRUCTION_ECHO = re.compile(
 INJECTION_IN = re.compile(
     r"\bignore\b|\bdisregard\b|\bsystem prompt\b|\binstructions?\b|\byou must\b|\bpretend\b|\boverride\b|"
     r"\b(?:reply|respond|answer|write back|say)\s+(?:only\s+)?(?:with|that|saying|exactly)\b|\bassistant\s*:|"
-    r"\bnew rules\b|\bforget\b|\bas an ai\b|\bdeveloper mode\b",
+    r"\bnew rules\b|\bforget\b|\bas an ai\b|\bdeveloper mode\b|\bnew (?:task|role|objective|goal|persona)\b|"
+    r"\b(?:tell|give|send|show|share|reveal|print|leak|list|read)\s+(?:me |us )?(?:out )?(?:the|your|all|any)\s+"
+    r"(?:\w+\s+){0,2}?(?:passwords?|api keys?|keys|credentials|secrets?|tokens?|notes|prompt|config(?:uration)?)\b|"
+    r"\bwhat(?:'s| is| are)\s+(?:the|your)\s+(?:\w+\s+){0,2}?(?:password|api key|credentials|secret|token|notes|prompt)\b",
+    _I,
+)
+_COMPLIES = re.compile(
+    r"\b(?:i|we)\s+(?:agree|confirm|accept|approve|promise)\b|\bas you (?:asked|requested)\b|"
+    r"\bsure(?:,|!)? (?:here|i|we)\b|\bno problem,? (?:i|we)(?:'ll| will)\b|"
+    r"(?:^|[.!?\n]\s*|^(?:hi|hey|hello|dear|hiya)\b[^,\n]{0,30},\s*)(?:yes|yep|yeah|sure|ok|okay|done|certainly|"
+    r"absolutely|here (?:it is|you go|they are))\b",
     _I,
 )
 _QUOTED = re.compile(r"[\"“']([^\"”']{6,120})[\"”']")
@@ -93,9 +256,31 @@ MARKDOWN = [
     (re.compile(r"(?m)^>\s"), "a block quote"),
 ]
 _URL = re.compile(
-    r"\b(?:https?://[^\s<>()\"']+|www\.[^\s<>()\"']+|(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|biz|info|ru|cn|xyz|ly|me|"
-    r"app|site|online|shop|link|click|top|us|uk|de|example|gg|tk|to|dev|ai)(?:/[^\s<>()\"']*)?)",
+    r"\b[a-z][a-z0-9+.-]{1,15}://[^\s<>()\"']+|\bwww\d{0,3}\.[^\s<>()\"']+"
+    r"|\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}(?:[a-z]{2,24}|xn--[a-z0-9-]{2,59})(?![\w-])(?::\d{2,5})?"
+    r"(?:/[^\s<>()\"']*)?"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{2,5})?(?:/[^\s<>()\"']*)?",
     _I,
+)
+_SCRIPT_URL = re.compile(r"\b(?:javascript|vbscript|data):", _I)
+_NOT_TLDS = re.compile(  # file names, not domains: "photo.jpg", "quote.pdf"
+    r"jpe?g|png|gif|heic|webp|bmp|tiff?|svg|pdf|docx?|txt|csv|xlsx?|pptx?|odt|rtf|mp3|mp4|m4a|wav|avi|mkv|json|xml|"
+    r"ya?ml|log|exe|dmg|js|ts",
+    _I,
+)
+_SPOKEN_TLDS = r"(?:com|net|org|io|co|xyz|info|biz|gov|edu|me|us|uk|ru|cn|app|site|online|shop|link|click|top|dev|ai|ly|to)"
+_REFANG = (
+    (
+        re.compile(
+            r"\s*(?:\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\}|<\s*(?:\.|dot)\s*>)\s*", _I
+        ),
+        ".",
+    ),
+    (re.compile(r"\[\s*:\s*\]|\(\s*:\s*\)"), ":"),
+    (re.compile(r"\[\s*://\s*\]"), "://"),
+    (re.compile(r"\[\s*/\s*\]"), "/"),
+    (re.compile(r"\bh(?:xx|\*\*|tt|XX)p(s?)(?=:)", _I), r"http\1"),
+    (re.compile(rf"(?<=[a-z0-9])\s+dot\s+(?={_SPOKEN_TLDS}\b)", _I), "."),
 )
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 
@@ -117,13 +302,15 @@ def check_draft(
     checked = _without_business_words(text, business)
     reasons += _prices(checked, business, triage)
     reasons += _refunds(checked, business, triage)
-    if not business.allow_discounts and (m := DISCOUNT.search(checked)):
-        reasons.append(f"offers a discount ('{m.group(0)}'), which your policy does not allow")
-    if not business.allow_guarantees and (m := GUARANTEE.search(checked)):
-        reasons.append(f"makes a guarantee ('{m.group(0)}'), which your policy does not allow")
-    if not business.allow_date_promises and (m := DATE_PROMISE.search(checked)):
-        reasons.append(f"promises a date or time ('{m.group(0).strip()}'), which your policy does not allow")
+    if not business.allow_discounts:
+        for offer in _discounts(checked, business):
+            reasons.append(f"offers a discount ('{offer}'), which your policy does not allow")
+    if not business.allow_guarantees and (promise := _guarantee(checked)):
+        reasons.append(f"makes a guarantee ('{promise}'), which your policy does not allow")
+    if not business.allow_date_promises and (when := _date_promise(checked, inbound_text, triage)):
+        reasons.append(f"promises a date or time ('{when}'), which your policy does not allow")
     reasons += _links(text, business)
+    reasons += _secrets(text)
     reasons += _injection(text, inbound_text, triage)
     limit = (
         max_chars if max_chars is not None else (defaults.SMS_MAX_CHARS if channel == Channel.SMS else None)
@@ -207,6 +394,107 @@ def _refunds(text: str, business: Business, triage: Triage) -> list[str]:
     return reasons
 
 
+def _discounts(text: str, business: Business) -> list[str]:
+    """Money off or something for nothing; 'free X' passes only where the owner's own words make X free."""
+    found = [m.group(0).strip() for m in DISCOUNT.finditer(text)]
+    owner_free = _owner_free_things(business)
+    for m in _FREE.finditer(text):
+        before, after = text[max(0, m.start() - 60) : m.start()], text[m.end() : m.end() + 60]
+        if m.group(0).lower() == "free" and (
+            _FREE_AVAILABLE_AFTER.match(after)
+            or _FREE_NOT_PRICE_BEFORE.search(before)
+            or re.search(rf"\b{re.escape(business.owner_name)}(?:'s| is| will be)\s+$", before, _I)
+        ):
+            continue  # "feel free", "toll-free", "are you free on Tuesday": not a price
+        things = _free_neighbours(before, after)
+        if things and any(t in owner_free for t in things):
+            continue
+        found.append(_phrase(before, m.group(0), after))
+    return list(dict.fromkeys(found))
+
+
+def _stem(word: str) -> str:
+    w = word.lower().strip("-'")
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+def _content_words(words: list[str]) -> list[str]:
+    """Words up to the first small word: 'estimates for homeowners' → ['estimates']."""
+    out = []
+    for w in words:
+        if _FREE_STOP.fullmatch(w):
+            break
+        out.append(w)
+    return out
+
+
+def _free_neighbours(before: str, after: str) -> list[str]:
+    """The thing said to be free: the words right after 'free', else right before ('first visit free')."""
+    nxt = _content_words(re.findall(r"[\w'-]+", after)[:3])
+    if nxt:
+        return [_stem(w) for w in nxt]
+    prev = re.findall(r"[\w'-]+", before)[-4:]
+    prev = [
+        w
+        for w in prev
+        if w.lower() not in {"is", "are", "be", "comes", "come", "for", "completely", "totally"}
+    ]
+    return [_stem(w) for w in prev[-2:] if not _FREE_STOP.fullmatch(w)]
+
+
+def _owner_free_things(business: Business) -> set[str]:
+    """What the owner's own words say is free: 'free estimates', 'Estimates are free', a service priced 0."""
+    things: set[str] = set()
+    texts = [*business.faq.values(), *(s.price_note or "" for s in business.services)]
+    for t in texts:
+        for m in re.finditer(r"\bfree\s+((?:[\w'-]+\s*){1,3})", t, _I):
+            things.update(_stem(w) for w in _content_words(re.findall(r"[\w'-]+", m.group(1))))
+        for m in re.finditer(
+            r"\b([\w'-]+)\s+(?:is|are)\s+(?:always\s+|completely\s+|totally\s+)?free\b(?!\s+to\b)", t, _I
+        ):
+            if not _FREE_STOP.fullmatch(m.group(1)):
+                things.add(_stem(m.group(1)))
+    for s in business.services:
+        if s.price is not None and s.price.amount == 0:
+            things.update(_stem(w) for w in (*s.name.split(), *s.keywords))
+    return things
+
+
+def _phrase(before: str, word: str, after: str) -> str:
+    head = " ".join(re.findall(r"\S+", before.split("\n")[-1])[-2:])
+    tail = " ".join(re.findall(r"\S+", after.split("\n")[0])[:2])
+    return re.sub(r"[\s.,!?;:]+$", "", f"{head} {word} {tail}".strip())
+
+
+def _guarantee(text: str) -> str | None:
+    """A promise of outcome; asking whether the customer's unit is under warranty is not one."""
+    for sentence in _sentences(text):
+        for m in GUARANTEE.finditer(sentence):
+            asks = sentence.rstrip().endswith("?") and _UNDER_WARRANTY.search(sentence)
+            if not (asks and m.group(0).lower().startswith("warrant")):
+                return m.group(0)
+    return None
+
+
+def _date_promise(text: str, inbound: str, triage: Triage) -> str | None:
+    """A visit, delivery or slot tied to a day or time; asking which day suits the customer is fine."""
+    if m := DATE_PROMISE.search(text):
+        return m.group(0).strip()
+    asked = " ".join((inbound or "", triage.extracted.requested_time or "")).lower()
+    asked = re.sub(r"\s+", " ", asked)
+    for sentence in _sentences(text):
+        for m in _SLOT.finditer(sentence):
+            said = re.sub(r"\s+", " ", m.group(0).lower().strip())
+            if said in asked or _HOURS_CONTEXT.search(sentence[: m.start()]):
+                continue  # the customer's own time restated, or opening hours
+            return m.group(0).strip()
+        c = _CONFIRM.search(sentence)
+        d = _DATE_ANY.search(sentence) if c and not sentence.rstrip().endswith("?") else None
+        if c and d:
+            return sentence[min(c.start(), d.start()) : max(c.end(), d.end())].strip()
+    return None
+
+
 def allowed_domains(business: Business) -> set[str]:
     domains = {d.lower().lstrip(".") for d in business.allowed_link_domains}
     for url in (business.booking_link, business.website):
@@ -224,19 +512,43 @@ def _host_allowed(host: str, allowed: set[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in allowed)
 
 
+def _refang(text: str) -> str:
+    """'hxxp://evil[.]com' → 'http://evil.com', 'pay dot xyz' → 'pay.xyz'."""
+    for pattern, repl in _REFANG:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _links(text: str, business: Business) -> list[str]:
     allowed = allowed_domains(business)
     reasons = []
+    text = _refang(text)
     for m in _EMAIL.finditer(text):
         if not _host_allowed(m.group(1), allowed):
             reasons.append(f"gives an email address at {m.group(1)}, which is not an allowed domain")
     bare = _EMAIL.sub(" ", text)
+    if m := _SCRIPT_URL.search(bare):
+        reasons.append(f"contains a {m.group(0)} link")
     for m in _URL.finditer(bare):
-        raw = m.group(0).rstrip(".,;:!?)")
-        host = urlparse(raw if "://" in raw else f"http://{raw}").hostname or raw
+        raw = m.group(0).rstrip(".,;:!?)'\"")
+        has_scheme = "://" in raw
+        host = urlparse(raw if has_scheme else f"http://{raw}").hostname or raw
+        if not has_scheme and not raw.lower().startswith("www") and not re.fullmatch(r"[\d.:/]+.*", raw):
+            tld = raw.split("/", 1)[0].split(":", 1)[0].rsplit(".", 1)[-1]
+            if tld not in (tld.lower(), tld.upper()) or _NOT_TLDS.fullmatch(tld):
+                continue  # "Thanks.See", "photo.jpg": a typo or a file name, not a link
         if "@" in raw or not _host_allowed(host, allowed):
             reasons.append(f"links to {host}, which is not an allowed domain")
     return reasons
+
+
+def _secrets(text: str) -> list[str]:
+    """A password, key, token or internal note never goes to a customer."""
+    without_links = _URL.sub(" ", _refang(text))
+    m = SECRET.search(text) or _PIN.search(text) or _TOKEN_LIKE.search(without_links)
+    if not m:
+        return []
+    return [f"reveals what looks like a password, key or internal note ('{m.group(0).strip()}')"]
 
 
 def _injection(draft: str, inbound: str, triage: Triage) -> list[str]:
@@ -244,8 +556,6 @@ def _injection(draft: str, inbound: str, triage: Triage) -> list[str]:
     reasons = []
     if m := INSTRUCTION_ECHO.search(draft):
         reasons.append(f"talks about instructions or being an AI ('{m.group(0)}')")
-    from sheepdog.domain.models import SignalName
-
     injected = triage.has(SignalName.PROMPT_INJECTION) or INJECTION_IN.search(inbound or "") is not None
     if not injected:
         return reasons
@@ -256,12 +566,7 @@ def _injection(draft: str, inbound: str, triage: Triage) -> list[str]:
     echo = _shared_run(inbound, draft, 5)
     if echo:
         reasons.append(f"echoes the instruction hidden in the customer's message ('{echo}')")
-    if re.search(
-        r"\b(?:i|we)\s+(?:agree|confirm|accept|approve|promise)\b|\bas you (?:asked|requested)\b|"
-        r"\bsure(?:,|!)? (?:here|i|we)\b|\bno problem,? (?:i|we)(?:'ll| will)\b",
-        draft,
-        _I,
-    ):
+    if _COMPLIES.search(draft.strip()):
         reasons.append("agrees to a demand from a message that tries to instruct the assistant")
     return reasons
 
