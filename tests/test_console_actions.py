@@ -201,3 +201,16 @@ async def test_spam_is_listed_apart_from_the_leads_to_answer(client: Any) -> Non
     data = await (await client.get("/api/leads")).json()
     assert data["stages"][-1] == "held as spam"
     assert [lead["stage"] for lead in data["leads"]] == ["held as spam"]
+
+
+async def test_a_paused_lead_offers_resume_on_its_draft_and_form_fields_show(
+    l3: tuple[Runtime, Any],
+) -> None:
+    _, client = l3
+    lead_id = (await _lead(client))["lead"]["id"]
+    assert (await client.post(f"/api/leads/{lead_id}/pause", json={"actor": "Dana"})).status == 200
+    cards = (await (await client.get(f"/api/leads/{lead_id}")).json())["cards"]
+    draft = next(c for c in cards if c["kind"] == "draft")
+    assert [b["action"] for b in draft["buttons"]] == ["approve", "edit", "resume", "skip"]
+    inbound = next(c for c in cards if c["kind"] == "inbound")
+    assert ["service", "Heat pump installation"] in inbound["fields"]

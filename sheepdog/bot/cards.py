@@ -157,13 +157,19 @@ def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
     return head
 
 
-def draft_card(draft: Draft, outbox: Outbox | None, tz: str) -> Card:
+def draft_card(draft: Draft, outbox: Outbox | None, tz: str, cadence_state: str | None = None) -> Card:
     pending = draft.state == DraftState.PENDING
+    # Pause stops the lead's follow-ups; once paused the same place offers Resume.
+    hold = (
+        Button("resume", "Resume", str(draft.lead_id))
+        if cadence_state == "paused"
+        else Button("pause", "Pause", str(draft.lead_id))
+    )
     buttons = (
         (
             Button("approve", "Approve", str(draft.id), "primary"),
             Button("edit", "Edit", str(draft.id)),
-            Button("pause", "Pause", str(draft.lead_id)),
+            hold,
             Button("skip", "Skip", str(draft.id), "danger"),
         )
         if pending
@@ -191,6 +197,16 @@ def draft_card(draft: Draft, outbox: Outbox | None, tz: str) -> Card:
     )
 
 
+INTERNAL_FIELDS = frozenset({"normalized_subject"})
+
+
+def _form_fields(msg: Message) -> tuple[tuple[str, str], ...]:
+    """What the customer filled in besides the message (service, company, budget, an address typed
+    wrong), shown on their message's card."""
+    fields = (msg.triage or {}).get("fields") or {}
+    return tuple((str(k), str(v)) for k, v in fields.items() if k not in INTERNAL_FIELDS and v)
+
+
 def message_card(msg: Message, lead_id: int, tz: str) -> Card:
     kind = msg.direction if msg.direction in ("inbound", "note") else "outbound"
     channel = CHANNEL_WORDS.get(msg.channel, msg.channel)
@@ -213,6 +229,7 @@ def message_card(msg: Message, lead_id: int, tz: str) -> Card:
         status=status,
         author=msg.author,
         flags=tuple((msg.triage or {}).get("flags", [])) if kind == "inbound" else (),
+        fields=_form_fields(msg) if kind == "inbound" else (),
         extra={
             "message_id": msg.id,
             "subject": msg.subject,
@@ -236,7 +253,7 @@ def lead_cards(session: Session, lead_id: int, tz: str) -> list[Card]:
         o.draft_id: o for o in session.scalars(select(Outbox).where(Outbox.lead_id == lead_id)) if o.draft_id
     }
     body = [message_card(m, lead_id, tz) for m in messages if m.direction != "outbound"]
-    body += [draft_card(d, outboxes.get(d.id), tz) for d in drafts]
+    body += [draft_card(d, outboxes.get(d.id), tz, lead.cadence_state) for d in drafts]
     sent_drafts = {o.message_id or o.provider_message_id for o in outboxes.values() if o.state == "sent"}
     body += [
         message_card(m, lead_id, tz)

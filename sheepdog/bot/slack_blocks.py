@@ -94,9 +94,6 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         blocks.append({"type": "context", "elements": [_mrkdwn(f"Lead #{card.lead_id}")]})
         if card.text:
             blocks.append({"type": "section", "text": _mrkdwn(_clip(escape(card.text)))})
-        fields = [_mrkdwn(f"*{name}*\n{escape(value)}") for name, value in card.fields]
-        for i in range(0, len(fields), MAX_FIELDS):
-            blocks.append({"type": "section", "fields": fields[i : i + MAX_FIELDS]})
     elif card.kind == "alert":
         # Built by the Slack surface (its escalations), already mrkdwn: its mentions must notify.
         head = f"{KIND_ICONS['alert']} *{escape(card.title)}*"
@@ -105,6 +102,10 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         icon = KIND_ICONS.get(card.kind, "")
         head = f"{icon} *{escape(card.title)}*".strip()
         blocks.append({"type": "section", "text": _mrkdwn(_clip(f"{head}\n{_quote(card.text)}"))})
+    # The brief's facts, or what a customer filled in besides their message.
+    fields = [_mrkdwn(_clip(f"*{escape(name)}*\n{escape(value)}", 2000)) for name, value in card.fields]
+    for i in range(0, len(fields), MAX_FIELDS):
+        blocks.append({"type": "section", "fields": fields[i : i + MAX_FIELDS]})
     if card.flags:
         flags = " · ".join(escape(f) for f in card.flags)
         blocks.append({"type": "context", "elements": [_mrkdwn(f":warning: {_clip(flags, 1900)}")]})

@@ -142,7 +142,12 @@ def pause(services: Services, lead_id: int, actor: str) -> ActionResult:
     with services.db.session() as s:
         lead = _lead(s, lead_id)
         if lead.cadence_state != "active":
-            return ActionResult(False, f"cadence is {lead.cadence_state or 'not running'}", lead_id)
+            why = (
+                f"follow-ups are already {lead.cadence_state}"
+                if lead.cadence_state
+                else "no follow-ups are scheduled for this lead, so there is nothing to pause"
+            )
+            return ActionResult(False, why, lead_id)
         lead.cadence_state = "paused"
         services.log(s, "cadence_paused", lead_id, actor, reason=f"paused by {actor}")
     return _done(services, lead_id, True, "cadence paused")

@@ -62,6 +62,7 @@ function renderCard(c) {
   } else {
     if (c.extra.subject && c.kind !== "note") node.append(el("div", { class: "status" }, "Subject: " + c.extra.subject));
     node.append(el("div", { class: "text" }, c.text));
+    if (c.fields.length) node.append(fieldList(c.fields));
     for (const a of c.extra.attachments || []) node.append(el("div", { class: "status" }, `📎 ${a.filename || a.content_type} ${a.url || ""}`));
   }
   if (c.flags.length) node.append(el("ul", { class: "flags" }, c.flags.map(f => el("li", {}, f))));
