@@ -206,7 +206,8 @@ INJECTION = re.compile(
     r"\byou must (?:promise|agree|say|reply|respond|confirm|refund|approve)\b|\brespond with (?:exactly|only)\b|"
     r"\b(?:reply|answer|respond) (?:only )?(?:with|saying) ['\"]|\boverride\b|<\|\w+\|>|\[\s*system\s*\]|"
     r"\bforget (?:your|all|previous|the) (?:rules|instructions)\b|\b(?:your|the) (?:instructions|prompt) (?:say|are)\b|"
-    r"\bwrite back (?:that|saying)\b",
+    r"\bwrite back (?:that|saying)\b|\bnew task\s*:|"
+    r"\b(?:tell|give|send|show) me (?:the |your )?(?:admin |system |internal )?(?:password|api key|credentials)\b",
     _I,
 )
 

@@ -59,7 +59,9 @@ _SYMBOL_AMOUNT = re.compile(rf"([$€£])\s?({_NUM})(\s?k\b)?|({_NUM})\s?([$€�
 _CODE_AMOUNT = re.compile(rf"\b(USD|EUR|GBP|CAD|AUD)\s?({_NUM})\b", re.IGNORECASE)
 _WORD_AMOUNT = re.compile(rf"\b({_NUM})\s?(k\s)?\s?({'|'.join(WORD_CURRENCIES)})\b", re.IGNORECASE)
 _SPELLED_AMOUNT = re.compile(
-    rf"\b((?:(?:{'|'.join(NUMBER_WORDS)}|{'|'.join(SCALES)}|and)[\s-]+)+)({'|'.join(WORD_CURRENCIES)})\b",
+    # At most eight words ("two thousand five hundred and fifty"): unbounded, a long run of
+    # number-like words ("a-a-a-…") made every start position scan to the end (quadratic time).
+    rf"\b((?:(?:{'|'.join(NUMBER_WORDS)}|{'|'.join(SCALES)}|and)[\s-]+){{1,8}})({'|'.join(WORD_CURRENCIES)})\b",
     re.IGNORECASE,
 )
 
