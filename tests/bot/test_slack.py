@@ -33,6 +33,21 @@ async def rt(make_settings: Any, fake: FakeSlack, aiohttp_client: Any) -> AsyncI
     runtime.services.db.dispose()
 
 
+async def open_edit_modal(
+    client: Any, fake: FakeSlack, draft_id: int, posts: dict[str, str]
+) -> dict[str, Any]:
+    """Click Edit on the draft's card; the modal Slack was asked to open."""
+    await check(
+        client,
+        fake,
+        "block_actions__edit.json",
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["views.open"],
+    )
+    return next(c for c in fake.calls if c.method == "views.open").params["view"]
+
+
 def sign(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
     ts = ts if ts is not None else int(time.time())
     base = f"v0:{ts}:".encode() + body
@@ -188,15 +203,7 @@ async def test_lead_thread_root_draft_and_approve(
 async def test_edit_modal_sends_the_edit(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
     runtime, client = rt
     _, draft_id, posts = await new_lead(rt, fake)
-    await check(
-        client,
-        fake,
-        "block_actions__edit.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["views.open"],
-    )
-    view = next(c for c in fake.calls if c.method == "views.open").params["view"]
+    view = await open_edit_modal(client, fake, draft_id, posts)
     assert view["callback_id"] == "sheepdog_edit"
     with runtime.services.db.session() as s:
         assert view["blocks"][0]["element"]["initial_value"] == s.get(Draft, draft_id).body
@@ -636,15 +643,7 @@ async def test_edit_modal_of_a_long_draft_says_it_is_cut(rt: tuple[Runtime, Any]
     assert len(long) > 3000
     with runtime.services.db.session() as s:
         s.get(Draft, draft_id).body = long
-    await check(
-        client,
-        fake,
-        "block_actions__edit.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["views.open"],
-    )
-    block = next(c for c in fake.calls if c.method == "views.open").params["view"]["blocks"][0]
+    block = (await open_edit_modal(client, fake, draft_id, posts))["blocks"][0]
     assert block["element"]["initial_value"] == long[:3000] and block["element"]["max_length"] == 3000
     hint = block["hint"]["text"]
     assert f"{len(long):,} characters" in hint and "3,000" in hint and "Approve" in hint
@@ -655,15 +654,7 @@ async def test_edit_submitted_after_the_draft_was_decided_is_refused_in_the_moda
 ) -> None:
     runtime, client = rt
     _, draft_id, posts = await new_lead(rt, fake)
-    await check(
-        client,
-        fake,
-        "block_actions__edit.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["views.open"],
-    )
-    view = next(c for c in fake.calls if c.method == "views.open").params["view"]
+    view = await open_edit_modal(client, fake, draft_id, posts)
     # While the modal is open, Ali skips the draft.
     skip, ctype = payload_body(
         "block_actions__skip.json", fake, DRAFT_ID=str(draft_id), CARD_TS=posts[f"draft:{draft_id}"]

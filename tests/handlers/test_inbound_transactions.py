@@ -31,17 +31,17 @@ def _msg(i: int, body: str) -> InboundMessage:
     )
 
 
+def claude_settings(make_settings: Any, api: MessagesServer) -> Any:
+    """Claude as the brain, at the local Messages API server, no retries (the delay is the point)."""
+    return make_settings(
+        brain={"backend": "claude", "anthropic_api_key": "test-key", "base_url": api.url, "max_retries": 0}
+    )
+
+
 def test_a_slow_brain_holds_no_lock_and_loses_nothing(make_settings: Any, smtp: Any) -> None:
     with MessagesServer() as api:
         api.script(Reply(200, text("Thanks for getting in touch!"), delay_s=0.8))
-        settings = make_settings(
-            brain={
-                "backend": "claude",
-                "anthropic_api_key": "test-key",
-                "base_url": api.url,
-                "max_retries": 0,
-            }
-        )
+        settings = claude_settings(make_settings, api)
         svc = build_services(settings, queue=InProcessQueue(periodic=False))
         first = receive(svc, _msg(1, "Do you install heat pumps?"))  # an existing lead to work on
         done: list[Any] = []
@@ -78,14 +78,7 @@ async def test_a_webhook_is_answered_before_a_slow_brain_finishes(
     monkeypatch.setattr(web, "ANSWER_WITHIN_S", 0.3)
     with MessagesServer() as api:
         api.script(Reply(200, text("Thanks for getting in touch!"), delay_s=1.0))
-        settings = make_settings(
-            brain={
-                "backend": "claude",
-                "anthropic_api_key": "test-key",
-                "base_url": api.url,
-                "max_retries": 0,
-            }
-        )
+        settings = claude_settings(make_settings, api)
         runtime = build_runtime(
             settings, services=build_services(settings, queue=InProcessQueue(periodic=False))
         )
