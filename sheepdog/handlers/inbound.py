@@ -171,6 +171,7 @@ class _Stored:
     in_open: bool  # we have written to them in this conversation
     duplicate: ReceiveResult | None = None
     awaiting_words: bool = False  # the lead so far said nothing (a bare /start, an empty form)
+    new_lead: bool = False  # this message opened the lead
 
 
 def _find_duplicate(session: Session, msg: InboundMessage) -> Message | None:
@@ -224,8 +225,20 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         and bool(msg.text_for_triage.strip())
         and _no_words_yet(session, message)
     )
+    opened = lead is None and not msg.is_auto
+    if opened:
+        # Opened in the same transaction as its conversation: a second message arriving while the
+        # brain reads the first finds this lead, instead of opening another one.
+        lead = _open_lead(session, msg, contact, conversation)
     return _Stored(
-        message.id, conversation.id, contact.id, lead.id if lead else None, in_open, None, awaiting
+        message.id,
+        conversation.id,
+        contact.id,
+        lead.id if lead else None,
+        in_open,
+        None,
+        awaiting,
+        new_lead=opened,
     )
 
 
@@ -250,19 +263,30 @@ def _record(
     message.category, message.confidence = triage.category.value, triage.confidence
     message.triage = {**triage_to_dict(triage), "fields": dict(msg.fields)}
     contact = session.get(Contact, stored.contact_id)
-    lead = session.get(Lead, stored.lead_id) if stored.lead_id else None
+    lead = session.get(Lead, stored.lead_id)
     _apply_opt(session, services, msg, triage, contact, lead)
-    new_lead = lead is None
-    if lead is None and not msg.is_auto:
+    new_lead = stored.new_lead
+    if new_lead:
         # The person wrote again (a new conversation): their other leads' follow-ups have done their job.
         for other in session.scalars(
-            select(Lead).where(Lead.contact_id == contact.id, Lead.cadence_state.in_(("active", "paused")))
+            select(Lead).where(
+                Lead.contact_id == contact.id,
+                Lead.id != lead.id,
+                Lead.cadence_state.in_(("active", "paused")),
+            )
         ):
             stop_cadence(session, services, other, f"they wrote again ({msg.channel.value})")
-    if lead is None:
-        lead = _new_lead(
-            session, services, msg, contact, session.get(Conversation, stored.conversation_id), triage
+        services.log(
+            session,
+            "lead_created",
+            lead.id,
+            channel=msg.channel,
+            source=lead.source,
+            category=triage.category,
+            returning=lead.returning_customer,
+            referral=lead.referral,
         )
+        _first_words(session, services, lead, contact, triage, msg)
     else:
         services.log(session, "message_received", lead.id, message_id=message.id, category=triage.category)
         if stored.awaiting_words:
@@ -302,19 +326,45 @@ def _after_decision(
         lead.needs_attention = None  # held back as spam: visible in the console, nothing to do
 
 
-def _supersede(session: Session, lead_id: int, newest_draft_id: int) -> None:
+def _supersede(session: Session, lead_id: int, draft_id: int) -> None:
     """One answer waits per lead: the draft for their newest message (written with the whole
-    history) replaces answers still waiting to earlier ones, so nobody approves a stale reply."""
-    for draft in session.scalars(
+    history) replaces answers still waiting to earlier ones, so nobody approves a stale reply.
+    Drafts can finish out of order (a slow brain): the newest message decides, not the clock."""
+    draft = session.get(Draft, draft_id)
+    waiting = session.scalars(
         select(Draft).where(
             Draft.lead_id == lead_id,
-            Draft.id != newest_draft_id,
+            Draft.id != draft_id,
             Draft.state == DraftState.PENDING.value,
             Draft.purpose.in_(("first_reply", "reply")),
         )
+    ).all()
+    answers = draft.reply_to_message_id or 0
+    newer_waits = any((d.reply_to_message_id or 0) > answers for d in waiting)
+    stale = [draft] if newer_waits else waiting
+    for d in stale:
+        if d.state == DraftState.PENDING.value:
+            d.state, d.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+            d.reasons = [*d.reasons, "replaced by the answer to their newer message"]
+    if newer_waits:
+        return
+    # Automatic answers to older messages not sent yet (a burst of texts): only the newest goes.
+    for row in session.scalars(
+        select(Outbox)
+        .join(Draft, Outbox.draft_id == Draft.id)
+        .where(
+            Outbox.lead_id == lead_id,
+            Outbox.state == "queued",
+            Outbox.author.is_(None),
+            Draft.id != draft_id,
+            Draft.reply_to_message_id < answers,
+            Draft.purpose.in_(("first_reply", "reply")),
+        )
     ):
-        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-        draft.reasons = [*draft.reasons, "replaced by the answer to their newer message"]
+        row.state, row.last_error = "cancelled", "replaced by the answer to their newer message"
+        older = session.get(Draft, row.draft_id)
+        older.state, older.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+        older.reasons = [*older.reasons, "not sent: replaced by the answer to their newer message"]
 
 
 def clean_message(msg: InboundMessage) -> InboundMessage:
@@ -502,42 +552,22 @@ def _has_outbound(session: Session, conversation_id: int) -> bool:
     )
 
 
-def _new_lead(
-    session: Session,
-    services: Services,
-    msg: InboundMessage,
-    contact: Contact,
-    conversation: Conversation,
-    triage: Triage,
-) -> Lead:
-    referral = next((s.value for s in triage.signals if s.name == SignalName.REFERRAL), None)
-    returning = is_returning(session, contact)
+def _open_lead(session: Session, msg: InboundMessage, contact: Contact, conversation: Conversation) -> Lead:
+    """A new lead for a new conversation; what triage adds (the cadence, a referral it heard)
+    comes in _record once the brain has read the message."""
     lead = Lead(
         contact_id=contact.id,
         conversation_id=conversation.id,
         channel=msg.channel.value,
         stage=Stage.NEW.value,
         source=msg.source or msg.channel.value,
-        referral=referral or msg.referral,
-        returning_customer=returning,
+        referral=msg.referral,
+        returning_customer=is_returning(session, contact),
         created_at=msg.received_at,
         updated_at=msg.received_at,
     )
     session.add(lead)
     session.flush()
-    lead.contact = contact
-    lead.conversation = conversation
-    services.log(
-        session,
-        "lead_created",
-        lead.id,
-        channel=msg.channel,
-        source=lead.source,
-        category=triage.category,
-        returning=returning,
-        referral=lead.referral,
-    )
-    _first_words(session, services, lead, contact, triage, msg)
     return lead
 
 

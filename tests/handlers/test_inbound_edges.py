@@ -61,6 +61,9 @@ def test_a_new_contacts_messages_arriving_together_are_all_kept(any_db: Any) -> 
     with any_db.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 4
         assert s.scalar(select(func.count()).select_from(Contact)) == 1
+        assert s.scalar(select(func.count()).select_from(Lead)) == 1  # one person, one conversation, one lead
+        pending = s.scalars(select(Draft).where(Draft.state == DraftState.PENDING.value)).all()
+        assert len(pending) <= 1  # one answer waits, to the newest message
 
 
 def test_a_bounce_on_a_lead_flags_it_and_stops_the_follow_ups(svc: Any, smtp: Any) -> None:
@@ -201,3 +204,23 @@ def test_a_person_writing_on_a_second_channel_is_linked_on_the_brief(svc: Any) -
     with svc.db.session() as s:
         flags = s.get(Lead, text.lead_id).brief["flags"]
     assert any(f.startswith(f"same person as lead #{form.lead_id} (web form") for f in flags)
+
+
+def test_a_draft_finishing_late_never_replaces_the_answer_to_a_newer_message(
+    make_settings: Any, smtp: Any
+) -> None:
+    """The brain answered message 3 before message 2 (it was slow on 2): the answer to 3 stays."""
+    from sheepdog.handlers.inbound import accept, understand
+
+    svc = build_services(
+        make_settings(policy={"first_reply": {"autonomy": "L3"}}), queue=InProcessQueue(periodic=False)
+    )
+    receive(svc, sms("Hi", "SMo-1"))
+    second = accept(svc, sms("Do you install heat pumps?", "SMo-2"))
+    third = accept(svc, sms("We're in Austin, 3 bed house", "SMo-3"))
+    newest = understand(svc, *third)
+    late = understand(svc, *second)
+    with svc.db.session() as s:
+        assert s.get(Draft, newest.draft_id).state == DraftState.PENDING.value
+        assert s.get(Draft, late.draft_id).state == DraftState.SKIPPED.value
+    svc.db.dispose()
