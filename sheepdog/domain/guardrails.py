@@ -49,7 +49,7 @@ DISCOUNT = re.compile(
     rf"|\b{_NUMBER}\s?(?:%|percent|per\s?cent|bucks|dollars|euros|pounds|quid)\s+off\b"
     rf"|[$€£]\s?\d[\d,.]*\s+off\b|\b{_BIG_NUMBER}\s+off\b(?!-)"
     rf"|\b{_FRACTION}[\s-](?:price|off|the (?:price|cost|usual|normal|regular|going)\w*)\b|\bfor half\b|\bat cost\b"
-    r"|\bhalf[\s-]price\b|\bmoney off\b|\bprice[\s-]match\w*|\bwaiv\w*"
+    r"|\bhalf[\s-]price\b|\bmoney off\b|\bprice[\s-]match\w*|\bwaiv(?:e|es|ed|ing)\b"
     r"|\bknock\w*\s+(?:\S+\s+){0,3}?off\b"
     r"|\b(?:take|takes|taking|took|shave|shaves|shaving|lop|cut|cutting|give|giving)\s+(?:you\s+)?(?:\S+\s+){1,3}?"
     r"off\s+(?:the|your|our|that|this)\s+(?:price|bill|total|invoice|quote|cost|rate|fee|estimate|job)\b"
@@ -99,7 +99,9 @@ GUARANTEE = re.compile(
     r"(?:fix|work|solve|sort|last|resolve|handle|take care)\w*"
     r"|\bnever (?:break|fail|leak)s? again\b|\bfor sure\b|\bno matter what\b"
     r"|\bmy word\b|\bour word\b|\bword of hono(?:u)?r\b|\b(?:i|we) (?:swear|pledge|vouch)\b|\bpledge\b"
-    r"|\bassur(?:e|ed|es|ing|ance)\b|\bsatisf\w+ (?:assured|guaranteed|promised|or\b)"
+    r"|\b(?:i|we) (?:can )?assure you\b[^.!?\n]{0,60}\b(?:will|won't|never|always|last|work)\w*"
+    r"|\bassured\b[^.!?\n]{0,40}\b(?:done right|(?:will|'ll) work|be fixed|last|never (?:break|fail|leak))"
+    r"|\b(?:results?|quality|satisfaction|success) (?:is |are )?assured\b|\bsatisf\w+ (?:assured|guaranteed|promised|or\b)"
     r"|\bor (?:else )?(?:you |you'll |you will )?(?:pay nothing|don't pay|do not pay|won't pay|owe nothing|"
     r"owe us nothing|pay zero|get (?:all )?your money back)\b|\bor (?:it's|it is|the \w+ is|the \w+'s) (?:free|on us)\b"
     r"|\bor your money back\b|\bno (?:fix|cure|results?|win|job)[,\s]+no (?:fee|charge|pay)\b"
@@ -178,6 +180,12 @@ _CONFIRM = re.compile(  # words that settle a time mentioned anywhere in the sam
     _I,
 )
 _DATE_ANY = re.compile(rf"\b{_DATE_WORD}", _I)
+_PLEASANTRY = re.compile(  # "have a great weekend", "enjoy your Sunday": wishes, not times
+    rf"\b(?:have|enjoy)\s+(?:a|the|your)\s+(?:\w+\s+)?(?:weekend|week|day|evening|night|{_WEEKDAY})\b", _I
+)
+_REPLY_TIME = re.compile(  # when we will write back is a service level, not a visit or a slot
+    r"\b(?:get back to you|reply|respond|answer|call you back|be in touch|hear from us|follow up)\b", _I
+)
 
 # --- refunds -------------------------------------------------------------------------------------
 _CASH = r"(?:money|payment|deposit|cash|charge|fee|amount|penny|cent|dollar|funds)s?"
@@ -394,9 +402,18 @@ def _refunds(text: str, business: Business, triage: Triage) -> list[str]:
     return reasons
 
 
+_APOLOGY = re.compile(r"\b(?:sorry|apolog\w*|fault|mistake|mix-?up|delay|blame|my bad|our bad)\b", _I)
+
+
 def _discounts(text: str, business: Business) -> list[str]:
     """Money off or something for nothing; 'free X' passes only where the owner's own words make X free."""
-    found = [m.group(0).strip() for m in DISCOUNT.finditer(text)]
+    found = [
+        m.group(0).strip()
+        for sentence in _sentences(text)
+        for m in DISCOUNT.finditer(sentence)
+        # "sorry about the delay, that's on us" owns a mistake; it gives nothing away
+        if not (m.group(0).lower().endswith("on us") and _APOLOGY.search(sentence))
+    ]
     owner_free = _owner_free_things(business)
     for m in _FREE.finditer(text):
         before, after = text[max(0, m.start() - 60) : m.start()], text[m.end() : m.end() + 60]
@@ -478,8 +495,10 @@ def _guarantee(text: str) -> str | None:
 
 def _date_promise(text: str, inbound: str, triage: Triage) -> str | None:
     """A visit, delivery or slot tied to a day or time; asking which day suits the customer is fine."""
-    if m := DATE_PROMISE.search(text):
-        return m.group(0).strip()
+    for m in DATE_PROMISE.finditer(text):
+        # "We'll get back to you within the hour" is a reply time; without those words nothing is left
+        if DATE_PROMISE.search(_REPLY_TIME.sub(" ", m.group(0))):
+            return m.group(0).strip()
     asked = " ".join((inbound or "", triage.extracted.requested_time or "")).lower()
     asked = re.sub(r"\s+", " ", asked)
     for sentence in _sentences(text):
@@ -489,8 +508,9 @@ def _date_promise(text: str, inbound: str, triage: Triage) -> str | None:
                 continue  # the customer's own time restated, or opening hours
             return m.group(0).strip()
         c = _CONFIRM.search(sentence)
-        d = _DATE_ANY.search(sentence) if c and not sentence.rstrip().endswith("?") else None
-        if c and d:
+        settled = _PLEASANTRY.sub(" ", sentence)
+        d = _DATE_ANY.search(settled) if c and not sentence.rstrip().endswith("?") else None
+        if c and d and not _REPLY_TIME.search(settled):
             return sentence[min(c.start(), d.start()) : max(c.end(), d.end())].strip()
     return None
 

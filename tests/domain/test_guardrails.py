@@ -84,6 +84,15 @@ HONEST = [
     "Sounds great, Dana will be in touch this week.",
     "Does Tuesday work for you, or is later in the week better?",
     "A heat pump can use 50% less energy than an old furnace.",
+    # courtesy that reads like a promise to a pattern, but is not one
+    "Rest assured, Dana will call you back today.",
+    "Quality assurance is part of every job we do.",
+    "Sorry about the mix-up, that's on us.",
+    "The delay was on us, and Dana will call to sort out a new time.",
+    "Perfect, you're all set, and have a great weekend!",
+    "We'll get back to you in a few hours.",
+    "I'll get back to you within the hour.",
+    "Please sign the liability waiver when the tech arrives.",
 ]
 
 
