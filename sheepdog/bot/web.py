@@ -169,7 +169,7 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
             return json_error(400, "could not parse this payload; it was kept for inspection")
         try:
             results = await process(services, messages)
-        except Exception as exc:  # storage down or a bug: keep the payload, ask the platform to retry
+        except Exception as exc:  # storage down: keep the payload, ask the platform to retry
             log.exception("processing %s failed", request.path)
             await keep_rejected(services, request, body, 503, f"processing failed: {exc!r}")
             return web.json_response(
@@ -190,7 +190,7 @@ ANSWER_WITHIN_S = 8.0
 """Platforms give up on a webhook after about 10-15 s (Twilio: 15) and retry or drop it. A message is
 stored in milliseconds; a slow brain (Claude retrying) finishes in the background past this."""
 
-_background: set[asyncio.Future[ReceiveResult]] = set()
+_background: set[asyncio.Future[list[ReceiveResult]]] = set()
 
 
 async def process(
@@ -199,28 +199,34 @@ async def process(
     """Store every message (off the event loop), then let the brain work on each for at most
     `within_s` before answering; what it has not finished by then completes in the background."""
     within_s = ANSWER_WITHIN_S if within_s is None else within_s
-    results: list[ReceiveResult] = []
-    for m in messages:
-        msg, stored = await asyncio.to_thread(accept, services, m)
-        work = asyncio.ensure_future(asyncio.to_thread(understand, services, msg, stored))
-        try:
-            results.append(await asyncio.wait_for(asyncio.shield(work), within_s))
-        except TimeoutError:
-            log.warning(
-                "the brain is slow on message %s: answering now, finishing in the background",
-                stored.message_id,
-            )
-            _background.add(work)
-            work.add_done_callback(_finished_late)
-            results.append(
-                ReceiveResult(
-                    stored.message_id, stored.lead_id, stored.conversation_id, instant_reply=msg.auto_reply
-                )
-            )
-    return results
+    accepted = [await asyncio.to_thread(accept, services, m) for m in messages]  # all stored first
+    done: list[ReceiveResult] = []
+
+    def understand_all() -> list[ReceiveResult]:
+        for msg, stored in accepted:  # in order: a conversation's messages are read one by one
+            done.append(understand(services, msg, stored))
+        return done
+
+    work = asyncio.ensure_future(asyncio.to_thread(understand_all))
+    await asyncio.wait({work}, timeout=within_s)  # one deadline for the request, however many messages
+    if not work.done():
+        log.warning(
+            "the brain is slow: answering now, finishing %d message(s) in the background", len(accepted)
+        )
+        _background.add(work)
+        work.add_done_callback(_finished_late)
+    elif work.exception() is None:
+        return work.result()
+    else:  # stored, so received: the straggler sweep reads it again (a retry would be a duplicate)
+        log.error("understanding a stored message failed; the sweep will retry it", exc_info=work.exception())
+    finished = done[:]  # one snapshot: the thread may append meanwhile
+    return finished + [
+        ReceiveResult(stored.message_id, stored.lead_id, stored.conversation_id, instant_reply=msg.auto_reply)
+        for msg, stored in accepted[len(finished) :]
+    ]
 
 
-def _finished_late(work: asyncio.Future[ReceiveResult]) -> None:
+def _finished_late(work: asyncio.Future[list[ReceiveResult]]) -> None:
     _background.discard(work)
     if not work.cancelled() and work.exception() is not None:
         log.error("processing a stored message failed in the background", exc_info=work.exception())

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.contacts import find_referral
 from sheepdog.domain.models import (
+    Attachment,
     Category,
     Channel,
     Decision,
@@ -83,13 +84,18 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
     """Step two, the brain's: triage, brief, draft, decide, for a message accept() stored."""
     if stored.duplicate is not None:
         return stored.duplicate
-    if msg.is_auto and stored.lead_id is None:
-        # A bounce or out-of-office that belongs to no lead: kept (raw payload and all), never a lead.
+    if stored.lead_id is None:
+        # A bounce, an out-of-office or a bare carrier keyword (STOP, HELP from an unknown number)
+        # that belongs to no lead: kept, raw payload and all, and an opt-out honoured; never a lead.
         with services.db.session() as session:
-            services.log(
-                session, "automatic_message", None, message_id=stored.message_id, channel=msg.channel
-            )
-        return ReceiveResult(stored.message_id, None, stored.conversation_id, category="automatic")
+            contact = session.get(Contact, stored.contact_id)
+            _apply_opt(session, services, msg, Triage(Category.OTHER, 1.0), contact, None)
+            kind = "automatic_message" if msg.is_auto else "carrier_keyword"
+            services.log(session, kind, None, message_id=stored.message_id, channel=msg.channel)
+        category = "automatic" if msg.is_auto else "carrier_keyword"
+        return ReceiveResult(
+            stored.message_id, None, stored.conversation_id, category=category, instant_reply=msg.auto_reply
+        )
 
     triage = _triage(services, msg, msg.text_for_triage, stored.in_open)
     with services.db.session() as session:
@@ -225,7 +231,7 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         and bool(msg.text_for_triage.strip())
         and _no_words_yet(session, message)
     )
-    opened = lead is None and not msg.is_auto
+    opened = lead is None and not msg.is_auto and _carrier_keyword(msg) is None
     if opened:
         # Opened in the same transaction as its conversation: a second message arriving while the
         # brain reads the first finds this lead, instead of opening another one.
@@ -702,3 +708,62 @@ def _sure_opt_out(services: Services, triage: Triage) -> bool:
     return (
         triage.category == Category.OPT_OUT and triage.confidence >= services.settings.brain.confidence_floor
     )
+
+
+UNREAD_AFTER = timedelta(minutes=2)
+"""A message stored this long ago that the brain never read is a straggler (see read_stragglers)."""
+
+
+def read_stragglers(services: Services, limit: int = 50) -> int:
+    """Read what was stored but never understood: a restart while the brain worked, or an error
+    after the store. The platform's retry of such a message is a duplicate and reads nothing, so
+    without this sweep it would sit in a lead nobody is told about. Returns how many were read."""
+    now = services.now()
+    with services.db.session() as session:
+        rows = session.execute(
+            select(Message, Lead)
+            .join(Lead, Lead.conversation_id == Message.conversation_id)
+            .where(
+                Message.direction == Direction.INBOUND.value,
+                Message.category.is_(None),
+                Message.is_auto.is_(False),
+                Message.created_at <= now - UNREAD_AFTER,
+                Message.created_at >= now - timedelta(days=1),
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        ).all()
+        pending = [_restored(session, message, lead) for message, lead in rows]
+    for msg, stored in pending:
+        log.warning("reading message %s, stored but never understood", stored.message_id)
+        understand(services, msg, stored)
+    return len(pending)
+
+
+def _restored(session: Session, message: Message, lead: Lead) -> tuple[InboundMessage, _Stored]:
+    """The message as its channel delivered it (from what was stored), and where it was stored."""
+    contact, conversation = lead.contact, lead.conversation
+    msg = InboundMessage(
+        channel=Channel(message.channel),
+        text=message.text,
+        received_at=message.created_at,
+        raw_content_type=message.raw_content_type or "",
+        sender_name=contact.name,
+        sender_email=contact.email,
+        sender_phone=contact.phone,
+        sender_handle=conversation.thread_key if message.channel == Channel.TELEGRAM.value else None,
+        subject=message.subject,
+        provider_message_id=message.provider_message_id,
+        in_reply_to=message.in_reply_to,
+        references=tuple(message.references or ()),
+        attachments=tuple(Attachment(**a) for a in message.attachments or ()),
+        fields=dict((message.triage or {}).get("fields") or {}),
+        triage_text=message.triage_text,
+    )
+    in_open = _has_outbound(session, conversation.id)
+    awaiting = not in_open and bool(msg.text_for_triage.strip()) and _no_words_yet(session, message)
+    briefed = lead.brief is not None
+    stored = _Stored(
+        message.id, conversation.id, contact.id, lead.id, in_open, None, awaiting and briefed, not briefed
+    )
+    return msg, stored

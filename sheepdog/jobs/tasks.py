@@ -21,6 +21,7 @@ from sheepdog.domain.models import Category, Channel, Direction, DraftState, Sta
 from sheepdog.errors import PermanentSendError, SendError, TransientSendError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import compose
+from sheepdog.handlers.inbound import read_stragglers
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
@@ -334,6 +335,9 @@ def _sweep_stuck(services: Services) -> None:
             _fail(s, services, row, "interrupted while sending: check the customer got it before resending")
 
 
+ESCALATION_WINDOW = timedelta(days=2)
+
+
 def sla_check(services: Services) -> int:
     """Escalate once: an unclaimed lead past the claim SLA, and a handoff nobody touched in time
     (a pricing question must reach a human within 15 minutes)."""
@@ -349,6 +353,9 @@ def sla_check(services: Services) -> int:
             .where(
                 Lead.owner.is_(None),
                 Lead.created_at <= now - sla,
+                # The escalation is due when the SLA runs out; a lead older than this window was
+                # dealt with then (or predates the rule): no flood of pings after an upgrade.
+                Lead.created_at >= now - sla - ESCALATION_WINDOW,
                 Lead.stage.in_([Stage.NEW.value, Stage.CONTACTED.value]),
                 Contact.opted_out.is_(False),
             )
@@ -453,12 +460,14 @@ JOBS: dict[str, Callable[..., Any]] = {
     "sync_surfaces": sync_surfaces,
     "requeue_outbox": requeue_outbox,
     "resync_surfaces": resync_surfaces,
+    "read_stragglers": read_stragglers,
 }
 
 PERIODIC: dict[str, float] = {
     "cadence_tick": defaults.CADENCE_TICK_S,
     "sla_check": defaults.CADENCE_TICK_S,
     "requeue_outbox": defaults.CADENCE_TICK_S,
+    "read_stragglers": defaults.CADENCE_TICK_S,
 }
 
 

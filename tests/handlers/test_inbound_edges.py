@@ -21,10 +21,10 @@ from tests.conftest import fixture_bytes
 
 
 def sms(body: str, sid: str, phone: str = "+15125550142", **extra: Any) -> InboundMessage:
+    extra.setdefault("received_at", datetime.now(UTC))
     return InboundMessage(
         channel=Channel.SMS,
         text=body,
-        received_at=datetime.now(UTC),
         sender_phone=phone,
         provider_message_id=sid,
         **extra,
@@ -223,4 +223,41 @@ def test_a_draft_finishing_late_never_replaces_the_answer_to_a_newer_message(
     with svc.db.session() as s:
         assert s.get(Draft, newest.draft_id).state == DraftState.PENDING.value
         assert s.get(Draft, late.draft_id).state == DraftState.SKIPPED.value
+    svc.db.dispose()
+
+
+def test_a_bare_carrier_keyword_from_an_unknown_number_opens_no_lead(svc: Any) -> None:
+    stop = receive(svc, sms("STOP", "SMu0", phone="+15125550177", opt_in=False))
+    help_ = receive(svc, sms("HELP", "SMu1", phone="+15125550178", auto_reply="Brightside: call 555-0100"))
+    assert stop.lead_id is None and help_.lead_id is None
+    assert help_.instant_reply == "Brightside: call 555-0100"  # the carrier's HELP answer still goes
+    with svc.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Lead)) == 0
+        stopped = s.scalar(select(Contact).where(Contact.phone == "+15125550177"))
+        assert stopped.opted_out  # honoured although there is no lead
+
+
+def test_a_message_stored_but_never_read_is_read_by_the_sweep(make_settings: Any, smtp: Any) -> None:
+    """The process stopped between the store and the brain (a restart, an error): the platform's
+    retry is a duplicate and reads nothing, so the periodic sweep reads it."""
+    from datetime import timedelta
+
+    from sheepdog.handlers.inbound import accept, read_stragglers
+    from sheepdog.jobs.tasks import PERIODIC
+    from tests.jobs.test_outbox_and_cadence import Clock
+
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = build_services(make_settings(), queue=InProcessQueue(periodic=False))
+    svc.clock = Clock(start)
+    _, stored = accept(svc, sms("Do you install heat pumps?", "SMs0", received_at=start))
+    assert receive(svc, sms("Do you install heat pumps?", "SMs0", received_at=start)).duplicate
+    assert read_stragglers(svc) == 0  # too fresh: the brain may still be at it
+    svc.clock.at = start + timedelta(minutes=3)
+    assert read_stragglers(svc) == 1
+    assert read_stragglers(svc) == 0  # read once
+    with svc.db.session() as s:
+        lead = s.get(Lead, stored.lead_id)
+        assert lead.brief and lead.brief["category"] == Category.SALES_INQUIRY.value
+        assert s.scalar(select(func.count()).select_from(Draft)) == 1
+    assert "read_stragglers" in PERIODIC
     svc.db.dispose()
