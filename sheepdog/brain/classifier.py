@@ -103,6 +103,7 @@ class Classifier:
     refit: bool = True  # refit with the corrections in the background (off: nearest match only)
     _matrix: object | None = None
     _dirty: bool = False
+    _running: bool = False  # a refit thread is on it (set and cleared under the lock)
     _refitter: threading.Thread | None = None
     _refit_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -137,7 +138,8 @@ class Classifier:
             return
         with self._refit_lock:
             self._dirty = True
-            if self._refitter is None or not self._refitter.is_alive():
+            if not self._running:
+                self._running = True
                 self._refitter = threading.Thread(target=self._refit_loop, name="sheepdog-refit", daemon=True)
                 self._refitter.start()
 
@@ -145,6 +147,7 @@ class Classifier:
         while True:
             with self._refit_lock:
                 if not self._dirty:
+                    self._running = False  # under the lock: a correction now starts a new thread
                     return
                 self._dirty = False
                 corrections = list(self.corrections)
@@ -175,8 +178,8 @@ class Classifier:
         pipeline, corrections = self.pipeline, list(self.corrections)  # a refit may swap them meanwhile
         features = pipeline.named_steps["features"]
         cached = self._matrix
-        if not (isinstance(cached, tuple) and cached[0] is pipeline and cached[1] == len(corrections)):
-            cached = (pipeline, len(corrections), features.transform([t for t, _ in corrections]))
+        if not (isinstance(cached, tuple) and cached[0] is pipeline and cached[1] == corrections):
+            cached = (pipeline, corrections, features.transform([t for t, _ in corrections]))
             self._matrix = cached
         query = features.transform([text])
         sims = (cached[2] @ query.T).toarray().ravel() / 2.0  # two L2-normalised blocks → max 2

@@ -177,7 +177,9 @@ def system_blocks(business: Business, voice: tuple[str, ...] = ()) -> list[dict[
     """Rules, then the business profile (and voice examples), with a cache breakpoint on the last block."""
     blocks: list[dict[str, Any]] = [
         {"type": "text", "text": ALL_RULES},
-        {"type": "text", "text": business_profile(business)},
+        # A breakpoint here too: drafts carry the voice learned from edits, which triage and
+        # brief do not, and still read the rules and profile from the cache.
+        {"type": "text", "text": business_profile(business), "cache_control": {"type": "ephemeral"}},
     ]
     if voice:
         shown = "\n\n".join(f"Example {i + 1}:\n{v}" for i, v in enumerate(voice[-12:]))

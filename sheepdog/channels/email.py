@@ -202,7 +202,7 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         references=_ids(msg.get("References")) + (_bounced_ids(source) if bounce else ()),
         attachments=tuple(attachments),
         fields=fields,
-        is_auto=_is_auto(msg, subject),
+        is_auto=bounce or _is_auto(msg, subject),
         bounce=bounce,
         spam_reason=_spam_reason(msg),
     )

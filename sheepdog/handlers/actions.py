@@ -18,7 +18,14 @@ from sheepdog.domain.extract import extract_money
 from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.drafting import new_outbox, queue_outbox, reply_channel, stop_cadence, thread_subject
+from sheepdog.handlers.drafting import (
+    new_outbox,
+    opt_out,
+    queue_outbox,
+    reply_channel,
+    stop_cadence,
+    thread_subject,
+)
 from sheepdog.storage.tables import (
     Contact,
     Conversation,
@@ -368,15 +375,9 @@ def correct_triage(services: Services, message_id: int, category: Category, acto
         )
         services.log(s, "triage_corrected", lead_id, actor, message_id=msg.id, old=old, new=category.value)
         text = msg.triage_text or msg.text
-        if category == Category.OPT_OUT:
-            # The owner says they asked to stop: that is an opt-out, whatever the brain thought.
+        if category == Category.OPT_OUT:  # the team says they asked to stop: that is an opt-out
             contact = s.get(Contact, s.get(Conversation, msg.conversation_id).contact_id)
-            if not contact.opted_out:
-                contact.opted_out, contact.opted_out_at = True, services.now()
-                services.log(s, "opted_out", lead_id or None, actor, contact_id=contact.id, via="correction")
-            lead = s.get(Lead, lead_id) if lead_id else None
-            if lead is not None:
-                stop_cadence(s, services, lead, "opted out (corrected by the team)", actor)
+            opt_out(s, services, contact, lead_id or None, actor, via="correction")
     services.brain.learn(text, category.value)
     return _done(services, lead_id, True, f"noted: this was {category.value}")
 

@@ -397,3 +397,30 @@ def stop_cadence(
         lead.cadence_state, lead.cadence_next_at, lead.cadence_stop_reason = "stopped", None, why
         services.log(session, "cadence_stopped", lead.id, actor, cadence=lead.cadence, reason=why)
     withdraw_touches(session, services, lead, why)
+
+
+def opt_out(
+    session: Session,
+    services: Services,
+    contact: Contact,
+    lead_id: int | None,
+    actor: str | None = None,
+    **how: Any,
+) -> None:
+    """They asked for no more messages (a keyword, a message, or the team saying so): recorded once,
+    every follow-up stopped and every draft still waiting skipped, so no card offers an Approve
+    button that could only fail. What is queued is stopped at send time (jobs.tasks)."""
+    if contact.opted_out:
+        return
+    contact.opted_out, contact.opted_out_at = True, services.now()
+    services.log(session, "opted_out", lead_id, actor, contact_id=contact.id, **how)
+    for draft in session.scalars(
+        select(Draft)
+        .join(Lead, Draft.lead_id == Lead.id)
+        .where(Lead.contact_id == contact.id, Draft.state == DraftState.PENDING.value)
+    ):
+        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+        draft.reasons = [*draft.reasons, "withdrawn: they opted out"]
+    for lead in session.scalars(select(Lead).where(Lead.contact_id == contact.id)):
+        stop_cadence(session, services, lead, "opted out", actor)
+        services.lead_changed(lead.id, session)

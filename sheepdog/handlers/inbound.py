@@ -36,6 +36,7 @@ from sheepdog.handlers.drafting import (
     compose,
     json_ready,
     lead_context,
+    opt_out,
     stop_cadence,
     triage_to_dict,
     withdraw_touches,
@@ -685,21 +686,8 @@ def _apply_opt(
         services.log(
             session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
         )
-    elif (msg.opt_in is False or _sure_opt_out(services, triage)) and not contact.opted_out:
-        contact.opted_out, contact.opted_out_at = True, services.now()
-        services.log(
-            session, "opted_out", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
-        )
-        # Drafts still waiting for approval can no longer be sent: skip them, so no card offers an
-        # Approve button that could only fail.
-        for draft in session.scalars(
-            select(Draft)
-            .join(Lead, Draft.lead_id == Lead.id)
-            .where(Lead.contact_id == contact.id, Draft.state == DraftState.PENDING.value)
-        ):
-            draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-            draft.reasons = [*draft.reasons, "withdrawn: they opted out"]
-            services.lead_changed(draft.lead_id, session)
+    elif msg.opt_in is False or _sure_opt_out(services, triage):
+        opt_out(session, services, contact, lead.id if lead else None, channel=msg.channel)
 
 
 def _sure_opt_out(services: Services, triage: Triage) -> bool:
