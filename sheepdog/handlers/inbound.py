@@ -218,7 +218,9 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         attachments=[json_ready(a.__dict__) for a in msg.attachments],
         raw=msg.raw,
         raw_content_type=msg.raw_content_type,
-        triage={"fields": dict(msg.fields)},
+        # Until triage writes here: the form fields, and what the channel knew (a carrier keyword),
+        # so a message read again by the straggler sweep is read as it arrived.
+        triage={"fields": dict(msg.fields), "carrier": {"opt_in": msg.opt_in, "auto_reply": msg.auto_reply}},
         is_auto=msg.is_auto,
         created_at=msg.received_at,
     )
@@ -731,6 +733,7 @@ def read_stragglers(services: Services, limit: int = 50) -> int:
 def _restored(session: Session, message: Message, lead: Lead) -> tuple[InboundMessage, _Stored]:
     """The message as its channel delivered it (from what was stored), and where it was stored."""
     contact, conversation = lead.contact, lead.conversation
+    carrier = (message.triage or {}).get("carrier") or {}
     msg = InboundMessage(
         channel=Channel(message.channel),
         text=message.text,
@@ -747,6 +750,8 @@ def _restored(session: Session, message: Message, lead: Lead) -> tuple[InboundMe
         attachments=tuple(Attachment(**a) for a in message.attachments or ()),
         fields=dict((message.triage or {}).get("fields") or {}),
         triage_text=message.triage_text,
+        opt_in=carrier.get("opt_in"),
+        auto_reply=carrier.get("auto_reply"),
     )
     in_open = _has_outbound(session, conversation.id)
     awaiting = not in_open and bool(msg.text_for_triage.strip()) and _no_words_yet(session, message)

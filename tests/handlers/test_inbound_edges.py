@@ -261,3 +261,25 @@ def test_a_message_stored_but_never_read_is_read_by_the_sweep(make_settings: Any
         assert s.scalar(select(func.count()).select_from(Draft)) == 1
     assert "read_stragglers" in PERIODIC
     svc.db.dispose()
+
+
+def test_the_sweep_reads_a_carrier_keyword_as_it_arrived(make_settings: Any, smtp: Any) -> None:
+    """HELP stored on a lead but never read: read again, it is still a keyword, not a message to answer."""
+    from datetime import timedelta
+
+    from sheepdog.handlers.inbound import accept, read_stragglers
+    from tests.jobs.test_outbox_and_cadence import Clock
+
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    svc = build_services(make_settings(), queue=InProcessQueue(periodic=False))
+    svc.clock = Clock(start)
+    receive(svc, sms("Do you install heat pumps?", "SMh0", received_at=start))
+    accept(svc, sms("HELP", "SMh1", auto_reply="Brightside: call 555-0100", received_at=start))
+    svc.clock.at = start + timedelta(minutes=3)
+    assert read_stragglers(svc) == 1
+    with svc.db.session() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(Draft).where(Draft.reply_to_message_id.is_not(None)))
+            == 1
+        )
+    svc.db.dispose()
