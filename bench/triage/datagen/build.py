@@ -36,6 +36,15 @@ def _read_texts(path: Path) -> set[str]:
     }
 
 
+def _fresh(
+    templates: dict[str, list[tuple[str, str]]], per_category: int, seed: int, seen: set[str]
+) -> list[dict[str, str]]:
+    """An evaluation set drawn independently; a row equal to a sentence already used is dropped."""
+    return [
+        r for r in generate(templates, per_category=per_category, seed=seed) if r["text"].lower() not in seen
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Regenerate the training set; the evaluation sets are frozen once written.
 
@@ -58,18 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"train: {len(train)} → {TRAIN_PATH}")
     if not EVAL_PATH.exists() or "--eval-sets" in argv:
         # Drawn independently of the training set; a row equal to a training sentence is dropped.
-        evals = [
-            r
-            for r in generate(eval_templates.templates(), per_category=90, seed=2024)
-            if r["text"].lower() not in train_texts
-        ]
+        evals = _fresh(eval_templates.templates(), 90, 2024, train_texts)
         _write(EVAL_PATH, evals)
         seen = train_texts | {r["text"].lower() for r in evals}
-        holdout = [
-            r
-            for r in generate(holdout_templates.templates(), per_category=40, seed=99)
-            if r["text"].lower() not in seen
-        ]
+        holdout = _fresh(holdout_templates.templates(), 40, 99, seen)
         _write(HOLDOUT_PATH, holdout)
         print(f"eval: {len(evals)} → {EVAL_PATH}\nholdout: {len(holdout)} → {HOLDOUT_PATH}")
     else:
@@ -77,11 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     if not HOLDOUT2_PATH.exists() or "--holdout2" in argv:
         # Written before the second round of tuning; frozen since.
         seen = train_texts | _read_texts(EVAL_PATH) | _read_texts(HOLDOUT_PATH)
-        holdout2 = [
-            r
-            for r in generate(holdout2_templates.templates(), per_category=42, seed=4242)
-            if r["text"].lower() not in seen
-        ]
+        holdout2 = _fresh(holdout2_templates.templates(), 42, 4242, seen)
         _write(HOLDOUT2_PATH, holdout2)
         print(f"holdout2: {len(holdout2)} → {HOLDOUT2_PATH}")
     else:

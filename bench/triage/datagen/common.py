@@ -332,3 +332,18 @@ def generate(
             made += 1
     rng.shuffle(rows)
     return rows
+
+
+def parse_templates(raw: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """Template blocks ("domains|text" a line, or just "text" for every domain) into
+    (domains, text) pairs per category; blank lines are spacing."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for cat, block in raw.items():
+        items = []
+        for line in block.strip().splitlines():
+            if not line.strip():
+                continue
+            doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
+            items.append((doms or "*", text.strip()))
+        out[cat] = items
+    return out

@@ -6,6 +6,8 @@ measures generalisation rather than memory. Format as in train_templates.py.
 
 from __future__ import annotations
 
+from bench.triage.datagen.common import parse_templates
+
 RAW: dict[str, str] = {
     "sales_inquiry": """
 Hey! Wondering if {svc} is something your team offers
@@ -241,12 +243,5 @@ ok thanks bye
 
 
 def templates() -> dict[str, list[tuple[str, str]]]:
-    """Parse RAW into (domains, text) pairs per category."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for cat, block in RAW.items():
-        items = []
-        for line in block.strip().splitlines():
-            doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
-            items.append((doms or "*", text.strip()))
-        out[cat] = items
-    return out
+    """RAW as (domains, text) pairs per category."""
+    return parse_templates(RAW)

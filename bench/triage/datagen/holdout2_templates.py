@@ -10,6 +10,8 @@ resolved by the tie-breaks of shared/TRIAGE.md.
 
 from __future__ import annotations
 
+from bench.triage.datagen.common import parse_templates
+
 RAW: dict[str, str] = {
     "sales_inquiry": """
 home|hiya so we finally got round to sorting the {place} and my sister in law says you lot are decent for {svc}, any chance you could fit us in sometime next month? no massive rush
@@ -251,12 +253,5 @@ I left my umbrella at your {place} yesterday, did anyone find it?
 
 
 def templates() -> dict[str, list[tuple[str, str]]]:
-    """Parse RAW into (domains, text) pairs per category."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for cat, block in RAW.items():
-        items = []
-        for line in block.strip().splitlines():
-            doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
-            items.append((doms or "*", text.strip()))
-        out[cat] = items
-    return out
+    """RAW as (domains, text) pairs per category."""
+    return parse_templates(RAW)

@@ -6,6 +6,8 @@ figure is optimistic; this one was not. Longer, email-like and mixed-language-re
 
 from __future__ import annotations
 
+from bench.triage.datagen.common import parse_templates
+
 RAW: dict[str, str] = {
     "sales_inquiry": """
 Good afternoon, we're renovating our {place} and I'm trying to find someone for {svc}. Could you let me know if that's something you'd take on?
@@ -155,12 +157,5 @@ I'd like to apply for the apprentice position
 
 
 def templates() -> dict[str, list[tuple[str, str]]]:
-    """Parse RAW into (domains, text) pairs per category."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for cat, block in RAW.items():
-        items = []
-        for line in block.strip().splitlines():
-            doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
-            items.append((doms or "*", text.strip()))
-        out[cat] = items
-    return out
+    """RAW as (domains, text) pairs per category."""
+    return parse_templates(RAW)

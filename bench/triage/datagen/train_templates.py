@@ -5,6 +5,8 @@ Never reused by eval_templates.py: the evaluation set is written with other sent
 
 from __future__ import annotations
 
+from bench.triage.datagen.common import parse_templates
+
 RAW: dict[str, str] = {
     "sales_inquiry": """
 Do you do {svc}?
@@ -400,14 +402,9 @@ def templates() -> dict[str, list[tuple[str, str]]]:
     from bench.triage.datagen.train_real import REAL
     from bench.triage.datagen.train_wide import WIDE
 
-    out: dict[str, list[tuple[str, str]]] = {}
-    for cat, first in RAW.items():
-        block = "\n".join((first, MORE.get(cat, ""), WIDE.get(cat, ""), REAL.get(cat, "")))
-        items = []
-        for line in block.strip().splitlines():
-            if not line.strip():
-                continue
-            doms, _, text = line.rpartition("|") if "|" in line else ("*", "", line)
-            items.append((doms or "*", text.strip()))
-        out[cat] = items
-    return out
+    return parse_templates(
+        {
+            cat: "\n".join((first, MORE.get(cat, ""), WIDE.get(cat, ""), REAL.get(cat, "")))
+            for cat, first in RAW.items()
+        }
+    )
