@@ -56,6 +56,10 @@ class Channel(StrEnum):
         return {"webform": "web form", "sms": "SMS", "telegram": "Telegram"}.get(self.value, self.value)
 
 
+ANSWER_PURPOSES = ("first_reply", "reply")
+"""Draft purposes that answer the customer; every other purpose is a cadence touch."""
+
+
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sheepdog.domain.models import (
+    ANSWER_PURPOSES,
     Autonomy,
     Category,
     Decision,
@@ -54,7 +55,7 @@ def decide(triage: Triage, facts: PolicyInput) -> Decision:
     if cat == Category.OPT_OUT and sure:
         return Decision(DecisionKind.DROP, ("opted out: no more messages",), stop_cadence=True)
     if facts.opted_out:
-        if facts.purpose in ("first_reply", "reply"):
+        if facts.purpose in ANSWER_PURPOSES:
             # They opted out before and wrote again: nothing automated, but a person must see it.
             return Decision(
                 DecisionKind.HANDOFF,
@@ -172,6 +173,6 @@ def _is_routine(triage: Triage, facts: PolicyInput) -> str | None:
         return "L4: first reply to a new inquiry goes out on its own"
     if cat == Category.ROUTINE_QUESTION and facts.answered_from_faq:
         return "L4: routine question answered from your FAQ"
-    if facts.purpose not in ("first_reply", "reply"):
+    if facts.purpose not in ANSWER_PURPOSES:
         return f"L4: cadence touch '{facts.purpose}' goes out on its own"
     return None

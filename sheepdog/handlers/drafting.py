@@ -18,6 +18,7 @@ from sheepdog.channels.email import new_message_id
 from sheepdog.config import Settings
 from sheepdog.domain.guardrails import check_draft
 from sheepdog.domain.models import (
+    ANSWER_PURPOSES,
     Autonomy,
     Category,
     Channel,
@@ -367,21 +368,23 @@ def _handle(contact: Contact, channel: Channel) -> str | None:
     return None
 
 
-TOUCH_PURPOSES_EXCLUDED = ("first_reply", "reply")  # answers to the customer, not cadence touches
+def skip_draft(draft: Draft, why: str) -> None:
+    """Sheepdog takes a draft off the approval queue, saying why on its card."""
+    draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
+    draft.reasons = [*draft.reasons, why]
 
 
 def withdraw_touches(session: Session, services: Services, lead: Lead, why: str) -> None:
     """Cadence touches already written but not sent are stale: pending drafts are skipped and
     queued automated sends cancelled, so a lead marked quoted is never asked 'still interested?'."""
-    touches = select(Draft).where(Draft.lead_id == lead.id, Draft.purpose.not_in(TOUCH_PURPOSES_EXCLUDED))
+    touches = select(Draft).where(Draft.lead_id == lead.id, Draft.purpose.not_in(ANSWER_PURPOSES))
     for draft in session.scalars(touches.where(Draft.state == DraftState.PENDING.value)):
-        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-        draft.reasons = [*draft.reasons, f"withdrawn: {why}"]
+        skip_draft(draft, f"withdrawn: {why}")
     queued = session.scalars(
         select(Outbox)
         .join(Draft, Outbox.draft_id == Draft.id)
         .where(Outbox.lead_id == lead.id, Outbox.state == "queued", Outbox.author.is_(None))
-        .where(Draft.purpose.not_in(TOUCH_PURPOSES_EXCLUDED))
+        .where(Draft.purpose.not_in(ANSWER_PURPOSES))
     ).all()
     for row in queued:
         row.state, row.last_error = "cancelled", f"withdrawn before sending: {why}"
@@ -419,8 +422,7 @@ def opt_out(
         .join(Lead, Draft.lead_id == Lead.id)
         .where(Lead.contact_id == contact.id, Draft.state == DraftState.PENDING.value)
     ):
-        draft.state, draft.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-        draft.reasons = [*draft.reasons, "withdrawn: they opted out"]
+        skip_draft(draft, "withdrawn: they opted out")
     for lead in session.scalars(select(Lead).where(Lead.contact_id == contact.id)):
         stop_cadence(session, services, lead, "opted out", actor)
         services.lead_changed(lead.id, session)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.contacts import find_referral
 from sheepdog.domain.models import (
+    ANSWER_PURPOSES,
     Attachment,
     Category,
     Channel,
@@ -37,6 +38,7 @@ from sheepdog.handlers.drafting import (
     json_ready,
     lead_context,
     opt_out,
+    skip_draft,
     stop_cadence,
     triage_to_dict,
     withdraw_touches,
@@ -330,7 +332,7 @@ def _after_decision(
         lead.cadence_state = "paused"
         services.log(session, "cadence_paused", lead.id, reason=why)
     if decision.stop_cadence:
-        _stop_cadence(session, services, lead, why or "stopped")
+        stop_cadence(session, services, lead, why or "stopped")
     if decision.kind == DecisionKind.DROP and (triage.category == Category.SPAM or msg.spam_reason):
         lead.needs_attention = None  # held back as spam: visible in the console, nothing to do
 
@@ -345,7 +347,7 @@ def _supersede(session: Session, lead_id: int, draft_id: int) -> None:
             Draft.lead_id == lead_id,
             Draft.id != draft_id,
             Draft.state == DraftState.PENDING.value,
-            Draft.purpose.in_(("first_reply", "reply")),
+            Draft.purpose.in_(ANSWER_PURPOSES),
         )
     ).all()
     answers = draft.reply_to_message_id or 0
@@ -353,8 +355,7 @@ def _supersede(session: Session, lead_id: int, draft_id: int) -> None:
     stale = [draft] if newer_waits else waiting
     for d in stale:
         if d.state == DraftState.PENDING.value:
-            d.state, d.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-            d.reasons = [*d.reasons, "replaced by the answer to their newer message"]
+            skip_draft(d, "replaced by the answer to their newer message")
     if newer_waits:
         return
     # Automatic answers to older messages not sent yet (a burst of texts): only the newest goes.
@@ -367,13 +368,13 @@ def _supersede(session: Session, lead_id: int, draft_id: int) -> None:
             Outbox.author.is_(None),
             Draft.id != draft_id,
             Draft.reply_to_message_id < answers,
-            Draft.purpose.in_(("first_reply", "reply")),
+            Draft.purpose.in_(ANSWER_PURPOSES),
         )
     ):
         row.state, row.last_error = "cancelled", "replaced by the answer to their newer message"
-        older = session.get(Draft, row.draft_id)
-        older.state, older.decided_by = DraftState.SKIPPED.value, "Sheepdog"
-        older.reasons = [*older.reasons, "not sent: replaced by the answer to their newer message"]
+        skip_draft(
+            session.get(Draft, row.draft_id), "not sent: replaced by the answer to their newer message"
+        )
 
 
 def clean_message(msg: InboundMessage) -> InboundMessage:
@@ -657,7 +658,7 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
     A bounce does: the address is dead, so the follow-ups would bounce too, and a person must know."""
     if msg.bounce:
         lead.needs_attention = "our email bounced: check the address or reach them another way"
-        _stop_cadence(session, services, lead, "our email bounced")
+        stop_cadence(session, services, lead, "our email bounced")
         services.log(session, "bounced", lead.id)
         return
     if msg.is_auto:
@@ -666,13 +667,9 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
     if cadence is not None and lead.cadence_state in ("active", "paused", "done"):
         why = cadence_rules.stop_reason(cadence, triage, is_reply=True)
         if why:
-            _stop_cadence(session, services, lead, why)
+            stop_cadence(session, services, lead, why)
     # Touches written but not sent are stale once the lead speaks again.
     withdraw_touches(session, services, lead, "the lead replied")
-
-
-def _stop_cadence(session: Session, services: Services, lead: Lead, why: str) -> None:
-    stop_cadence(session, services, lead, why)
 
 
 def _apply_opt(

@@ -17,7 +17,7 @@ from sheepdog import defaults
 from sheepdog.channels.base import Outbound
 from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
-from sheepdog.domain.models import Category, Channel, Direction, DraftState, Stage, Triage
+from sheepdog.domain.models import ANSWER_PURPOSES, Category, Channel, Direction, DraftState, Stage, Triage
 from sheepdog.errors import PermanentSendError, SendError, TransientSendError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import compose
@@ -173,7 +173,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
 def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
     """An automated cadence touch whose cadence stopped (or paused, or the lead was won/lost)."""
     draft = s.get(Draft, row.draft_id) if row.draft_id else None
-    if draft is None or draft.purpose in ("first_reply", "reply"):
+    if draft is None or draft.purpose in ANSWER_PURPOSES:
         return False
     return lead.cadence_state in ("stopped", "paused") or lead.stage in (Stage.WON.value, Stage.LOST.value)
 
