@@ -20,6 +20,18 @@ LAUNCH_ARGS = [
 ]
 
 
+async def serve(settings: Any, aiohttp_server: Any) -> tuple[Any, str]:
+    """The real app on a local port, jobs in-process: the runtime and its base URL."""
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    server = await aiohttp_server(runtime.app)
+    return runtime, f"http://127.0.0.1:{server.port}"
+
+
+def launch(pw: Any, chromium: str) -> Any:
+    """Debian's Chromium, headless, with the flags this machine's closed network needs."""
+    return pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+
+
 async def test_approve_in_the_browser_updates_the_card_in_place(
     chromium: str, make_settings: Any, smtp: Any, aiohttp_server: Any, tmp_path: Any
 ) -> None:
@@ -27,12 +39,10 @@ async def test_approve_in_the_browser_updates_the_card_in_place(
 
     recorder, _ = smtp
     settings = make_settings(policy={"first_reply": {"autonomy": "L3"}})
-    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
-    server = await aiohttp_server(runtime.app)
-    base = f"http://127.0.0.1:{server.port}"
+    runtime, base = await serve(settings, aiohttp_server)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+        browser = await launch(pw, chromium)
         page = await browser.new_page()
         await page.goto(f"{base}/?token={TOKEN}")
         await expect(page.locator("#business")).to_have_text(settings.business.name)
@@ -69,7 +79,6 @@ async def test_approve_in_the_browser_updates_the_card_in_place(
     assert json.loads(fixture_bytes("loop", "webform__lead.json"))["email"].lower() in str(
         recorder.messages[0]["To"]
     )
-    await server.close()
     runtime.services.db.dispose()
 
 
@@ -94,12 +103,11 @@ async def test_the_embedded_form_answers_a_visitor_in_words(
     from sheepdog.storage.tables import Contact, Lead, Message
 
     settings = make_settings()
-    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
-    server = await aiohttp_server(runtime.app)
+    runtime, base = await serve(settings, aiohttp_server)
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+        browser = await launch(pw, chromium)
         page = await browser.new_page()
-        await page.goto(f"http://127.0.0.1:{server.port}/form")
+        await page.goto(f"{base}/form")
         await page.fill("#name", "Ana Ruiz")
         await page.fill("#phone", "12")
         await page.fill("#message", "Do you repair mini-splits? 🙏")

@@ -7,11 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from sheepdog.app import build_runtime, build_services
 from sheepdog.handlers import actions
-from sheepdog.jobs.queue import InProcessQueue
 from tests.conftest import TOKEN, fixture_bytes
-from tests.test_console_browser import LAUNCH_ARGS
+from tests.test_console_browser import launch, serve
 
 
 async def test_the_open_thread_refreshes_when_a_burst_ends_with_another_lead(
@@ -20,12 +18,10 @@ async def test_the_open_thread_refreshes_when_a_burst_ends_with_another_lead(
     from playwright.async_api import async_playwright, expect
 
     settings = make_settings(policy={"first_reply": {"autonomy": "L3"}})
-    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    runtime, base = await serve(settings, aiohttp_server)
     services = runtime.services
-    server = await aiohttp_server(runtime.app)
-    base = f"http://127.0.0.1:{server.port}"
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+        browser = await launch(pw, chromium)
         page = await browser.new_page()
         await page.goto(f"{base}/?token={TOKEN}")
         jordan = json.loads(fixture_bytes("loop", "webform__lead.json"))
@@ -53,5 +49,4 @@ async def test_the_open_thread_refreshes_when_a_burst_ends_with_another_lead(
             )
         await expect(page.locator("article.card.note", has_text="Emailed Maria")).to_have_count(0)
         await browser.close()
-    await server.close()
     services.db.dispose()

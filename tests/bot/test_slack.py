@@ -33,6 +33,25 @@ async def rt(make_settings: Any, fake: FakeSlack, aiohttp_client: Any) -> AsyncI
     runtime.services.db.dispose()
 
 
+async def click_told(
+    client: Any, fake: FakeSlack, fixture: str, draft_id: int, posts: dict[str, str], **replace: str
+) -> str:
+    """Click a draft card's button where Sheepdog only answers privately (on the action's
+    response_url, never replacing the card); the private answer's text."""
+    await check(
+        client,
+        fake,
+        fixture,
+        DRAFT_ID=str(draft_id),
+        CARD_TS=posts[f"draft:{draft_id}"],
+        expect=["response_url"],
+        **replace,
+    )
+    told = fake.calls[-1].params
+    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
+    return str(told["text"])
+
+
 async def open_edit_modal(
     client: Any, fake: FakeSlack, draft_id: int, posts: dict[str, str]
 ) -> dict[str, Any]:
@@ -173,31 +192,13 @@ async def test_lead_thread_root_draft_and_approve(
 
     # A double click (or Slack resending) changes nothing and sends nothing; the clicker is told
     # privately through the action's response_url, the card left as it is.
-    await check(
-        client,
-        fake,
-        "block_actions__approve.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["response_url"],
-    )
-    told = fake.calls[-1].params
-    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
-    assert told["text"].startswith("Nothing changed")
+    told = await click_told(client, fake, "block_actions__approve.json", draft_id, posts)
+    assert told.startswith("Nothing changed")
     assert len(recorder.messages) == 1
 
     # Edit on the decided draft opens no modal and says why.
-    await check(
-        client,
-        fake,
-        "block_actions__edit.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["response_url"],
-    )
-    told = fake.calls[-1].params
-    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
-    assert "this draft was already approved and sent by Dana" in told["text"]
+    told = await click_told(client, fake, "block_actions__edit.json", draft_id, posts)
+    assert "this draft was already approved and sent by Dana" in told
 
 
 async def test_edit_modal_sends_the_edit(rt: tuple[Runtime, Any], fake: FakeSlack, smtp: Any) -> None:
@@ -303,18 +304,8 @@ async def test_stranger_is_refused_politely(
     lead_id, draft_id, posts = await new_lead(rt, fake)
     fake.members = ["UDANA", "UALI"]  # the channel's members; the stranger is not one of them
     caplog.set_level("INFO")
-    await check(
-        client,
-        fake,
-        "block_actions__skip.json",
-        DRAFT_ID=str(draft_id),
-        CARD_TS=posts[f"draft:{draft_id}"],
-        expect=["response_url"],
-        UDANA="USTRANGER",
-    )
-    told = fake.calls[-1].params
-    assert told["response_type"] == "ephemeral" and told["replace_original"] is False
-    assert told["text"].startswith("Sorry, only members of the team channel can skip drafts")
+    told = await click_told(client, fake, "block_actions__skip.json", draft_id, posts, UDANA="USTRANGER")
+    assert told.startswith("Sorry, only members of the team channel can skip drafts")
     assert refusals(runtime) == [("USTRANGER", "skip drafts")]
 
     # A reaction has no response_url: the ephemeral note is tried, Slack refuses it, and that is
