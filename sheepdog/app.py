@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from sheepdog.bot.console.api import add_console
 from sheepdog.bot.web import build_web_app, keep_payload, process
-from sheepdog.brain import make_brain
+from sheepdog.brain import Brain, LazyBrain, make_brain
 from sheepdog.channels.registry import pollers, senders
 from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage
+from sheepdog.errors import QueueUnavailableError
 from sheepdog.handlers.context import Services, Surface
 from sheepdog.jobs.queue import InProcessQueue, RqQueue
 from sheepdog.storage.db import Database
@@ -46,17 +47,27 @@ def build_surfaces(settings: Settings) -> list[Surface]:
 
 
 def build_services(settings: Settings, *, queue: Any = None, db: Database | None = None) -> Services:
+    """Everything a handler or job needs. The brain is built on first use (or by warm_up), with
+    the owner's corrections stored so far; later ones are learnt as they arrive."""
     db = db or Database(settings.storage.url)
-    with db.session() as s:
-        corrections = [
-            (c.text, c.category) for c in s.scalars(select(TriageCorrection).order_by(TriageCorrection.id))
-        ]
-    brain = make_brain(settings, corrections=corrections)
+    services: Services
+
+    def build_brain() -> Brain:
+        with db.session() as s:
+            rows = s.execute(
+                select(TriageCorrection.id, TriageCorrection.text, TriageCorrection.category).order_by(
+                    TriageCorrection.id
+                )
+            ).all()
+        brain = make_brain(settings, corrections=[(text, category) for _, text, category in rows])
+        services.corrections_seen(rows[-1][0] if rows else 0)
+        return brain
+
     queue = queue or build_queue(settings)
     services = Services(
         settings=settings,
         db=db,
-        brain=brain,
+        brain=LazyBrain(build_brain),
         queue=queue,
         senders=senders(settings),
         surfaces=build_surfaces(settings),
@@ -89,13 +100,23 @@ class Runtime:
     console_token: str
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sink: Any = None
+    ticker: Any = None  # jobs.schedule.Ticker in RQ mode
 
     async def start_background(self) -> None:
         queue = self.services.queue
         if isinstance(queue, InProcessQueue):
+            # This process reads every message: build the brain now, off the event loop, so the
+            # first lead does not wait for it (the server already answers meanwhile).
+            self.background.append(asyncio.create_task(asyncio.to_thread(self.services.warm_up)))
             queue.start()
         elif isinstance(queue, RqQueue):
-            self.background.append(asyncio.create_task(_tick_rq(queue)))
+            from sheepdog.jobs.schedule import Ticker
+
+            self.ticker = Ticker(queue, "bot").start()
+            try:  # once at start, like the in-process queue: cards whose sync a restart lost
+                await asyncio.to_thread(queue.enqueue, "resync_surfaces")
+            except QueueUnavailableError as exc:
+                log.warning("%s", exc)
 
         async def deliver(msg: InboundMessage) -> object:
             return await process(self.services, [msg])
@@ -111,6 +132,9 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         self.background.clear()
+        if self.ticker is not None:
+            await asyncio.to_thread(self.ticker.stop)
+            self.ticker = None
         queue = self.services.queue
         await asyncio.to_thread(queue.stop)
 
@@ -126,18 +150,6 @@ async def _supervise(poll: Callable[[], Any]) -> None:
         except Exception:
             log.exception("poller crashed; restarting in 10 s")
             await asyncio.sleep(10)
-
-
-async def _tick_rq(queue: RqQueue) -> None:
-    """In RQ mode the bot process enqueues the periodic ticks; workers run them."""
-    from sheepdog.jobs.tasks import PERIODIC
-
-    await asyncio.to_thread(queue.enqueue, "resync_surfaces")  # once at start, like the in-process queue
-
-    while True:
-        for job in PERIODIC:
-            await asyncio.to_thread(queue.enqueue, job)
-        await asyncio.sleep(min(PERIODIC.values()))
 
 
 def build_runtime(settings: Settings, *, services: Services | None = None) -> Runtime:

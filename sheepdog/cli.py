@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -54,9 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     origin = "built-in demo business" if settings.source_path is None else settings.source_path
     console.print(f"[bold]Sheepdog[/] for [cyan]{escape(settings.business.name)}[/] ({escape(str(origin))})")
     console.print(f"  storage  {escape(settings.storage.url)}")
-    console.print(
-        f"  queue    {escape(settings.queue.backend)}   brain {escape(runtime.services.brain.name)}"
-    )
+    console.print(f"  queue    {escape(settings.queue.backend)}   brain {escape(settings.brain.backend)}")
     if sink:
         console.print(
             f"  mail     local SMTP sink on 127.0.0.1:{settings.demo.smtp_sink_port} (shown in the console)"
@@ -78,8 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from redis import Redis
-    from rq import Queue, Worker
+    from sheepdog.jobs.worker import serve
 
     settings = _settings(args)
     if settings.queue.backend != "rq":
@@ -89,10 +87,57 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 1
     if args.config:
         os.environ["SHEEPDOG_CONFIG"] = args.config
-    redis = Redis.from_url(settings.queue.redis_url)
-    worker = Worker([Queue(settings.queue.queue_name, connection=redis)], connection=redis)
-    worker.work(with_scheduler=True, burst=args.burst)
-    return 0
+    return serve(settings, burst=args.burst)
+
+
+def _queue(settings: Settings) -> Any:
+    """The deployment's queue, for looking at it from the command line (nothing is started)."""
+    from sheepdog.app import build_services
+
+    return build_services(settings).queue
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """List failed jobs, retry one (queued again) or drop one (forgotten)."""
+    settings = _settings(args)
+    queue = _queue(settings)
+    if args.action == "list":
+        health = queue.health()
+        console.print(escape(_health_line(health)))
+        failed = queue.failed()
+        if not failed:
+            console.print("no failed jobs")
+            return 0
+        table = Table("id", "job", "args", "failed at", "error")
+        for f in failed:
+            when = f.failed_at.strftime("%Y-%m-%d %H:%M:%S") if f.failed_at else ""
+            table.add_row(*(escape(c) for c in (f.id, f.job, ", ".join(map(str, f.args)), when, f.last_line)))
+        console.print(table)
+        return 0
+    if not args.id:
+        console.print(f"[red]sheepdog jobs {args.action} needs a job id[/] (see: sheepdog jobs list)")
+        return 2
+    if args.action == "retry":
+        ok = queue.retry_failed(args.id)
+        if ok and queue.backend == "inprocess":
+            queue.start()  # embedded: run it here and now, then stop
+            queue.wait_idle(timeout=120)
+            queue.stop()
+    else:
+        ok = queue.drop_failed(args.id)
+    verb = "queued again" if args.action == "retry" else "dropped"
+    console.print(escape(f"job {args.id} {verb}") if ok else f"[red]no failed job {escape(args.id)}[/]")
+    return 0 if ok else 1
+
+
+def _health_line(health: Any) -> str:
+    if not health.reachable:
+        return f"queue ({health.backend}): unreachable: {health.error}"
+    workers = "" if health.workers is None else f", {health.workers} worker(s) alive"
+    return (
+        f"queue ({health.backend}): {health.queued} queued, {health.scheduled} scheduled, "
+        f"{health.running} running, {health.failed} failed{workers}"
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -165,6 +210,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             line(True, "redis", settings.queue.redis_url)
         except Exception as exc:
             line(False, "redis", str(exc))
+    try:
+        queue = _queue(settings)
+        health = queue.health()
+        good = health.reachable and not health.stalled
+        line(good, "jobs", _health_line(health).split(": ", 1)[1])
+        if health.workers == 0:
+            console.print(
+                "        no worker is alive: start one with `sheepdog worker`; replies wait until then"
+            )
+        for f in queue.failed(limit=10):
+            console.print(escape(f"        failed job {f.id}: {f.job}{f.args} — {f.last_line}"))
+        if health.failed:
+            console.print("        retry with `sheepdog jobs retry ID`, or `sheepdog jobs drop ID`")
+        line(health.failed == 0, "failed jobs", str(health.failed))
+    except Exception as exc:
+        line(False, "jobs", str(exc))
     smtp = settings.channels.email.smtp
     if settings.channels.email.enabled and not settings.demo.smtp_sink:
         try:
@@ -206,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("doctor", help="check the config and what it points at")).set_defaults(
         func=cmd_doctor
     )
+    jobs = with_config(sub.add_parser("jobs", help="failed jobs: list, retry ID, drop ID"))
+    jobs.add_argument("action", choices=["list", "retry", "drop"], nargs="?", default="list")
+    jobs.add_argument("id", nargs="?")
+    jobs.set_defaults(func=cmd_jobs)
     try:
         from sheepdog.brain.evaluate import add_triage_command
 

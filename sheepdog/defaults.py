@@ -39,3 +39,42 @@ TRIAGE_CONFIDENCE_FLOOR = 0.55
 CONSOLE_HOST = "127.0.0.1"
 CONSOLE_PORT = 8080
 DEMO_SMTP_PORT = 2525
+
+# The engine (sheepdog/jobs): how jobs are retried, swept, leased and watched.
+
+JOB_MAX_RETRIES = 5
+"""A job that raises is retried this many times (exponential backoff, full jitter), then it lands in
+the failed-job registry (RQ's, or the failed_jobs table for the in-process queue)."""
+
+JOB_BACKOFF_BASE_S = 1.0
+"""Retry n waits a random time in [0, JOB_BACKOFF_BASE_S * 2 ** n] seconds ("full jitter")."""
+
+JOB_BACKOFF_MAX_S = 300.0
+"""No retry waits longer than this."""
+
+JOB_TIMEOUT_S = 120
+"""An RQ job running longer than this is stopped (a slow Claude call retries within it)."""
+
+JOB_GUARD_S = 120
+"""A keyed job's 'already queued' marker outlives its due time by this much, so a marker left by a
+killed process blocks its key for at most this long (every job is safe to run again)."""
+
+SWEEP_S = 15
+"""How often the sweeps look for work that lost its job: outbox rows nobody is sending, messages
+nobody is reading, sends whose process died."""
+
+READ_LEASE_S = 120
+"""How long one reader holds a message (longer than the slowest brain call with its retries); a
+reader killed mid-way frees it when this runs out."""
+
+UNREAD_AFTER_S = 10
+"""A message stored this long ago with nobody reading it is read again by the straggler sweep."""
+
+ALIVE_TTL_S = 10
+"""A process proves it is alive by renewing a key this often-ish (every ALIVE_TTL_S / 5 seconds)."""
+
+INPROCESS_WORKERS = 4
+"""Threads of the embedded queue: a slow brain call does not hold up the sends behind it."""
+
+QUEUE_DOWN_RETRY_S = 2.0
+"""After Redis refused a job, enqueues fail fast for this long (the sweeps re-queue the work)."""

@@ -66,3 +66,8 @@ class NotFoundError(SheepdogError):
 
 class ForbiddenError(SheepdogError):
     """Someone not allowed to take this action tried it."""
+
+
+class QueueUnavailableError(SheepdogError):
+    """The job queue (Redis) cannot take a job right now. What the job was for is already stored,
+    so callers log it and go on: the sweeps queue the work again once Redis is back."""

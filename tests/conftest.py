@@ -6,6 +6,7 @@ absent, except under CI=true, where it fails instead.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from sheepdog.app import Runtime, build_runtime, build_services
+from sheepdog.bot.web import SERVICES
 from sheepdog.config import Settings, load_settings
 from sheepdog.jobs.queue import InProcessQueue
 
@@ -150,6 +153,32 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
     yield rt
     rt.services.db.dispose()
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: Any) -> Callable[..., Any]:
+    """pytest-aiohttp's client, which after a POST to a customer hook waits for the app's queue to
+    be idle: hooks answer once the message is stored and the brain reads it in a job, so a test
+    that looks at the draft right after posting waits for that job (never a fixed sleep).
+    `settle=False` gives the bare client (tests of what the hook answers before the brain)."""
+
+    async def make(app: Any, *args: Any, settle: bool = True, **kwargs: Any) -> Any:
+        client = await aiohttp_client(app, *args, **kwargs)
+        services = app.get(SERVICES) if isinstance(app, web.Application) else None
+        queue = getattr(services, "queue", None)
+        if settle and hasattr(queue, "wait_idle"):
+            request = client._request
+
+            async def settled(method: str, path: Any, *a: Any, **kw: Any) -> Any:
+                response = await request(method, path, *a, **kw)
+                if method == "POST" and str(path).startswith("/hooks/"):
+                    await asyncio.to_thread(queue.wait_idle, 30.0)
+                return response
+
+            client._request = settled
+        return client
+
+    return make
 
 
 @pytest.fixture

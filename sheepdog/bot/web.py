@@ -23,7 +23,7 @@ from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PayloadTooLargeError
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.inbound import ReceiveResult, accept, understand
+from sheepdog.handlers.inbound import ReceiveResult, accept
 from sheepdog.storage.tables import RejectedPayload
 
 log = logging.getLogger(__name__)
@@ -186,50 +186,27 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
     return handle
 
 
-ANSWER_WITHIN_S = 8.0
-"""Platforms give up on a webhook after about 10-15 s (Twilio: 15) and retry or drop it. A message is
-stored in milliseconds; a slow brain (Claude retrying) finishes in the background past this."""
-
-_background: set[asyncio.Future[list[ReceiveResult]]] = set()
-
-
-async def process(
-    services: Services, messages: list[InboundMessage], *, within_s: float | None = None
-) -> list[ReceiveResult]:
-    """Store every message (off the event loop), then let the brain work on each for at most
-    `within_s` before answering; what it has not finished by then completes in the background."""
-    within_s = ANSWER_WITHIN_S if within_s is None else within_s
-    accepted = [await asyncio.to_thread(accept, services, m) for m in messages]  # all stored first
-    done: list[ReceiveResult] = []
-
-    def understand_all() -> list[ReceiveResult]:
-        for msg, stored in accepted:  # in order: a conversation's messages are read one by one
-            done.append(understand(services, msg, stored))
-        return done
-
-    work = asyncio.ensure_future(asyncio.to_thread(understand_all))
-    await asyncio.wait({work}, timeout=within_s)  # one deadline for the request, however many messages
-    if not work.done():
-        log.warning(
-            "the brain is slow: answering now, finishing %d message(s) in the background", len(accepted)
+async def process(services: Services, messages: list[InboundMessage]) -> list[ReceiveResult]:
+    """Store every message (off the event loop), then hand them to the queue to be read: the
+    platform is answered as soon as the messages are stored, whatever the brain's backlog, so a
+    slow brain never makes a platform retry. Reading happens in a job (a worker's, or a thread of
+    the embedded queue); if the queue cannot take it, the straggler sweep reads it later."""
+    accepted = await asyncio.to_thread(_accept_all, services, messages)
+    fresh = [stored.message_id for _, stored in accepted if stored.duplicate is None]
+    if fresh:
+        # In order, one job: a conversation's messages are read one by one.
+        await asyncio.to_thread(services.try_enqueue, "understand", *fresh)
+    return [
+        stored.duplicate
+        or ReceiveResult(
+            stored.message_id, stored.lead_id, stored.conversation_id, instant_reply=msg.auto_reply
         )
-        _background.add(work)
-        work.add_done_callback(_finished_late)
-    elif work.exception() is None:
-        return work.result()
-    else:  # stored, so received: the straggler sweep reads it again (a retry would be a duplicate)
-        log.error("understanding a stored message failed; the sweep will retry it", exc_info=work.exception())
-    finished = done[:]  # one snapshot: the thread may append meanwhile
-    return finished + [
-        ReceiveResult(stored.message_id, stored.lead_id, stored.conversation_id, instant_reply=msg.auto_reply)
-        for msg, stored in accepted[len(finished) :]
+        for msg, stored in accepted
     ]
 
 
-def _finished_late(work: asyncio.Future[list[ReceiveResult]]) -> None:
-    _background.discard(work)
-    if not work.cancelled() and work.exception() is not None:
-        log.error("processing a stored message failed in the background", exc_info=work.exception())
+def _accept_all(services: Services, messages: list[InboundMessage]) -> list[tuple[InboundMessage, Any]]:
+    return [accept(services, m) for m in messages]
 
 
 def _wants_html(request: web.Request) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sheepdog.brain.base import Brain
 
@@ -23,4 +25,33 @@ def make_brain(settings: Settings, corrections: list[tuple[str, str]] | None = N
     return offline
 
 
-__all__ = ["Brain", "make_brain"]
+class LazyBrain:
+    """A brain built on first use (or by warm_up in the background), so a process that never
+    reads a message — the bot in RQ mode, the CLI — starts in a second without the model."""
+
+    def __init__(self, build: Callable[[], Brain]) -> None:
+        self._build = build
+        self._brain: Brain | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._brain is not None
+
+    def get(self) -> Brain:
+        if self._brain is None:
+            with self._lock:
+                if self._brain is None:
+                    self._brain = self._build()
+        return self._brain
+
+    def learn(self, text: str, category: str) -> None:
+        """Not built yet: nothing to teach; the correction is stored and replayed when it is built."""
+        if self._brain is not None:
+            self._brain.learn(text, category)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+__all__ = ["Brain", "LazyBrain", "make_brain"]

@@ -84,14 +84,61 @@ _SHARED: dict[str, Pipeline] = {}
 
 
 def shared_pipeline() -> Pipeline:
-    """The model trained on the shipped data, fitted once per process."""
+    """The model trained on the shipped data: loaded from the model cache, or fitted once (and
+    cached) when the cache has none for this training set and scikit-learn version."""
     with _LOCK:
         if "default" not in _SHARED:
-            examples = load_examples()
-            pipe = build_pipeline()
-            pipe.fit([t for t, _ in examples], [c for _, c in examples])
-            _SHARED["default"] = pipe
+            _SHARED["default"] = _load_or_fit()
         return _SHARED["default"]
+
+
+def cache_path() -> Path:
+    """Where the fitted model is kept: $SHEEPDOG_MODEL_CACHE, else the user's cache folder. The
+    name carries a digest of the training data, this module's pipeline and scikit-learn's version,
+    so a change to any of them fits anew instead of loading a model that no longer matches."""
+    import hashlib
+    import inspect
+    import os
+
+    import sklearn
+
+    digest = hashlib.sha256()
+    digest.update(resources.files("sheepdog.brain").joinpath("data", TRAIN_FILE).read_bytes())
+    digest.update(inspect.getsource(build_pipeline).encode())
+    digest.update(inspect.getsource(normalise).encode())
+    digest.update(sklearn.__version__.encode())
+    root = os.environ.get("SHEEPDOG_MODEL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sheepdog"
+    )
+    return Path(root) / f"classifier-{digest.hexdigest()[:16]}.pkl"
+
+
+def _load_or_fit() -> Pipeline:
+    import os
+    import pickle
+    import tempfile
+
+    path = cache_path()
+    try:
+        with path.open("rb") as fh:
+            pipe = pickle.load(fh)
+        if isinstance(pipe, Pipeline):
+            return pipe
+    except FileNotFoundError:
+        pass
+    except Exception:  # a truncated or foreign file: fit anew and replace it
+        log.warning("model cache %s unreadable; fitting the model again", path, exc_info=True)
+    examples = load_examples()
+    pipe = build_pipeline()
+    pipe.fit([t for t, _ in examples], [c for _, c in examples])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
+            pickle.dump(pipe, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(fh.name, path)  # atomic: a reader sees the old file or the whole new one
+    except OSError as exc:  # a read-only home: fit at every start, as before
+        log.warning("could not keep the fitted model at %s (%s)", path, exc)
+    return pipe
 
 
 @dataclass

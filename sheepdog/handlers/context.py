@@ -6,11 +6,17 @@ hands them the same real components configured differently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sheepdog.brain.base import Brain
@@ -18,14 +24,33 @@ from sheepdog.channels.base import Sender
 from sheepdog.config import Settings
 from sheepdog.domain.cadence import CadenceDef, Step, Window
 from sheepdog.domain.models import Business, Channel
+from sheepdog.errors import QueueUnavailableError
 from sheepdog.storage.db import Database, after_commit
-from sheepdog.storage.tables import Event
+from sheepdog.storage.tables import Event, TriageCorrection
+
+log = logging.getLogger(__name__)
+
+PROCESS_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+"""Who this process is, in outbox claims and message reads: a process that died is seen as gone
+(the queue's liveness check), so what it held is taken over at once instead of after a timeout."""
+
+CORRECTIONS_CHECK_S = 2.0
+"""How often a long-lived process looks for corrections stored by another process."""
 
 
 class JobQueue(Protocol):
-    """In-process for the embedded mode, RQ on Redis in production; same jobs either way."""
+    """In-process for the embedded mode, RQ on Redis in production; same jobs either way.
+    A job's key (default: its name and arguments) makes a second enqueue while it waits a no-op."""
 
-    def enqueue(self, job: str, *args: Any, delay_s: float = 0.0) -> None: ...
+    def enqueue(self, job: str, *args: Any, delay_s: float = 0.0, key: str | None = None) -> bool: ...
+
+    def ensure(self, job: str, *args: Any) -> bool:
+        """Queue a job unless it is queued or running in a live process (the sweeps use it)."""
+        ...
+
+    def alive(self, process_ids: Iterable[str]) -> set[str]:
+        """Which of these processes (PROCESS_ID values) are alive now."""
+        ...
 
 
 class Surface(Protocol):
@@ -58,6 +83,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self._business = self.settings.business.to_domain()
+        self._corrections_seen = 0  # the newest triage_corrections id this brain has learnt
+        self._corrections_checked = 0.0
+
+    def corrections_seen(self, last_id: int) -> None:
+        """The brain was built with the corrections up to this id."""
+        self._corrections_seen = max(self._corrections_seen, last_id)
 
     def now(self) -> datetime:
         return self.clock()
@@ -85,7 +116,43 @@ class Services:
 
     def enqueue_after_commit(self, session: Session, job: str, *args: Any, delay_s: float = 0.0) -> None:
         """Queue a job once the session commits: the worker must be able to see what it is for."""
-        after_commit(session, lambda: self.queue.enqueue(job, *args, delay_s=delay_s))
+        after_commit(session, lambda: self.try_enqueue(job, *args, delay_s=delay_s))
+
+    def try_enqueue(self, job: str, *args: Any, delay_s: float = 0.0, key: str | None = None) -> bool:
+        """Queue a job whose purpose is already stored; if the queue is down, say so and go on:
+        the sweeps (outbox, unread messages) queue it again once the queue is back."""
+        try:
+            return self.queue.enqueue(job, *args, delay_s=delay_s, key=key)
+        except QueueUnavailableError as exc:
+            log.warning("%s; the sweep will queue it again", exc)
+            return False
+
+    def warm_up(self) -> None:
+        """Build the brain now rather than on the first message (workers, the embedded process)."""
+        get = getattr(self.brain, "get", None)
+        if get is not None:
+            get()
+        self.learn_new_corrections(force=True)
+
+    def learn_new_corrections(self, *, force: bool = False) -> int:
+        """Teach this process's brain the corrections other processes stored since it last looked
+        (a long-lived worker would otherwise never learn what the owner corrected in Slack)."""
+        if not force and time.monotonic() - self._corrections_checked < CORRECTIONS_CHECK_S:
+            return 0
+        self._corrections_checked = time.monotonic()
+        if not getattr(self.brain, "loaded", True):
+            return 0  # built later from the table, corrections and all
+        with self.db.session() as s:
+            rows = s.execute(
+                select(TriageCorrection.id, TriageCorrection.text, TriageCorrection.category)
+                .where(TriageCorrection.id > self._corrections_seen)
+                .order_by(TriageCorrection.id)
+            ).all()
+        for row_id, text, category in rows:
+            if row_id > self._corrections_seen:
+                self.brain.learn(text, category)
+                self._corrections_seen = row_id
+        return len(rows)
 
     def lead_changed(self, lead_id: int, session: Session | None = None) -> None:
         """Ask every chat surface to bring this lead's cards up to date (a job, so it retries).
@@ -95,7 +162,7 @@ class Services:
         if session is not None:
             self.enqueue_after_commit(session, "sync_surfaces", lead_id)
         else:
-            self.queue.enqueue("sync_surfaces", lead_id)
+            self.try_enqueue("sync_surfaces", lead_id)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sheepdog import defaults
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.contacts import find_referral
 from sheepdog.domain.models import (
@@ -32,7 +34,7 @@ from sheepdog.domain.models import (
     Triage,
 )
 from sheepdog.domain.threads import is_reply_subject, normalized_subject
-from sheepdog.handlers.context import Services
+from sheepdog.handlers.context import PROCESS_ID, Services
 from sheepdog.handlers.drafting import (
     compose,
     json_ready,
@@ -40,6 +42,7 @@ from sheepdog.handlers.drafting import (
     opt_out,
     skip_draft,
     stop_cadence,
+    triage_from_dict,
     triage_to_dict,
     withdraw_touches,
 )
@@ -84,9 +87,16 @@ def accept(services: Services, msg: InboundMessage) -> tuple[InboundMessage, _St
 
 
 def understand(services: Services, msg: InboundMessage, stored: _Stored) -> ReceiveResult:
-    """Step two, the brain's: triage, brief, draft, decide, for a message accept() stored."""
+    """Step two, the brain's: triage, brief, draft, decide, for a message accept() stored.
+
+    One reader at a time holds the message (a lease, see _take_read); a reader killed half-way
+    leaves it unread, and the next reader resumes: the triage already recorded is reused, the
+    brief and the draft are written only if they are missing, so nothing is sent twice."""
     if stored.duplicate is not None:
         return stored.duplicate
+    recorded = _take_read(services, stored.message_id)
+    if recorded is None:  # read already, or being read by a live process
+        return ReceiveResult(stored.message_id, stored.lead_id, stored.conversation_id, duplicate=True)
     if stored.lead_id is None:
         # A bounce, an out-of-office or a bare carrier keyword (STOP, HELP from an unknown number)
         # that belongs to no lead: kept, raw payload and all, and an opt-out honoured; never a lead.
@@ -95,22 +105,34 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
             _apply_opt(session, services, msg, Triage(Category.OTHER, 1.0), contact, None)
             kind = "automatic_message" if msg.is_auto else "carrier_keyword"
             services.log(session, kind, None, message_id=stored.message_id, channel=msg.channel)
+            _mark_read(session, services, stored.message_id)
         category = "automatic" if msg.is_auto else "carrier_keyword"
         return ReceiveResult(
             stored.message_id, None, stored.conversation_id, category=category, instant_reply=msg.auto_reply
         )
 
-    triage = _triage(services, msg, msg.text_for_triage, stored.in_open)
-    with services.db.session() as session:
-        lead_id, new_lead = _record(session, services, msg, stored, triage)
+    if recorded:  # a reader before us recorded the triage and died: resume after it
+        with services.db.session() as session:
+            message = session.get(Message, stored.message_id)
+            triage = triage_from_dict(message.triage)
+            lead_id, new_lead = stored.lead_id, stored.new_lead
+            briefed = session.get(Lead, lead_id).brief is not None
+            done = session.scalar(select(Draft.id).where(Draft.reply_to_message_id == stored.message_id))
+    else:
+        triage = _triage(services, msg, msg.text_for_triage, stored.in_open)
+        with services.db.session() as session:
+            lead_id, new_lead = _record(session, services, msg, stored, triage)
+        briefed, done = False, None
     first_words = new_lead or stored.awaiting_words
-    if first_words:
+    if first_words and not briefed:
         _brief(services, lead_id, triage)
     keyword = _carrier_keyword(msg)
     if keyword is not None:
         draft_id, decision = None, keyword
         with services.db.session() as session:
             services.log(session, "decision", lead_id, kind=keyword.kind, reasons=list(keyword.reasons))
+    elif done is not None:
+        draft_id, decision = done, _stored_decision(services, done)
     else:
         draft_id, decision = compose(
             services,
@@ -125,6 +147,7 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
         _after_decision(session, services, lead_id, decision, triage, msg)
         if draft_id is not None:
             _supersede(session, lead_id, draft_id)
+        _mark_read(session, services, stored.message_id)
     services.lead_changed(lead_id)
     return ReceiveResult(
         stored.message_id,
@@ -136,6 +159,56 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
         decision=decision.kind.value,
         instant_reply=msg.auto_reply,
     )
+
+
+def _take_read(services: Services, message_id: int) -> bool | None:
+    """Take the message to read it: None when it is read already or a live process holds it;
+    else whether a reader before us already recorded its triage (it died after that).
+
+    The lease is taken by a conditional UPDATE on the lease we saw, so two readers racing for
+    the same message (a job and the straggler sweep's job) cannot both win."""
+    now = services.now()
+    with services.db.session() as session:
+        row = session.execute(
+            select(Message.understood_at, Message.reading_until, Message.read_by, Message.category).where(
+                Message.id == message_id
+            )
+        ).one_or_none()
+        if row is None or row.understood_at is not None:
+            return None
+        held = row.reading_until is not None and row.reading_until > now and row.read_by != PROCESS_ID
+        if held and row.read_by and row.read_by in services.queue.alive([row.read_by]):
+            return None
+        seen = (
+            Message.reading_until.is_(None)
+            if row.reading_until is None
+            else (Message.reading_until == row.reading_until)
+        )
+        taken = session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.understood_at.is_(None), seen)
+            .values(reading_until=now + timedelta(seconds=defaults.READ_LEASE_S), read_by=PROCESS_ID)
+        ).rowcount
+        if taken != 1:
+            return None
+        return row.category is not None
+
+
+def _mark_read(session: Session, services: Services, message_id: int) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(understood_at=services.now(), reading_until=None)
+    )
+
+
+def _stored_decision(services: Services, draft_id: int) -> Decision:
+    """The decision a dead reader already stored with its draft (it is not taken twice)."""
+    with services.db.session() as session:
+        draft = session.get(Draft, draft_id)
+        return Decision(
+            DecisionKind(draft.decision or DecisionKind.APPROVE.value), tuple(draft.reasons or ())
+        )
 
 
 STORE_ATTEMPTS = 3
@@ -222,7 +295,7 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         raw_content_type=msg.raw_content_type,
         # Until triage writes here: the form fields, and what the channel knew (a carrier keyword),
         # so a message read again by the straggler sweep is read as it arrived.
-        triage={"fields": dict(msg.fields), "carrier": {"opt_in": msg.opt_in, "auto_reply": msg.auto_reply}},
+        triage={"fields": dict(msg.fields), "carrier": _carrier(msg)},
         is_auto=msg.is_auto,
         created_at=msg.received_at,
     )
@@ -241,6 +314,7 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         # Opened in the same transaction as its conversation: a second message arriving while the
         # brain reads the first finds this lead, instead of opening another one.
         lead = _open_lead(session, msg, contact, conversation)
+        message.triage = {**message.triage, "opened_lead": True}  # the reader (maybe elsewhere) must know
     return _Stored(
         message.id,
         conversation.id,
@@ -272,7 +346,7 @@ def _record(
     """Write the triage on the message; open a lead for a new conversation or update its lead."""
     message = session.get(Message, stored.message_id)
     message.category, message.confidence = triage.category.value, triage.confidence
-    message.triage = {**triage_to_dict(triage), "fields": dict(msg.fields)}
+    message.triage = {**triage_to_dict(triage), "fields": dict(msg.fields), "opened_lead": stored.new_lead}
     contact = session.get(Contact, stored.contact_id)
     lead = session.get(Lead, stored.lead_id)
     _apply_opt(session, services, msg, triage, contact, lead)
@@ -697,39 +771,67 @@ def _sure_opt_out(services: Services, triage: Triage) -> bool:
     )
 
 
-UNREAD_AFTER = timedelta(minutes=2)
-"""A message stored this long ago that the brain never read is a straggler (see read_stragglers)."""
-
-
-def read_stragglers(services: Services, limit: int = 50) -> int:
-    """Read what was stored but never understood: a restart while the brain worked, or an error
-    after the store. The platform's retry of such a message is a duplicate and reads nothing, so
-    without this sweep it would sit in a lead nobody is told about. Returns how many were read."""
+def read_stragglers(services: Services, limit: int = 500) -> int:
+    """Queue a read of every message stored but never understood: the job that should have read
+    it was lost (a Redis outage, a restart of the in-process queue) or its reader died mid-way.
+    The platform's retry of such a message is a duplicate and reads nothing, so without this
+    sweep it would sit in a lead nobody is told about. Returns how many were queued."""
     now = services.now()
     with services.db.session() as session:
         rows = session.execute(
-            select(Message, Lead)
+            select(Message.id, Message.reading_until, Message.read_by)
             .join(Lead, Lead.conversation_id == Message.conversation_id)
             .where(
                 Message.direction == Direction.INBOUND.value,
-                Message.category.is_(None),
+                Message.understood_at.is_(None),
                 Message.is_auto.is_(False),
-                Message.created_at <= now - UNREAD_AFTER,
+                Message.created_at <= now - timedelta(seconds=defaults.UNREAD_AFTER_S),
                 Message.created_at >= now - timedelta(days=1),
             )
             .order_by(Message.id)
             .limit(limit)
         ).all()
-        pending = [_restored(session, message, lead) for message, lead in rows]
-    for msg, stored in pending:
-        log.warning("reading message %s, stored but never understood", stored.message_id)
-        understand(services, msg, stored)
-    return len(pending)
+    readers = services.queue.alive({r.read_by for r in rows if r.read_by})
+    queued = 0
+    for message_id, until, reader in rows:
+        if until is not None and until > now and reader in readers:
+            continue  # being read right now
+        if services.queue.ensure("understand", message_id):
+            log.warning("message %s was stored but never read; reading it now", message_id)
+            queued += 1
+    return queued
 
 
-def _restored(session: Session, message: Message, lead: Lead) -> tuple[InboundMessage, _Stored]:
+def understand_stored(services: Services, *message_ids: int) -> list[ReceiveResult]:
+    """The `understand` job: read messages accept() stored, in order (one request's messages)."""
+    services.learn_new_corrections()
+    results: list[ReceiveResult] = []
+    for message_id in message_ids:
+        with services.db.session() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.understood_at is not None:
+                continue
+            msg, stored = _restored(session, message)
+        results.append(understand(services, msg, stored))
+    return results
+
+
+def _carrier(msg: InboundMessage) -> dict[str, Any]:
+    """What the channel knew about a message beyond its text, kept with it until the brain reads
+    it (in another process, maybe): a carrier keyword, a honeypot's verdict, a bounce."""
+    return {
+        "opt_in": msg.opt_in,
+        "auto_reply": msg.auto_reply,
+        "spam_reason": msg.spam_reason,
+        "bounce": msg.bounce,
+    }
+
+
+def _restored(session: Session, message: Message) -> tuple[InboundMessage, _Stored]:
     """The message as its channel delivered it (from what was stored), and where it was stored."""
-    contact, conversation = lead.contact, lead.conversation
+    conversation = session.get(Conversation, message.conversation_id)
+    lead = session.scalar(select(Lead).where(Lead.conversation_id == conversation.id))
+    contact = session.get(Contact, conversation.contact_id)
     carrier = (message.triage or {}).get("carrier") or {}
     msg = InboundMessage(
         channel=Channel(message.channel),
@@ -747,13 +849,24 @@ def _restored(session: Session, message: Message, lead: Lead) -> tuple[InboundMe
         attachments=tuple(Attachment(**a) for a in message.attachments or ()),
         fields=dict((message.triage or {}).get("fields") or {}),
         triage_text=message.triage_text,
+        is_auto=message.is_auto,
+        bounce=bool(carrier.get("bounce")),
         opt_in=carrier.get("opt_in"),
+        spam_reason=carrier.get("spam_reason"),
         auto_reply=carrier.get("auto_reply"),
     )
     in_open = _has_outbound(session, conversation.id)
     awaiting = not in_open and bool(msg.text_for_triage.strip()) and _no_words_yet(session, message)
-    briefed = lead.brief is not None
+    briefed = lead is not None and lead.brief is not None
+    opened = (message.triage or {}).get("opened_lead")
     stored = _Stored(
-        message.id, conversation.id, contact.id, lead.id, in_open, None, awaiting and briefed, not briefed
+        message.id,
+        conversation.id,
+        contact.id,
+        lead.id if lead is not None else None,
+        in_open,
+        None,
+        awaiting and briefed,
+        lead is not None and (bool(opened) if opened is not None else not briefed),
     )
     return msg, stored

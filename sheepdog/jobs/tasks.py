@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,14 +20,19 @@ from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain.models import ANSWER_PURPOSES, Category, Channel, Direction, DraftState, Stage, Triage
 from sheepdog.errors import PermanentSendError, SendError, TransientSendError
-from sheepdog.handlers.context import Services
+from sheepdog.handlers.context import PROCESS_ID, Services
 from sheepdog.handlers.drafting import compose
-from sheepdog.handlers.inbound import read_stragglers
+from sheepdog.handlers.inbound import read_stragglers, understand_stored
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
 
 STUCK_SENDING_S = 15 * 60
+"""A send a live process has held this long is shown as failed (a hung connection)."""
+
+INTERRUPTED_AFTER_S = 3
+"""A send claimed this long ago by a process that is gone was interrupted (no send takes a process
+this long to record once the server answered)."""
 
 
 def backoff_s(attempt: int) -> float:
@@ -119,7 +125,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
                 Outbox.state == "queued",
                 or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
             )
-            .values(state="sending", attempts=Outbox.attempts + 1, claimed_at=now)
+            .values(state="sending", attempts=Outbox.attempts + 1, claimed_at=now, claimed_by=PROCESS_ID)
         ).rowcount
         if claimed != 1:
             return "not due or already taken"
@@ -194,7 +200,8 @@ def _retry_or_fail(
         services.log(
             s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay
         )
-    services.queue.enqueue("send_outbox", outbox_id, delay_s=delay)
+    # Its own key: this job (send_outbox-<id>) is still running, so that key is taken.
+    services.try_enqueue("send_outbox", outbox_id, delay_s=delay, key=f"send_outbox-{outbox_id}-a{attempts}")
     return "retrying"
 
 
@@ -281,7 +288,6 @@ def cadence_tick(services: Services) -> int:
     written = 0
     for lead_id in due_ids:
         written += _touch(services, lead_id)
-    _sweep_stuck(services)
     return written
 
 
@@ -322,17 +328,42 @@ def _touch(services: Services, lead_id: int) -> int:
     return 1
 
 
-def _sweep_stuck(services: Services) -> None:
-    """A send interrupted mid-way (process killed) is shown as failed, never re-sent blindly."""
-    cutoff = services.now() - timedelta(seconds=STUCK_SENDING_S)
+def recover_sends(services: Services) -> int:
+    """A send whose process died mid-way (kill -9, a crash) is taken over at once: an email is sent
+    again with the same Message-ID (the receiving side threads and de-duplicates on it; the
+    process most likely died before the server took it); an SMS or chat message, which carries no
+    such id, is shown as failed for a person to check, never re-sent blindly. A send held by a
+    live process for longer than STUCK_SENDING_S is shown as failed too. Returns rows handled."""
+    now = services.now()
     with services.db.session() as s:
-        stuck = s.scalars(
+        rows = s.scalars(
             select(Outbox)
-            .where(Outbox.state == "sending", func.coalesce(Outbox.claimed_at, Outbox.created_at) < cutoff)
-            .limit(50)
+            .where(
+                Outbox.state == "sending",
+                func.coalesce(Outbox.claimed_at, Outbox.created_at)
+                < now - timedelta(seconds=INTERRUPTED_AFTER_S),
+            )
+            .limit(200)
         ).all()
-        for row in stuck:
-            _fail(s, services, row, "interrupted while sending: check the customer got it before resending")
+        alive = services.queue.alive({r.claimed_by for r in rows if r.claimed_by})
+        hung_before = now - timedelta(seconds=STUCK_SENDING_S)
+        handled = 0
+        for row in rows:
+            claimed = row.claimed_at or row.created_at
+            if (row.claimed_by in alive or row.claimed_by is None) and claimed >= hung_before:
+                continue  # still being sent (or claimed before claimers were recorded: wait)
+            handled += 1
+            died = row.claimed_by not in alive
+            if died and row.channel == Channel.EMAIL.value and row.message_id:
+                row.state, row.next_attempt_at = "queued", None
+                row.last_error = "the process sending it stopped; sending again with the same Message-ID"
+                services.log(s, "send_interrupted", row.lead_id, outbox_id=row.id, claimed_by=row.claimed_by)
+                services.enqueue_after_commit(s, "send_outbox", row.id)
+            else:
+                _fail(
+                    s, services, row, "interrupted while sending: check the customer got it before resending"
+                )
+    return handled
 
 
 ESCALATION_WINDOW = timedelta(days=2)
@@ -419,20 +450,23 @@ def sync_surfaces(services: Services, lead_id: int) -> None:
 
 
 def requeue_outbox(services: Services) -> int:
-    """Queue again every due outbox row that no job holds (a restart lost the in-process queue,
-    or a retry's delayed job vanished). Safe: send_outbox claims each row before sending."""
+    """Queue again every due outbox row that no job holds (Redis lost its queue, a restart lost
+    the in-process queue, a retry's delayed job vanished) and take over sends whose process died.
+    Keyed: a row already queued or being sent is not queued twice. Returns rows queued."""
+    recover_sends(services)
     now = services.now()
     with services.db.session() as s:
         due = s.scalars(
-            select(Outbox.id).where(
+            select(Outbox.id)
+            .where(
                 Outbox.state == "queued",
                 or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
                 Outbox.created_at <= now - timedelta(seconds=REQUEUE_AFTER_S),
             )
+            .order_by(Outbox.id)
+            .limit(1000)
         ).all()
-    for outbox_id in due:
-        services.queue.enqueue("send_outbox", outbox_id)
-    return len(due)
+    return sum(1 for outbox_id in due if services.queue.ensure("send_outbox", outbox_id))
 
 
 def resync_surfaces(services: Services) -> int:
@@ -446,14 +480,28 @@ def resync_surfaces(services: Services) -> int:
             select(Event.lead_id).where(Event.at >= since, Event.lead_id.is_not(None)).distinct()
         ).all()
     for lead_id in lead_ids:
-        services.queue.enqueue("sync_surfaces", lead_id)
+        services.try_enqueue("sync_surfaces", lead_id)
     return len(lead_ids)
 
 
-REQUEUE_AFTER_S = 30
-"""A queued row older than this with no attempt due later is assumed orphaned and queued again."""
+REQUEUE_AFTER_S = 10
+"""A queued row older than this with no attempt due later may be orphaned: it is queued again
+(keyed, so a row whose job still waits is left alone)."""
+
+
+def understand(services: Services, *message_ids: int) -> int:
+    """Read stored customer messages: triage, brief, draft, decide (handlers.inbound)."""
+    return len(understand_stored(services, *message_ids))
+
+
+def ping(services: Services) -> float:
+    """Does nothing: doctor and the engine bench time a worker's round trip with it."""
+    return time.time()
+
 
 JOBS: dict[str, Callable[..., Any]] = {
+    "understand": understand,
+    "ping": ping,
     "send_outbox": send_outbox,
     "cadence_tick": cadence_tick,
     "sla_check": sla_check,
@@ -466,9 +514,14 @@ JOBS: dict[str, Callable[..., Any]] = {
 PERIODIC: dict[str, float] = {
     "cadence_tick": defaults.CADENCE_TICK_S,
     "sla_check": defaults.CADENCE_TICK_S,
-    "requeue_outbox": defaults.CADENCE_TICK_S,
-    "read_stragglers": defaults.CADENCE_TICK_S,
+    "requeue_outbox": defaults.SWEEP_S,
+    "read_stragglers": defaults.SWEEP_S,
 }
+"""Each runs once per period per deployment (jobs.schedule in RQ mode, the queue's own clock
+in-process), never twice at once."""
+
+SWEEPS = frozenset({"requeue_outbox", "read_stragglers"})
+"""Periodic jobs that also run at start: work a restart or an outage left behind."""
 
 
 def run_job(services: Services, name: str, *args: Any) -> Any:

@@ -1,14 +1,28 @@
-"""Entry point for RQ workers: builds the services once per worker process from the config."""
+"""`sheepdog worker`: a long-lived RQ worker that builds its services once and keeps them.
+
+RQ's default worker forks a work horse per job, so whatever the parent had not built was built
+again in every horse (the brain's model alone took seconds). This worker runs each job in its own
+process (RQ's SimpleWorker) with services built before the first job, so a job costs its work
+plus a few Redis round trips. A job that crashes the process is retried by RQ (and its work is
+picked up sooner by the sweeps, which see that the process holding it is gone).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from typing import Any
+
+from sheepdog.jobs import tasks
+
+log = logging.getLogger(__name__)
 
 _services: Any = None
 
 
 def services() -> Any:
+    """The worker's services; built on first use when a job runs outside `serve` (tests, rq CLI)."""
     global _services
     if _services is None:
         from sheepdog.app import build_services
@@ -21,6 +35,68 @@ def services() -> Any:
 
 def run(job: str, *args: Any) -> Any:
     """What RQ calls: one job by name, with the worker's services."""
-    from sheepdog.jobs import tasks
-
     return tasks.run_job(services(), job, *args)
+
+
+def _worker_class() -> Any:
+    from rq.worker import SimpleWorker
+
+    class SheepdogWorker(SimpleWorker):
+        """SimpleWorker (no fork per job) that frees a coalescing job's key once RQ is done with it."""
+
+        def execute_job(self, job: Any, queue: Any) -> None:
+            super().execute_job(job, queue)
+            name, *args = job.args or ("",)
+            svc = _services
+            if svc is not None and hasattr(svc.queue, "after_job"):
+                try:
+                    svc.queue.after_job(job.id, name, tuple(args))
+                except Exception:
+                    log.exception("after job %s", job.id)
+
+    return SheepdogWorker
+
+
+def serve(settings: Any, *, burst: bool = False) -> int:
+    """Build the services, start the ticker, then work until asked to stop; a Redis outage ends
+    RQ's work loop, so it is started again (same process, same services) until Redis is back."""
+    global _services
+    from redis.exceptions import RedisError
+
+    from sheepdog.app import build_services
+    from sheepdog.jobs.queue import PROCESS_ID, RqQueue
+    from sheepdog.jobs.schedule import Ticker, move_due
+
+    started = time.monotonic()
+    _services = build_services(settings)
+    queue = _services.queue
+    assert isinstance(queue, RqQueue), "sheepdog worker needs queue.backend = 'rq'"
+    _services.warm_up()
+    log.info("worker %s ready in %.1f s", PROCESS_ID, time.monotonic() - started)
+    ticker = None if burst else Ticker(queue, "worker").start()
+    worker_class = _worker_class()
+    generation = 0
+    try:
+        while True:
+            generation += 1
+            worker = worker_class(
+                [queue.queue],
+                connection=queue.redis,
+                name=f"{PROCESS_ID}-{generation}",
+                maintenance_interval=30,
+            )
+            worker.max_connection_wait_time = 2  # back within 2 s of Redis returning
+            try:
+                if burst:
+                    move_due(queue)
+                worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+            except RedisError as exc:
+                log.error("worker lost Redis (%s); starting again", exc)
+            if burst or getattr(worker, "_stop_requested", False):
+                return 0
+            log.warning("RQ's work loop ended (Redis unreachable?); starting it again in 1 s")
+            time.sleep(1.0)
+    finally:
+        if ticker is not None:
+            ticker.stop()
+        _services.db.dispose()

@@ -125,6 +125,12 @@ class Message(Base):
     is_auto: Mapped[bool] = mapped_column(Boolean, default=False)
     edits: Mapped[list[Any]] = mapped_column(JSON, default=list)  # earlier versions of an edited message
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The brain's read of an inbound message is a lease: whoever holds it (reading_until in the
+    # future) reads the message; understood_at is set once the decision is stored. A reader killed
+    # mid-way leaves understood_at empty and the lease runs out, so the straggler sweep reads it again.
+    reading_until: Mapped[datetime | None]
+    read_by: Mapped[str | None] = mapped_column(String(200))  # the process reading it (PROCESS_ID)
+    understood_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Lead(Base):
@@ -204,6 +210,7 @@ class Outbox(Base):
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]  # when a worker took it to send (the stuck-send sweep's clock)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the process sending it (jobs.liveness)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(500))
@@ -286,3 +293,17 @@ class SinkMail(Base):
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_to: Mapped[list[Any]] = mapped_column(JSON, default=list)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FailedJob(Base):
+    """A job of the in-process queue that failed every retry (RQ keeps its own failed registry):
+    listed by `sheepdog doctor`, `sheepdog jobs` and the console, retried or dropped from there."""
+
+    __tablename__ = "failed_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    job: Mapped[str] = mapped_column(String(64))
+    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -64,32 +64,30 @@ def test_a_slow_brain_holds_no_lock_and_loses_nothing(make_settings: Any, smtp: 
 
 
 async def test_a_webhook_is_answered_before_a_slow_brain_finishes(
-    make_settings: Any, smtp: Any, aiohttp_client: Any, monkeypatch: Any
+    make_settings: Any, smtp: Any, aiohttp_client: Any
 ) -> None:
-    """Twilio and friends give up after ~15 s: the hook answers once the message is stored and the
-    brain's deadline passes; the brief and draft follow in the background, nothing is lost."""
+    """Twilio and friends give up after ~15 s: the hook answers once the message is stored; the
+    brief and draft follow in a job, nothing is lost."""
     import asyncio
 
     from sheepdog.app import build_runtime
-    from sheepdog.bot import web
     from sheepdog.storage.tables import Lead
     from tests.conftest import fixture_bytes
 
-    monkeypatch.setattr(web, "ANSWER_WITHIN_S", 0.3)
     with MessagesServer() as api:
         api.script(Reply(200, text("Thanks for getting in touch!"), delay_s=1.0))
         settings = claude_settings(make_settings, api)
         runtime = build_runtime(
             settings, services=build_services(settings, queue=InProcessQueue(periodic=False))
         )
-        client = await aiohttp_client(runtime.app)
+        client = await aiohttp_client(runtime.app, settle=False)
         started = time.monotonic()
         resp = await client.post(
             "/hooks/form",
             data=fixture_bytes("loop", "webform__lead.json"),
             headers={"Content-Type": "application/json"},
         )
-        assert resp.status == 200 and time.monotonic() - started < 1.0
+        assert resp.status == 200 and time.monotonic() - started < 0.5  # the brain takes 1 s
         with runtime.services.db.session() as s:
             assert s.scalar(select(func.count()).select_from(Message)) == 1  # stored before the answer
         for _ in range(100):  # the brain finishes on its own: a lead with a brief

@@ -309,7 +309,7 @@ def test_the_stuck_send_sweep_measures_from_the_claim(make_settings: Any, smtp: 
                     claimed_at=now - timedelta(minutes=minutes_ago),
                 )
             )
-    tasks.cadence_tick(svc)  # the sweep runs with the cadence clock
+    tasks.requeue_outbox(svc)  # the sweep runs with the outbox sweep
     with svc.db.session() as s:
         states = {o.body: o.state for o in s.scalars(select(Outbox))}
     assert states == {"claimed 1 min ago": "sending", "claimed 20 min ago": "failed"}
