@@ -70,4 +70,9 @@ class ForbiddenError(SheepdogError):
 
 class QueueUnavailableError(SheepdogError):
     """The job queue (Redis) cannot take a job right now. What the job was for is already stored,
-    so callers log it and go on: the sweeps queue the work again once Redis is back."""
+    so callers log it and go on: the sweeps queue the work again once Redis is back.
+    `repeated`: refused without trying, as Redis failed a moment ago (nothing new to log)."""
+
+    def __init__(self, message: str, *, repeated: bool = False) -> None:
+        super().__init__(message)
+        self.repeated = repeated

@@ -153,6 +153,8 @@ def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
             # last_error is the send job's short sentence; the full error is in the event log
             tries = f"{outbox.attempts} attempt{'s' if outbox.attempts != 1 else ''} so far"
             return f"{head} · not sent yet: {outbox.last_error}; will retry ({tries})"
+        if outbox is not None and outbox.state == "queued":
+            return f"{head} · queued to send by {channel}"  # honest under a backlog
         return f"{head} · sending by {channel}…"
     return head
 

@@ -124,7 +124,9 @@ class Services:
         try:
             return self.queue.enqueue(job, *args, delay_s=delay_s, key=key)
         except QueueUnavailableError as exc:
-            log.warning("%s; the sweep will queue it again", exc)
+            # One warning per outage (the breaker's fast refusals say nothing new), then quiet.
+            level = logging.DEBUG if exc.repeated else logging.WARNING
+            log.log(level, "%s; the sweep will queue it again", exc)
             return False
 
     def warm_up(self) -> None:

@@ -17,6 +17,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -126,6 +127,7 @@ class InProcessQueue:
         self._active: set[str] = set()  # keys running now
         self._again: set[str] = set()  # coalescing keys asked for while running
         self._running = 0
+        self._runs: Counter[str] = Counter()
         self._stop = False
         self._threads: list[threading.Thread] = []
         self._periodic = periodic
@@ -214,8 +216,15 @@ class InProcessQueue:
                             )
                     self._cv.notify_all()
 
+    def runs(self) -> dict[str, int]:
+        """Jobs run, by name (started, whatever the outcome)."""
+        with self._cv:
+            return dict(self._runs)
+
     def _run(self, item: _Item) -> None:
         assert self._services_ref is not None, "queue not bound to services"
+        with self._cv:
+            self._runs[item.job] += 1
         try:
             tasks.run_job(self._services_ref(), item.job, *item.args)
         except Exception as exc:
@@ -380,7 +389,9 @@ class RqQueue:
             raise ValueError(f"unknown job {job!r}")
         key = key or job_key(job, *args)
         if time.monotonic() < self._down_until:
-            raise QueueUnavailableError(f"Redis was unreachable a moment ago; {key} waits for the sweep")
+            raise QueueUnavailableError(
+                f"Redis was unreachable a moment ago; {key} waits for the sweep", repeated=True
+            )
         options: dict[str, Any] = {
             "job_id": rq_job_id(key),
             "unique": True,
@@ -423,6 +434,13 @@ class RqQueue:
         if holder and holder in self.alive([holder]):
             return False
         return self.enqueue(job, *args, key=f"{key}-rescue")
+
+    def count_run(self, job: str) -> None:
+        """Jobs run, by name: `sheepdog jobs` shows them; tests prove a keyed job ran once."""
+        self.redis.hincrby(f"{self.prefix}:runs", job, 1)
+
+    def runs(self) -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in self.redis.hgetall(f"{self.prefix}:runs").items()}
 
     def _mark_again(self, job_id: str) -> None:
         """A coalescing job asked for while queued or running: run it once more when it ends."""

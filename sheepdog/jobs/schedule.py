@@ -49,7 +49,8 @@ class Ticker:
         self._thread: threading.Thread | None = None
         self._down = False
         self._renew: Any = None
-        self.scheduled = 0  # periodic jobs this process enqueued (tests count them)
+        self.scheduled = 0  # periodic jobs this process enqueued
+        self.looks = 0
 
     def start(self) -> Ticker:
         self._thread = threading.Thread(target=self._loop, name=f"sheepdog-ticker-{self.role}", daemon=True)
@@ -79,12 +80,14 @@ class Ticker:
     def step(self) -> None:
         """One look: say we are alive, enqueue the periodic jobs due, move due delayed jobs."""
         redis, prefix = self.queue.redis, self.queue.prefix
-        redis.set(self.queue.alive_key(self.role), self.role, ex=defaults.ALIVE_TTL_S)
+        self.looks += 1  # the liveness key holds how often this process looked (doctor, tests)
+        redis.set(self.queue.alive_key(self.role), self.looks, ex=defaults.ALIVE_TTL_S)
         for job, every in self.periodic.items():
             if redis.set(f"{prefix}:tick:{job}", PROCESS_ID, nx=True, px=max(1, int(every * 1000))):
                 try:
                     if self.queue.enqueue(job, key=f"tick-{job}"):
                         self.scheduled += 1
+                        redis.hincrby(f"{prefix}:scheduled", job, 1)
                 except QueueUnavailableError:
                     redis.delete(f"{prefix}:tick:{job}")  # let the next look (any process) try again
                     raise

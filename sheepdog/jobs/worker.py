@@ -35,7 +35,11 @@ def services() -> Any:
 
 def run(job: str, *args: Any) -> Any:
     """What RQ calls: one job by name, with the worker's services."""
-    return tasks.run_job(services(), job, *args)
+    svc = services()
+    count = getattr(svc.queue, "count_run", None)
+    if count is not None:
+        count(job)
+    return tasks.run_job(svc, job, *args)
 
 
 def _worker_class() -> Any:
@@ -61,6 +65,7 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     """Build the services, start the ticker, then work until asked to stop; a Redis outage ends
     RQ's work loop, so it is started again (same process, same services) until Redis is back."""
     global _services
+    from redis import Redis
     from redis.exceptions import RedisError
 
     from sheepdog.app import build_services
@@ -75,26 +80,33 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     log.info("worker %s ready in %.1f s", PROCESS_ID, time.monotonic() - started)
     ticker = None if burst else Ticker(queue, "worker").start()
     worker_class = _worker_class()
+    # RQ waits for jobs in a BLPOP of several minutes: its connection has no read timeout (the
+    # queue's own connection has a short one, so an enqueue never hangs on a Redis that is gone).
+    connection = Redis.from_url(
+        settings.queue.redis_url, socket_connect_timeout=2.0, health_check_interval=30
+    )
     generation = 0
     try:
         while True:
             generation += 1
-            worker = worker_class(
-                [queue.queue],
-                connection=queue.redis,
-                name=f"{PROCESS_ID}-{generation}",
-                maintenance_interval=30,
-            )
-            worker.max_connection_wait_time = 2  # back within 2 s of Redis returning
+            worker = None
             try:
+                worker = worker_class(
+                    [queue.queue],
+                    connection=connection,
+                    name=f"{PROCESS_ID}-{generation}",
+                    maintenance_interval=30,
+                )
+                worker.max_connection_wait_time = 2  # back within 2 s of Redis returning
                 if burst:
                     move_due(queue)
                 worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
             except RedisError as exc:
-                log.error("worker lost Redis (%s); starting again", exc)
+                log.error("worker cannot reach Redis (%s); trying again in 1 s", exc)
             if burst or getattr(worker, "_stop_requested", False):
                 return 0
-            log.warning("RQ's work loop ended (Redis unreachable?); starting it again in 1 s")
+            if worker is not None:
+                log.warning("RQ's work loop ended (Redis unreachable?); starting it again in 1 s")
             time.sleep(1.0)
     finally:
         if ticker is not None:

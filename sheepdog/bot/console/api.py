@@ -338,6 +338,64 @@ async def sink_mail(request: web.Request) -> web.Response:
     return web.json_response({"mail": await _run(load)})
 
 
+def _job_health(services: Services) -> dict[str, Any]:
+    health = services.queue.health()  # type: ignore[attr-defined]
+    if not health.reachable:
+        problem = f"the job queue is unreachable ({health.error}): replies wait until it is back"
+    elif health.workers == 0:
+        problem = "no worker is running: replies are stored and wait. Start one: sheepdog worker"
+    else:
+        problem = None
+    return {
+        "backend": health.backend,
+        "reachable": health.reachable,
+        "queued": health.queued,
+        "scheduled": health.scheduled,
+        "running": health.running,
+        "failed": health.failed,
+        "workers": health.workers,
+        "problem": problem,
+    }
+
+
+async def jobs(request: web.Request) -> web.Response:
+    """The queue at a glance and every failed job with its error (Retry / Drop in the console)."""
+    services: Services = request.app[SERVICES]
+
+    def load() -> dict[str, Any]:
+        health = _job_health(services)
+        failed = services.queue.failed() if health["reachable"] else []  # type: ignore[attr-defined]
+        return {
+            "health": health,
+            "failed": [
+                {
+                    "id": f.id,
+                    "job": f.job,
+                    "args": [str(a) for a in f.args],
+                    "failed_at": f.failed_at.isoformat() if f.failed_at else None,
+                    "error": f.last_line,
+                    "detail": f.error[-4000:],
+                }
+                for f in failed
+            ],
+        }
+
+    return web.json_response(await _run(load))
+
+
+async def job_action(request: web.Request) -> web.Response:
+    services: Services = request.app[SERVICES]
+    job_id, name = request.match_info["job_id"], request.match_info["action"]
+    queue: Any = services.queue
+    if name not in ("retry", "drop"):
+        return json_error(404, f"unknown job action {name!r}: retry or drop")
+    done = await _run(queue.retry_failed if name == "retry" else queue.drop_failed, job_id)
+    if not done:
+        return json_error(404, f"no failed job {job_id}")
+    said = "queued again" if name == "retry" else "dropped"
+    return web.json_response({"ok": True, "message": f"job {job_id} {said}"})
+
+
 async def whoami(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     return web.json_response(
@@ -376,5 +434,7 @@ def add_console(token: str) -> Callable[[web.Application], None]:
         app.router.add_post("/api/messages/{message_id}/triage", correct_triage)
         app.router.add_get("/api/stream", events_stream)
         app.router.add_get("/api/mail", sink_mail)
+        app.router.add_get("/api/jobs", jobs)
+        app.router.add_post("/api/jobs/{job_id}/{action}", job_action)
 
     return install

@@ -151,11 +151,38 @@ async function loadMail() {
   }
 }
 
+// Jobs: the queue at a glance, failed jobs with Retry / Drop; a banner when nothing can send.
+async function loadJobs() {
+  const data = await api("/api/jobs");
+  const h = data.health || {};
+  const alert = $("#jobs-alert");
+  alert.hidden = !h.problem; alert.textContent = h.problem ? "⚠ " + h.problem : "";
+  if ($("#jobs").hidden) return;
+  const box = $("#jobs"); box.replaceChildren();
+  const workers = h.workers === null || h.workers === undefined ? "" : ` · ${h.workers} worker(s) alive`;
+  box.append(el("p", { class: "status", "data-health": "" },
+    `Queue (${h.backend}): ${h.queued} queued · ${h.scheduled} scheduled · ${h.running} running · ${h.failed} failed${workers}`));
+  if (!(data.failed || []).length) box.append(el("p", { class: "empty" }, "No failed jobs."));
+  for (const f of data.failed || []) {
+    const when = f.failed_at ? new Date(f.failed_at).toLocaleString() : "";
+    const act = async (action) => {
+      const r = await api(`/api/jobs/${encodeURIComponent(f.id)}/${action}`, {});
+      if (r.ok) { toast(r.message); loadJobs(); }
+    };
+    box.append(el("div", { class: "mailitem", "data-job": f.id },
+      el("strong", {}, `${f.job}(${f.args.join(", ")})`), el("div", { class: "status" }, `failed ${when}`),
+      el("pre", {}, f.error),
+      el("div", { class: "buttons" },
+        el("button", { class: "act primary", onclick: () => act("retry") }, "Retry"),
+        el("button", { class: "act danger", onclick: () => act("drop") }, "Drop"))));
+  }
+}
+
 function showTab(which) {
-  $("#tab-leads").classList.toggle("active", which === "leads");
-  $("#tab-mail").classList.toggle("active", which === "mail");
-  $("#thread").hidden = which !== "leads"; $("#mail").hidden = which !== "mail";
+  for (const t of ["leads", "mail", "jobs"]) $(`#tab-${t}`).classList.toggle("active", which === t);
+  $("#thread").hidden = which !== "leads"; $("#mail").hidden = which !== "mail"; $("#jobs").hidden = which !== "jobs";
   if (which === "mail") loadMail();
+  if (which === "jobs") loadJobs();
 }
 
 // Events come in bursts (one action logs several rows, for several leads). Every lead a burst
@@ -189,7 +216,9 @@ async function main() {
   actorInput.addEventListener("change", () => localStorage.setItem("sheepdog-actor", actorInput.value.trim()));
   $("#tab-leads").onclick = () => showTab("leads");
   $("#tab-mail").onclick = () => showTab("mail");
+  $("#tab-jobs").onclick = () => showTab("jobs");
   await loadLeads();
+  loadJobs(); setInterval(loadJobs, 15000);
   const first = new URLSearchParams(location.search).get("lead");
   if (first) openLead(Number(first));
   live();

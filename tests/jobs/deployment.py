@@ -1,0 +1,189 @@
+"""Production mode as an operator runs it: `sheepdog run` and `sheepdog worker` processes on the
+machine's PostgreSQL and a Redis, mail to a real local SMTP server. Tests start, kill and stop
+these processes; nothing of Sheepdog's runs inside the test process but a read of the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from sheepdog.storage.db import Database
+from sheepdog.storage.tables import Outbox
+
+LEAD_TEXT = "Hi, I'm interested in a new heat pump for my home. Can you help?"
+"""A plain inquiry: its first reply goes out on its own at the default autonomy (L4)."""
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
+    """Poll until check() is truthy; fail saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+@dataclass
+class Deployment:
+    """One bot and N workers sharing a config file; logs under `root`."""
+
+    root: Path
+    pg_url: str
+    redis_url: str
+    smtp_port: int
+    port: int
+    queue_name: str = "sheepdog-e2e"
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "sheepdog.toml"
+
+    def write_config(self) -> None:
+        self.config.write_text(
+            f"""
+[storage]
+url = "{self.pg_url}"
+[queue]
+backend = "rq"
+redis_url = "{self.redis_url}"
+queue_name = "{self.queue_name}"
+[console]
+port = {self.port}
+token = "e2e-token"
+public_url = "http://127.0.0.1:{self.port}"
+[channels.email.smtp]
+host = "127.0.0.1"
+port = {self.smtp_port}
+timeout_s = 5
+[demo]
+smtp_sink = false
+""",
+            encoding="utf-8",
+        )
+        Database(self.pg_url).dispose()  # the schema, before several processes start at once
+
+    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
+        log = (self.root / f"{name}.log").open("wb")
+        env = {**os.environ, "SHEEPDOG_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sheepdog.cli", *command, "--config", str(self.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self.procs[name] = proc
+        return proc
+
+    def start_bot(self) -> None:
+        self.start("bot", "run")
+
+    def start_worker(self, name: str) -> None:
+        self.start(name, "worker")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs[name]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name} ---\n" + p.read_text(errors="replace")[-3000:] for p in sorted(self.root.glob("*.log"))
+        )
+
+    def workers_alive(self) -> int:
+        from redis import Redis
+
+        redis = Redis.from_url(self.redis_url)
+        try:
+            return sum(1 for _ in redis.scan_iter(match=f"sheepdog:{self.queue_name}:alive:worker:*"))
+        finally:
+            redis.close()
+
+    def wait_ready(self, workers: int, timeout: float = 60) -> None:
+        def up() -> bool:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as resp:
+                    ok = resp.status == 200
+            except (OSError, urllib.error.URLError):
+                return False
+            return ok and self.workers_alive() >= workers
+
+        wait_for(up, timeout, f"the bot and {workers} workers")
+
+    def post_lead(self, i: int, tag: str = "lead") -> int:
+        """One new lead on the web form; returns the HTTP status (0: no answer at all)."""
+        body = json.dumps(
+            {"name": f"Pat {tag} {i}", "email": f"{tag}-{i}@example.com", "message": LEAD_TEXT}
+        ).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/hooks/form", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except OSError:
+            return 0
+
+    def post_leads(self, indexes: range, tag: str = "lead", *, per_s: float = 10.0) -> list[int]:
+        """Post at a steady rate from a small pool (open loop: a slow answer does not slow posting)."""
+        start = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            futures = []
+            for n, i in enumerate(indexes):
+                delay = start + n / per_s - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(pool.submit(self.post_lead, i, tag))
+            return [f.result() for f in futures]
+
+    def outbox_settled(self) -> bool:
+        """Every outbox row is sent or failed: nothing more can go out."""
+        db = Database(self.pg_url, run_migrations=False)
+        try:
+            with db.session() as s:
+                busy = s.scalar(
+                    select(func.count()).select_from(Outbox).where(Outbox.state.in_(("queued", "sending")))
+                )
+            return busy == 0
+        finally:
+            db.dispose()
+
+
+def replies_by_recipient(recorder: Any) -> Counter[str]:
+    """How many mails each address got at the test's SMTP server."""
+    with recorder.lock:
+        return Counter(rcpt.lower() for env in recorder.envelopes for rcpt in env.rcpt_tos)

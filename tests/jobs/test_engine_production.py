@@ -1,0 +1,144 @@
+"""The engine in production mode, as processes: `sheepdog run` and two `sheepdog worker` on the
+machine's PostgreSQL and Redis, every first reply counted at a real SMTP server.
+
+- leads posted while one worker is killed with SIGKILL: each answered exactly once;
+- Redis taken away twice for 45 s while 200 leads arrive: each answered exactly once after it
+  returns, with no process restarted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port, port_open, requires_service
+from tests.jobs.deployment import Deployment, replies_by_recipient, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, pg_url: str, redis_url: str, smtp: Any) -> Iterator[Deployment]:
+    deploy = Deployment(tmp_path, pg_url, redis_url, smtp[1], free_port())
+    deploy.write_config()
+    try:
+        yield deploy
+    finally:
+        deploy.stop()
+
+
+def assert_each_answered_once(recorder: Any, tag: str, n: int, deploy: Deployment, timeout: float) -> None:
+    """Wait until every lead has its reply and nothing more can be sent; then count."""
+    expected = {f"{tag}-{i}@example.com" for i in range(n)}
+
+    def all_answered() -> bool:
+        return expected <= set(replies_by_recipient(recorder))
+
+    try:
+        wait_for(all_answered, timeout, f"{n} first replies")
+        wait_for(deploy.outbox_settled, 60, "the outbox to settle")
+    except AssertionError as exc:
+        got = replies_by_recipient(recorder)
+        missing = sorted(expected - set(got))
+        raise AssertionError(f"{exc}; {len(missing)} unanswered, e.g. {missing[:5]}\n{deploy.logs()}") from None
+    got = replies_by_recipient(recorder)
+    doubled = {rcpt: k for rcpt, k in got.items() if k > 1}
+    assert not doubled, f"answered more than once: {doubled}"
+    assert set(got) == expected
+
+
+def test_two_workers_answer_every_lead_once_while_one_is_killed(deployment: Deployment, smtp: Any) -> None:
+    recorder, _ = smtp
+    deployment.start_bot()
+    deployment.start_worker("worker-1")
+    deployment.start_worker("worker-2")
+    deployment.wait_ready(workers=2)
+
+    first = deployment.post_leads(range(0, 30), "kill", per_s=10)
+    wait_for(lambda: len(replies_by_recipient(recorder)) >= 5, 30, "the first replies")
+    deployment.kill("worker-1", signal.SIGKILL)  # mid-run: leads still arriving and being read
+    second = deployment.post_leads(range(30, 60), "kill", per_s=10)
+
+    assert set(first + second) == {200}
+    assert_each_answered_once(recorder, "kill", 60, deployment, timeout=90)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A Redis of the test's own (keeping nothing on disk), so it can be taken away and brought
+    back on the same port without disturbing the machine's."""
+    binary = shutil.which("redis-server")
+    requires_service("redis-server", binary is not None, "apt-get install redis-server")
+    assert binary is not None
+    port = free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open("127.0.0.1", port), 10, "redis-server")
+        return proc
+
+    state = {"proc": start()}
+
+    class Control:
+        def down(self) -> None:
+            state["proc"].kill()  # everything it held is gone: queued jobs, leases, registrations
+            state["proc"].wait()
+
+        def up(self) -> None:
+            state["proc"] = start()
+
+    try:
+        yield f"redis://127.0.0.1:{port}/0", Control()
+    finally:
+        state["proc"].kill()
+        state["proc"].wait()
+
+
+OUTAGE_S = 45.0
+
+
+def test_redis_away_twice_for_45_s_while_200_leads_arrive(
+    tmp_path: Path, pg_url: str, smtp: Any, private_redis: tuple[str, Any]
+) -> None:
+    recorder, smtp_port = smtp
+    redis_url, redis = private_redis
+    deploy = Deployment(tmp_path, pg_url, redis_url, smtp_port, free_port())
+    deploy.write_config()
+    try:
+        deploy.start_bot()
+        deploy.start_worker("worker-1")
+        deploy.start_worker("worker-2")
+        deploy.wait_ready(workers=2)
+        statuses: list[int] = []
+        # 200 leads over ~2 minutes, at 1.6 a second: 20 before the first outage, most during the
+        # two outages, a few between and after.
+        plan = [(range(0, 10), None), (range(10, 80), "down"), (range(80, 100), "up")]
+        plan += [(range(100, 170), "down"), (range(170, 200), "up")]
+        for indexes, change in plan:
+            if change == "down":
+                redis.down()
+                began = time.monotonic()
+                statuses += deploy.post_leads(indexes, "outage", per_s=len(indexes) / (OUTAGE_S - 2))
+                time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - began)))  # the outage lasts 45 s
+            elif change == "up":
+                redis.up()
+                statuses += deploy.post_leads(indexes, "outage", per_s=5)
+            else:
+                statuses += deploy.post_leads(indexes, "outage", per_s=5)
+        assert statuses == [200] * 200, f"not all stored: {sorted(set(statuses))}"
+        for name, proc in deploy.procs.items():
+            assert proc.poll() is None, f"{name} died during the outage\n{deploy.logs()}"
+        assert_each_answered_once(recorder, "outage", 200, deploy, timeout=180)
+    finally:
+        deploy.stop()
