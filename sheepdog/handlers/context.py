@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 PROCESS_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 """Who this process is, in outbox claims and message reads: a process that died is seen as gone
 (the queue's liveness check), so what it held is taken over at once instead of after a timeout."""
+
+_INLINE = threading.local()  # job name -> argument tuples collected by Services.inline
 
 CORRECTIONS_CHECK_S = 2.0
 """How often a long-lived process looks for corrections stored by another process."""
@@ -115,8 +119,29 @@ class Services:
         session.add(Event(at=self.now(), kind=kind, lead_id=lead_id, actor=actor, data=_jsonable(data)))
 
     def enqueue_after_commit(self, session: Session, job: str, *args: Any, delay_s: float = 0.0) -> None:
-        """Queue a job once the session commits: the worker must be able to see what it is for."""
+        """Queue a job once the session commits: the worker must be able to see what it is for.
+        Inside `inline(job)` the job is collected instead, to run in the same job right after."""
+        collected = _INLINE.__dict__.get(job)
+        if collected is not None and not delay_s:
+            after_commit(session, lambda: collected.append(args))
+            return
         after_commit(session, lambda: self.try_enqueue(job, *args, delay_s=delay_s))
+
+    @contextmanager
+    def inline(self, job: str) -> Iterator[list[tuple[Any, ...]]]:
+        """Collect the `job`s committed work asks for in this thread, for the caller to run at once
+        (a first reply is sent by the job that wrote it: no second trip through the queue). If the
+        process dies before running them, the sweeps find their rows and queue them."""
+        collected: list[tuple[Any, ...]] = []
+        previous = _INLINE.__dict__.get(job)
+        setattr(_INLINE, job, collected)
+        try:
+            yield collected
+        finally:
+            if previous is None:
+                delattr(_INLINE, job)
+            else:
+                setattr(_INLINE, job, previous)
 
     def try_enqueue(self, job: str, *args: Any, delay_s: float = 0.0, key: str | None = None) -> bool:
         """Queue a job whose purpose is already stored; if the queue is down, say so and go on:

@@ -428,7 +428,12 @@ class RqQueue:
             held = Job.fetch(rq_job_id(key), connection=self.redis)
         except NoSuchJobError:
             return self.enqueue(job, *args)  # it ended meanwhile
-        if held.get_status() != JobStatus.STARTED:
+        status = held.get_status()
+        if status == JobStatus.QUEUED and self.redis.lpos(self.queue.key, held.id) is None:
+            # Taken off the queue by a worker that died before starting it (RQ's intermediate
+            # queue keeps it until its own cleanup, minutes later): queue the work again now.
+            return self.enqueue(job, *args, key=f"{key}-rescue")
+        if status != JobStatus.STARTED:
             return False  # queued or scheduled: it will run
         holder = (held.worker_name or "").rsplit("-", 1)[0]
         if holder and holder in self.alive([holder]):

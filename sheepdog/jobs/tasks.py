@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
@@ -26,6 +27,8 @@ from sheepdog.handlers.inbound import read_stragglers, understand_stored
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STUCK_SENDING_S = 15 * 60
 """A send a live process has held this long is shown as failed (a hung connection)."""
@@ -158,7 +161,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
     try:
         if sender is None:
             raise PermanentSendError(f"no {out.channel.value} sender is configured")
-        provider_id = asyncio.run(sender.send(out))
+        provider_id = run_async(sender.send(out))
     except TransientSendError as exc:
         shown = describe_send_error(exc, out.channel, services.settings)
         return _retry_or_fail(services, outbox_id, attempts, exc, shown)
@@ -446,7 +449,19 @@ def sync_surfaces(services: Services, lead_id: int) -> None:
         for surface in services.surfaces:
             await surface.sync_lead(services, lead_id)
 
-    asyncio.run(run())
+    run_async(run())
+
+
+_LOOPS = threading.local()
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on this thread's own event loop, kept for the thread's life
+    (jobs are sync; a new loop per send cost more than the send's own bookkeeping)."""
+    loop = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOOPS.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
 
 
 def requeue_outbox(services: Services) -> int:
@@ -490,8 +505,13 @@ REQUEUE_AFTER_S = 10
 
 
 def understand(services: Services, *message_ids: int) -> int:
-    """Read stored customer messages: triage, brief, draft, decide (handlers.inbound)."""
-    return len(understand_stored(services, *message_ids))
+    """Read stored customer messages: triage, brief, draft, decide (handlers.inbound); then send
+    what went out on its own, here, without a second trip through the queue."""
+    with services.inline("send_outbox") as sends:
+        read = len(understand_stored(services, *message_ids))
+    for (outbox_id,) in sends:
+        send_outbox(services, outbox_id)
+    return read
 
 
 def ping(services: Services) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from sheepdog.jobs import tasks
 log = logging.getLogger(__name__)
 
 _services: Any = None
+_STOP = threading.Event()  # SIGTERM / SIGINT seen: leave, do not start the work loop again
 
 
 def services() -> Any:
@@ -46,7 +48,12 @@ def _worker_class() -> Any:
     from rq.worker import SimpleWorker
 
     class SheepdogWorker(SimpleWorker):
-        """SimpleWorker (no fork per job) that frees a coalescing job's key once RQ is done with it."""
+        """SimpleWorker (no fork per job) that frees a coalescing job's key once RQ is done with it,
+        and remembers a stop request (RQ stops an idle worker without saying so afterwards)."""
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            _STOP.set()
+            super().request_stop(signum, frame)
 
         def execute_job(self, job: Any, queue: Any) -> None:
             super().execute_job(job, queue)
@@ -61,6 +68,34 @@ def _worker_class() -> Any:
     return SheepdogWorker
 
 
+SCHEMA_WAIT_S = 120.0
+
+
+def _database(url: str) -> Any:
+    """Workers never migrate (several starting at once would race): they wait for the schema the
+    bot's start (or `sheepdog migrate`) brings to the newest version."""
+    from sheepdog.errors import ConfigError
+    from sheepdog.storage.db import Database, schema_is_current
+
+    db = Database(url, run_migrations=False)
+    deadline = time.monotonic() + SCHEMA_WAIT_S
+    said = False
+    while True:
+        try:
+            if schema_is_current(db.engine):
+                return db
+        except Exception as exc:  # the database is not up yet
+            reason = str(exc).splitlines()[0]
+        else:
+            reason = "the schema is behind this version"
+        if time.monotonic() > deadline:
+            raise ConfigError(f"storage: {reason}; start `sheepdog run` (it migrates) and the worker again")
+        if not said:
+            log.warning("waiting for the database schema (%s): `sheepdog run` migrates it", reason)
+            said = True
+        time.sleep(0.5)
+
+
 def serve(settings: Any, *, burst: bool = False) -> int:
     """Build the services, start the ticker, then work until asked to stop; a Redis outage ends
     RQ's work loop, so it is started again (same process, same services) until Redis is back."""
@@ -73,7 +108,7 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     from sheepdog.jobs.schedule import Ticker, move_due
 
     started = time.monotonic()
-    _services = build_services(settings)
+    _services = build_services(settings, db=_database(settings.storage.url))
     queue = _services.queue
     assert isinstance(queue, RqQueue), "sheepdog worker needs queue.backend = 'rq'"
     _services.warm_up()
@@ -103,7 +138,7 @@ def serve(settings: Any, *, burst: bool = False) -> int:
                 worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
             except RedisError as exc:
                 log.error("worker cannot reach Redis (%s); trying again in 1 s", exc)
-            if burst or getattr(worker, "_stop_requested", False):
+            if burst or _STOP.is_set():
                 return 0
             if worker is not None:
                 log.warning("RQ's work loop ended (Redis unreachable?); starting it again in 1 s")

@@ -51,6 +51,17 @@ def migrate(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database is at the newest migration this code knows."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current == heads
+
+
 class Database:
     """The engine plus a session factory; `with db.session() as s:` commits or rolls back."""
 

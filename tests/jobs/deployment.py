@@ -183,6 +183,33 @@ smtp_sink = false
             db.dispose()
 
 
+def diagnose(pg_url: str, emails: list[str]) -> str:
+    """What the database says about leads that got no reply (for a failing test's message)."""
+    from sheepdog.storage.tables import Contact, Conversation, Message
+
+    db = Database(pg_url, run_migrations=False)
+    lines = []
+    try:
+        with db.session() as s:
+            for email in emails[:5]:
+                rows = s.execute(
+                    select(Message)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(Contact, Contact.id == Conversation.contact_id)
+                    .where(Contact.email == email, Message.direction == "inbound")
+                ).scalars()
+                for m in rows:
+                    lines.append(
+                        f"{email}: message {m.id} category={m.category} understood_at={m.understood_at} "
+                        f"reading_until={m.reading_until} read_by={m.read_by}"
+                    )
+                    outs = s.scalars(select(Outbox).where(Outbox.to_email == email)).all()
+                    lines += [f"   outbox {o.id} {o.state} by={o.claimed_by} err={o.last_error}" for o in outs]
+    finally:
+        db.dispose()
+    return "\n".join(lines)
+
+
 def replies_by_recipient(recorder: Any) -> Counter[str]:
     """How many mails each address got at the test's SMTP server."""
     with recorder.lock:

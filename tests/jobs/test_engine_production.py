@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port, port_open, requires_service
-from tests.jobs.deployment import Deployment, replies_by_recipient, wait_for
+from tests.jobs.deployment import Deployment, diagnose, replies_by_recipient, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,10 @@ def assert_each_answered_once(recorder: Any, tag: str, n: int, deploy: Deploymen
     except AssertionError as exc:
         got = replies_by_recipient(recorder)
         missing = sorted(expected - set(got))
-        raise AssertionError(f"{exc}; {len(missing)} unanswered, e.g. {missing[:5]}\n{deploy.logs()}") from None
+        why = diagnose(deploy.pg_url, missing)
+        raise AssertionError(
+            f"{exc}; {len(missing)} unanswered, e.g. {missing[:5]}\n{why}\n{deploy.logs()}"
+        ) from None
     got = replies_by_recipient(recorder)
     doubled = {rcpt: k for rcpt, k in got.items() if k > 1}
     assert not doubled, f"answered more than once: {doubled}"
