@@ -116,7 +116,8 @@ smtp_sink = false
 
     def logs(self) -> str:
         return "\n".join(
-            f"--- {p.name} ---\n" + p.read_text(errors="replace")[-3000:] for p in sorted(self.root.glob("*.log"))
+            f"--- {p.name} ---\n" + p.read_text(errors="replace")[-3000:]
+            for p in sorted(self.root.glob("*.log"))
         )
 
     def workers_alive(self) -> int:
@@ -148,7 +149,9 @@ smtp_sink = false
             {"name": f"Pat {tag} {i}", "email": f"{tag}-{i}@example.com", "message": LEAD_TEXT}
         ).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/hooks/form", data=body, headers={"Content-Type": "application/json"}
+            f"http://127.0.0.1:{self.port}/hooks/form",
+            data=body,
+            headers={"Content-Type": "application/json"},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as resp:
@@ -204,7 +207,9 @@ def diagnose(pg_url: str, emails: list[str]) -> str:
                         f"reading_until={m.reading_until} read_by={m.read_by}"
                     )
                     outs = s.scalars(select(Outbox).where(Outbox.to_email == email)).all()
-                    lines += [f"   outbox {o.id} {o.state} by={o.claimed_by} err={o.last_error}" for o in outs]
+                    lines += [
+                        f"   outbox {o.id} {o.state} by={o.claimed_by} err={o.last_error}" for o in outs
+                    ]
     finally:
         db.dispose()
     return "\n".join(lines)

@@ -102,7 +102,9 @@ def test_in_process_a_failing_job_is_retried_with_backoff_then_kept(
     wait_for(lambda: queue.failed(), 10, "the job to be kept as failed")
     assert len(calls) == 1 + defaults.JOB_MAX_RETRIES
     (failed,) = queue.failed()
-    assert failed.job == "sync_surfaces" and failed.args == (3,) and failed.last_line == "RuntimeError: broken 3"
+    assert (
+        failed.job == "sync_surfaces" and failed.args == (3,) and failed.last_line == "RuntimeError: broken 3"
+    )
     assert queue.health().failed == 1
     assert queue.retry_failed(failed.id)  # taken off the list and run again (and failing again)
     wait_for(lambda: len(calls) == 2 * (1 + defaults.JOB_MAX_RETRIES), 10, "the retried job's attempts")
