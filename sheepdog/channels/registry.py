@@ -1,7 +1,8 @@
 """Which channels are on, from config: their inbound routes, senders and background pollers.
 
 The web app and the outbox know channels only through this module; adding WhatsApp means a new
-channel module and a few lines here.
+channel module and a few lines here. The Twilio and Telegram modules (and their SDKs) are imported
+only when their channel is on: a process that does not use them neither waits for nor holds them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from sheepdog.channels.base import InboundParser, Reject, Sender
 from sheepdog.channels.email import EmailParser, SmtpSender
 from sheepdog.channels.email_imap import ImapPoller, ImapSettings
-from sheepdog.channels.sms_twilio import TwilioSmsParser, TwilioSmsSender, help_line
-from sheepdog.channels.telegram_customer import TelegramCustomerParser, TelegramPoller, TelegramSender
 from sheepdog.channels.webform import WebformParser
 from sheepdog.channels.webhook import WebhookParser
 from sheepdog.config import Settings
@@ -32,12 +31,16 @@ def inbound_routes(settings: Settings) -> list[tuple[str, InboundParser]]:
     if ch.email.enabled and ch.email.inbound_webhook:
         routes.append(("/hooks/email", EmailParser(ch.email.inbound_token)))
     if ch.sms.enabled:
+        from sheepdog.channels.sms_twilio import TwilioSmsParser, help_line
+
         if not ch.sms.auth_token:
             raise ConfigError("channels.sms.auth_token is required: it verifies X-Twilio-Signature")
         b = settings.business
         help_text = ch.sms.help_text or help_line(b.name, b.phone, b.email, b.website)
         routes.append(("/hooks/twilio/sms", TwilioSmsParser(ch.sms.auth_token, help_text)))
     if ch.telegram.enabled and ch.telegram.mode == "webhook":
+        from sheepdog.channels.telegram_customer import TelegramCustomerParser
+
         if not ch.telegram.secret_token:
             raise ConfigError(
                 "channels.telegram.secret_token is required in webhook mode: Telegram sends it back in "
@@ -71,6 +74,8 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
             timeout_s=smtp.timeout_s,
         )
     if ch.sms.enabled:
+        from sheepdog.channels.sms_twilio import TwilioSmsSender
+
         if not (ch.sms.account_sid and ch.sms.auth_token and ch.sms.from_number):
             raise ConfigError("channels.sms needs account_sid, auth_token and from_number to send")
         out[Channel.SMS] = TwilioSmsSender(
@@ -81,6 +86,8 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
             timeout_s=ch.sms.timeout_s,
         )
     if ch.telegram.enabled:
+        from sheepdog.channels.telegram_customer import TelegramSender
+
         if not ch.telegram.bot_token:
             raise ConfigError("channels.telegram.bot_token is required")
         out[Channel.TELEGRAM] = TelegramSender(ch.telegram.bot_token, api_base_url=ch.telegram.api_base_url)
@@ -116,6 +123,8 @@ def pollers(settings: Settings, deliver: Deliver, reject: Reject | None = None) 
             ).run
         )
     if ch.telegram.enabled and ch.telegram.mode == "polling":
+        from sheepdog.channels.telegram_customer import TelegramPoller
+
         if not ch.telegram.bot_token:
             raise ConfigError("channels.telegram.bot_token is required")
         loops.append(
