@@ -1,33 +1,39 @@
 """A local text classifier: TF-IDF over word and character n-grams, logistic regression.
 
-Trained at first use from the labelled set shipped in brain/data/train.jsonl (a second or two),
-shared by every OfflineBrain in the process. The owner's corrections act twice: at once, a
-corrected message decides for messages close to it; and in the background the model is refitted
-with the corrections weighted in, so messages that are merely alike ("walk-through on Saturday"
-after "walk-through on Friday" was corrected) follow too.
+Fitted with scikit-learn from the labelled set shipped in brain/data/train.jsonl (a second or two)
+and kept as a TextModel: the vocabularies, IDF weights and coefficients, applied with numpy alone.
+A process that only reads messages (a worker, the embedded bot) never imports scikit-learn, which
+by itself holds ~85 MB and takes most of a second to import; the fitted model is cached on disk.
+The owner's corrections act twice: at once, a corrected message decides for messages close to it;
+and in the background the model is refitted (scikit-learn, then) with the corrections weighted in,
+so messages that are merely alike ("walk-through on Saturday" after "walk-through on Friday" was
+corrected) follow too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 log = logging.getLogger(__name__)
 
 TRAIN_FILE = "train.jsonl"
 CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example decides
 CORRECTION_WEIGHT = 8.0  # one correction counts as this many shipped examples in a refit
+WORD_NGRAMS = (1, 2)
+CHAR_NGRAMS = (2, 5)
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+SPACES = re.compile(r"\s\s+")  # what scikit-learn folds before char_wb n-grams
 
 
 def normalise(text: str) -> str:
@@ -51,19 +57,24 @@ def load_examples(path: Path | None = None) -> list[tuple[str, str]]:
     return [(r["text"], r["label"]) for r in rows]
 
 
-def build_pipeline() -> Pipeline:
+def build_pipeline() -> Any:
+    """The scikit-learn pipeline that is fitted (imported only to fit)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     features = FeatureUnion(
         [
             (
                 "words",
-                TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                TfidfVectorizer(preprocessor=normalise, ngram_range=WORD_NGRAMS, sublinear_tf=True, min_df=1),
             ),
             (
                 "chars",
                 TfidfVectorizer(
                     preprocessor=normalise,
                     analyzer="char_wb",
-                    ngram_range=(2, 5),
+                    ngram_range=CHAR_NGRAMS,
                     sublinear_tf=True,
                     min_df=2,
                     max_features=60000,
@@ -79,41 +90,145 @@ def build_pipeline() -> Pipeline:
     )
 
 
+def word_terms(text: str) -> list[str]:
+    """The word unigrams and bigrams scikit-learn's TfidfVectorizer makes of a normalised text."""
+    tokens = TOKEN.findall(text)
+    terms = list(tokens)
+    for n in range(2, min(WORD_NGRAMS[1] + 1, len(tokens) + 1)):
+        terms += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return terms
+
+
+def char_terms(text: str) -> list[str]:
+    """Character n-grams within word boundaries, padded with a space ('char_wb'), as scikit-learn."""
+    low, high = CHAR_NGRAMS
+    terms: list[str] = []
+    for word in SPACES.sub(" ", text).split():
+        w = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            terms.append(w[offset : offset + n])
+            while offset + n < len(w):
+                offset += 1
+                terms.append(w[offset : offset + n])
+            if offset == 0:  # a short word counts once
+                break
+    return terms
+
+
+def _block(terms: list[str], vocab: dict[str, int], idf: np.ndarray) -> dict[int, float]:
+    """Sublinear TF x IDF, L2-normalised: one TfidfVectorizer's row as {column: weight}."""
+    counts: dict[int, int] = {}
+    for term in terms:
+        col = vocab.get(term)
+        if col is not None:
+            counts[col] = counts.get(col, 0) + 1
+    row = {col: (math.log(k) + 1.0) * float(idf[col]) for col, k in counts.items()}
+    norm = math.sqrt(sum(v * v for v in row.values()))
+    return {col: v / norm for col, v in row.items()} if norm else row
+
+
+@dataclass
+class TextModel:
+    """The fitted pipeline's numbers, applied with numpy: the same probabilities to 1e-9."""
+
+    classes: list[str]
+    word_vocab: dict[str, int]
+    word_idf: np.ndarray
+    char_vocab: dict[str, int]
+    char_idf: np.ndarray
+    coef: np.ndarray  # (classes, word features + char features)
+    intercept: np.ndarray
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Any) -> TextModel:
+        words, chars = (vec for _, vec in pipeline.named_steps["features"].transformer_list)
+        lr = pipeline.named_steps["model"]
+        return cls(
+            [str(c) for c in lr.classes_],
+            {str(k): int(v) for k, v in words.vocabulary_.items()},
+            np.asarray(words.idf_, dtype=np.float64),
+            {str(k): int(v) for k, v in chars.vocabulary_.items()},
+            np.asarray(chars.idf_, dtype=np.float64),
+            np.asarray(lr.coef_, dtype=np.float64),
+            np.asarray(lr.intercept_, dtype=np.float64),
+        )
+
+    @property
+    def n_words(self) -> int:
+        return len(self.word_idf)
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The text's non-zero features (columns, values): words first, then characters."""
+        clean = normalise(text)
+        words = _block(word_terms(clean), self.word_vocab, self.word_idf)
+        chars = _block(char_terms(clean), self.char_vocab, self.char_idf)
+        cols = list(words) + [self.n_words + c for c in chars]
+        vals = list(words.values()) + list(chars.values())
+        return np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=np.float64)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Softmax of the linear scores (scikit-learn's multinomial LogisticRegression)."""
+        out = np.empty((len(texts), len(self.classes)))
+        for i, text in enumerate(texts):
+            cols, vals = self.features(text)
+            scores = self.coef[:, cols] @ vals + self.intercept
+            scores -= scores.max()
+            exp = np.exp(scores)
+            out[i] = exp / exp.sum()
+        return out
+
+    def dense(self, texts: list[str]) -> np.ndarray:
+        """Rows of features for a few texts (the corrections), for cosine similarity."""
+        matrix = np.zeros((len(texts), self.coef.shape[1]))
+        for i, text in enumerate(texts):
+            cols, vals = self.features(text)
+            matrix[i, cols] = vals
+        return matrix
+
+
 _LOCK = threading.Lock()
-_SHARED: dict[str, Pipeline] = {}
+_SHARED: dict[str, TextModel] = {}
 
 
-def shared_pipeline() -> Pipeline:
+def shared_model() -> TextModel:
     """The model trained on the shipped data: loaded from the model cache, or fitted once (and
-    cached) when the cache has none for this training set and scikit-learn version."""
+    cached) when the cache has none for this training set and this code."""
     with _LOCK:
         if "default" not in _SHARED:
             _SHARED["default"] = _load_or_fit()
         return _SHARED["default"]
 
 
+def fit(texts: list[str], labels: list[str], weights: list[float] | None = None) -> TextModel:
+    pipeline = build_pipeline()
+    if weights is None:
+        pipeline.fit(texts, labels)
+    else:
+        pipeline.fit(texts, labels, model__sample_weight=weights)
+    return TextModel.from_pipeline(pipeline)
+
+
 def cache_path() -> Path:
     """Where the fitted model is kept: $SHEEPDOG_MODEL_CACHE, else the user's cache folder. The
-    name carries a digest of the training data, this module's pipeline and scikit-learn's version,
-    so a change to any of them fits anew instead of loading a model that no longer matches."""
+    name carries a digest of the training data and of the code that fits and applies it (without
+    importing scikit-learn), so a change to either fits anew instead of loading a stale model."""
     import hashlib
     import inspect
     import os
-
-    import sklearn
+    import sys
 
     digest = hashlib.sha256()
     digest.update(resources.files("sheepdog.brain").joinpath("data", TRAIN_FILE).read_bytes())
-    digest.update(inspect.getsource(build_pipeline).encode())
-    digest.update(inspect.getsource(normalise).encode())
-    digest.update(sklearn.__version__.encode())
+    digest.update(inspect.getsource(sys.modules[__name__]).encode())
+    digest.update(np.__version__.encode())
     root = os.environ.get("SHEEPDOG_MODEL_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sheepdog"
     )
     return Path(root) / f"classifier-{digest.hexdigest()[:16]}.pkl"
 
 
-def _load_or_fit() -> Pipeline:
+def _load_or_fit() -> TextModel:
     import os
     import pickle
     import tempfile
@@ -121,31 +236,30 @@ def _load_or_fit() -> Pipeline:
     path = cache_path()
     try:
         with path.open("rb") as fh:
-            pipe = pickle.load(fh)
-        if isinstance(pipe, Pipeline):
-            return pipe
+            model = pickle.load(fh)
+        if isinstance(model, TextModel):
+            return model
     except FileNotFoundError:
         pass
     except Exception:  # a truncated or foreign file: fit anew and replace it
         log.warning("model cache %s unreadable; fitting the model again", path, exc_info=True)
     examples = load_examples()
-    pipe = build_pipeline()
-    pipe.fit([t for t, _ in examples], [c for _, c in examples])
+    model = fit([t for t, _ in examples], [c for _, c in examples])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:
-            pickle.dump(pipe, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(fh.name, path)  # atomic: a reader sees the old file or the whole new one
     except OSError as exc:  # a read-only home: fit at every start, as before
         log.warning("could not keep the fitted model at %s (%s)", path, exc)
-    return pipe
+    return model
 
 
 @dataclass
 class Classifier:
     """Probabilities per category, with the owner's corrections taking precedence nearby."""
 
-    pipeline: Pipeline = field(default_factory=shared_pipeline)
+    model: TextModel = field(default_factory=shared_model)
     corrections: list[tuple[str, str]] = field(default_factory=list)
     refit: bool = True  # refit with the corrections in the background (off: nearest match only)
     _matrix: object | None = None
@@ -156,15 +270,15 @@ class Classifier:
 
     @property
     def labels(self) -> list[str]:
-        return [str(c) for c in self.pipeline.classes_]
+        return list(self.model.classes)
 
     def predict_proba(self, text: str) -> dict[str, float]:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: list[str]) -> list[dict[str, float]]:
-        pipeline = self.pipeline  # the same model for the numbers and their labels
-        labels = [str(c) for c in pipeline.classes_]
-        probs = pipeline.predict_proba(texts)
+        model = self.model  # the same model for the numbers and their labels
+        labels = model.classes
+        probs = model.predict_proba(texts)
         return [{label: float(p) for label, p in zip(labels, row, strict=True)} for row in probs]
 
     def learn(self, text: str, category: str) -> None:
@@ -202,13 +316,12 @@ class Classifier:
             texts = [t for t, _ in shipped] + [t for t, _ in corrections]
             labels = [c for _, c in shipped] + [c for _, c in corrections]
             weights = [1.0] * len(shipped) + [CORRECTION_WEIGHT] * len(corrections)
-            pipe = build_pipeline()
             try:
-                pipe.fit(texts, labels, model__sample_weight=weights)
+                model = fit(texts, labels, weights)
             except Exception:  # the shipped model and the nearest-match rule keep working
                 log.exception("refitting with %d corrections failed", len(corrections))
                 continue
-            self.pipeline = pipe  # one reference swap: a triage in flight keeps the model it had
+            self.model = model  # one reference swap: a triage in flight keeps the model it had
             self._matrix = None
 
     def wait_for_refit(self, timeout: float = 60.0) -> bool:
@@ -222,14 +335,13 @@ class Classifier:
         """The corrected category of the most similar corrected message, if it is close enough."""
         if not self.corrections:
             return None
-        pipeline, corrections = self.pipeline, list(self.corrections)  # a refit may swap them meanwhile
-        features = pipeline.named_steps["features"]
+        model, corrections = self.model, list(self.corrections)  # a refit may swap them meanwhile
         cached = self._matrix
-        if not (isinstance(cached, tuple) and cached[0] is pipeline and cached[1] == corrections):
-            cached = (pipeline, corrections, features.transform([t for t, _ in corrections]))
+        if not (isinstance(cached, tuple) and cached[0] is model and cached[1] == corrections):
+            cached = (model, corrections, model.dense([t for t, _ in corrections]))
             self._matrix = cached
-        query = features.transform([text])
-        sims = (cached[2] @ query.T).toarray().ravel() / 2.0  # two L2-normalised blocks → max 2
+        cols, vals = model.features(text)
+        sims = cached[2][:, cols] @ vals / 2.0  # two L2-normalised blocks → max 2
         best = int(np.argmax(sims))
         if sims[best] >= CORRECTION_MATCH:
             return corrections[best][1], float(sims[best])

@@ -9,6 +9,7 @@ picked up sooner by the sweeps, which see that the process holding it is gone).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -68,6 +69,26 @@ def _worker_class() -> Any:
     return SheepdogWorker
 
 
+def _warm_up(services: Any, started: float) -> None:
+    try:
+        services.warm_up()
+    except Exception:  # the first read builds it again and says why
+        log.exception("loading the brain failed")
+        return
+    release_freed_memory()
+    log.info("worker: brain loaded %.1f s after start", time.monotonic() - started)
+
+
+def release_freed_memory() -> None:
+    """Give back to the system what loading the model allocated and freed (glibc keeps it)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 SCHEMA_WAIT_S = 120.0
 
 
@@ -111,8 +132,9 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     _services = build_services(settings, db=_database(settings.storage.url))
     queue = _services.queue
     assert isinstance(queue, RqQueue), "sheepdog worker needs queue.backend = 'rq'"
-    _services.warm_up()
-    log.info("worker %s ready in %.1f s", PROCESS_ID, time.monotonic() - started)
+    # The model loads beside the work loop: sends need no brain, and a read that comes first
+    # waits for the load (LazyBrain's lock) instead of the worker waiting to take jobs at all.
+    threading.Thread(target=_warm_up, args=(_services, started), name="sheepdog-warm-up", daemon=True).start()
     ticker = None if burst else Ticker(queue, "worker").start()
     worker_class = _worker_class()
     # RQ waits for jobs in a BLPOP of several minutes: its connection has no read timeout (the

@@ -103,6 +103,18 @@ smtp_sink = false
         proc.send_signal(sig)
         proc.wait(timeout=30)
 
+    def worker_sending_to(self, email: str) -> str:
+        """The name of the worker process that has claimed the send to this address."""
+        db = Database(self.pg_url, run_migrations=False)
+        try:
+            with db.session() as s:
+                claimer = s.scalar(select(Outbox.claimed_by).where(Outbox.to_email == email))
+        finally:
+            db.dispose()
+        assert claimer, f"nobody claimed the send to {email}"
+        pid = int(claimer.rsplit("-", 2)[1])  # PROCESS_ID is host-pid-random
+        return next(name for name, proc in self.procs.items() if proc.pid == pid)
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
