@@ -447,6 +447,23 @@ class RqQueue:
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(f"{self.prefix}:runs").items()}
 
+    def busy(self, job_id: str) -> bool:
+        """The job waits or runs (in a process that is alive): a periodic run not to overlap."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        try:
+            job = Job.fetch(job_id, connection=self.redis)
+        except NoSuchJobError:
+            return False
+        status = job.get_status()
+        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+            return True
+        if status != JobStatus.STARTED:
+            return False
+        holder = (job.worker_name or "").rsplit("-", 1)[0]
+        return not holder or holder in self.alive([holder])
+
     def _mark_again(self, job_id: str) -> None:
         """A coalescing job asked for while queued or running: run it once more when it ends."""
         self.redis.set(f"{self.prefix}:again:{job_id}", "1", ex=defaults.JOB_GUARD_S)

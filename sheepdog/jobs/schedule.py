@@ -2,8 +2,8 @@
 
 Every process runs a Ticker thread; what they do is arbitrated in Redis, so it happens once:
 - each periodic job is enqueued once per period: the first process to SET the job's lease key
-  (NX, expiring after one period) enqueues it, under the tick's fixed job id, which RQ refuses
-  while the previous tick is still queued or running;
+  (NX, expiring after one period) enqueues it, under one job id per period, unless the previous
+  run is still queued or running (in a live process);
 - one process at a time (a short lease) moves delayed jobs and retries whose time has come from
   RQ's scheduled registry to the queue;
 - every process renews its liveness key, so a claim held by a dead process is seen as free.
@@ -16,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from sheepdog import defaults
 from sheepdog.errors import QueueUnavailableError
 from sheepdog.jobs import tasks
-from sheepdog.jobs.queue import PROCESS_ID, RqQueue
+from sheepdog.jobs.queue import PROCESS_ID, RqQueue, rq_job_id
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +84,22 @@ class Ticker:
         self.looks += 1  # the liveness key holds how often this process looked (doctor, tests)
         redis.set(self.queue.alive_key(self.role), self.looks, ex=defaults.ALIVE_TTL_S)
         for job, every in self.periodic.items():
-            if redis.set(f"{prefix}:tick:{job}", PROCESS_ID, nx=True, px=max(1, int(every * 1000))):
-                try:
-                    if self.queue.enqueue(job, key=f"tick-{job}"):
-                        self.scheduled += 1
-                        redis.hincrby(f"{prefix}:scheduled", job, 1)
-                except QueueUnavailableError:
-                    redis.delete(f"{prefix}:tick:{job}")  # let the next look (any process) try again
-                    raise
+            if not redis.set(f"{prefix}:tick:{job}", PROCESS_ID, nx=True, px=max(1, int(every * 1000))):
+                continue  # another process (or this one) scheduled this period's run
+            last = redis.get(f"{prefix}:last:{job}")
+            if last is not None and self.queue.busy(last.decode()):
+                continue  # the previous run is still queued or running: not started again
+            # One job id per period: a run that failed stays in the failed registry (to be seen)
+            # without holding up the next period's.
+            key = f"tick-{job}-{int(time.time() // every)}"
+            try:
+                if self.queue.enqueue(job, key=key):
+                    redis.set(f"{prefix}:last:{job}", rq_job_id(key))
+                    self.scheduled += 1
+                    redis.hincrby(f"{prefix}:scheduled", job, 1)
+            except QueueUnavailableError:
+                redis.delete(f"{prefix}:tick:{job}")  # let the next look (any process) try again
+                raise
         if self._renew is None:
             self._renew = redis.register_script(_RENEW)
         if self._renew(keys=[f"{prefix}:mover"], args=[PROCESS_ID, MOVER_LEASE_MS]):
