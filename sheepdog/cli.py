@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sheepdog.config import Settings, example_config_text, load_settings
 from sheepdog.errors import ConfigError
+from sheepdog.storage.db import mask_url, migrate
 
 # soft_wrap: rich does not fold long lines itself, so a path or the console URL with its token
 # stays one piece to copy. console.print reads [words] as rich markup and drops what it takes for
@@ -33,14 +34,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from sheepdog.app import build_runtime
+    from sheepdog.app import build_runtime, build_services
     from sheepdog.demo import start_sink
+    from sheepdog.storage.db import open_database
 
     settings = _settings(args)
     if settings.demo.smtp_sink:  # the demo's mail goes to its own sink, whatever smtp says
         settings.channels.email.smtp.host = "127.0.0.1"
         settings.channels.email.smtp.port = settings.demo.smtp_sink_port
-    runtime = build_runtime(settings)
+    db = open_database(settings.storage.url, role="run")
+    runtime = build_runtime(settings, services=build_services(settings, db=db))
     sink = None
     if settings.demo.smtp_sink:
         try:
@@ -54,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     host, port = settings.console.host, settings.console.port
     origin = "built-in demo business" if settings.source_path is None else settings.source_path
     console.print(f"[bold]Sheepdog[/] for [cyan]{escape(settings.business.name)}[/] ({escape(str(origin))})")
-    console.print(f"  storage  {escape(settings.storage.url)}")
+    console.print(f"  storage  {escape(mask_url(settings.storage.url))}")
     console.print(f"  queue    {escape(settings.queue.backend)}   brain {escape(settings.brain.backend)}")
     if sink:
         console.print(
@@ -138,6 +141,35 @@ def _health_line(health: Any) -> str:
         f"queue ({health.backend}): {health.queued} queued, {health.scheduled} scheduled, "
         f"{health.running} running, {health.failed} failed{workers}"
     )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database to this version's schema (rows kept); run it before `run` and the
+    workers after an install or an upgrade. Safe to run again: it does nothing when current."""
+    from alembic.runtime.migration import MigrationContext
+
+    from sheepdog.storage.db import Database, schema_is_current
+
+    settings = _settings(args)
+    db = Database(settings.storage.url, run_migrations=False)
+    try:
+        with db.engine.connect() as conn:
+            before = MigrationContext.configure(conn).get_current_revision()
+        if schema_is_current(db.engine):
+            console.print(escape(f"{mask_url(settings.storage.url)}: schema is current ({before})"))
+            return 0
+        migrate(db.engine)
+        with db.engine.connect() as conn:
+            after = MigrationContext.configure(conn).get_current_revision()
+        console.print(escape(f"{mask_url(settings.storage.url)}: migrated {before or 'empty'} → {after}"))
+        return 0
+    except ConfigError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"storage.url = {mask_url(settings.storage.url)}: {reason}") from None
+    finally:
+        db.dispose()
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -254,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = with_config(sub.add_parser("run", help="start the bot, webhooks and the local console"))
     run.add_argument("--port", type=int, help="console/webhook port (overrides the config)")
     run.set_defaults(func=cmd_run)
+    with_config(sub.add_parser("migrate", help="bring the database schema up to date")).set_defaults(
+        func=cmd_migrate
+    )
     worker = with_config(sub.add_parser("worker", help="run an RQ worker (queue.backend = 'rq')"))
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(func=cmd_worker)

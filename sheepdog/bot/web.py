@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from sheepdog import defaults
+from sheepdog.bot.health import add_health_routes
 from sheepdog.channels.base import InboundParser
 from sheepdog.channels.registry import inbound_routes
 from sheepdog.channels.webform import embeddable_form
@@ -234,10 +235,6 @@ async def form_page(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 @web.middleware
 async def never_500(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Last line of defence: an unexpected error is logged and answered as a clear 4xx/503."""
@@ -274,7 +271,8 @@ async def form_preflight(request: web.Request) -> web.Response:
 def build_web_app(
     services: Services, extra: list[Callable[[web.Application], Any]] | None = None
 ) -> web.Application:
-    """Routes: /hooks/* (channels), /form, /health, then whatever surfaces add (console, Slack)."""
+    """Routes: /hooks/* (channels), /form, /healthz, /readyz, /metrics, then whatever surfaces add
+    (console, Slack)."""
     # client_max_size caps request.read()/post() (the Slack adapter's route); the hooks and the
     # console stream their bodies through read_body with their own limits, which it does not cut.
     app = web.Application(middlewares=[never_500], client_max_size=defaults.MAX_BODY_BYTES * 4)
@@ -283,7 +281,7 @@ def build_web_app(
         app.router.add_post(path, hook_handler(parser, body_limit(services.settings, path)))
     app.router.add_route("OPTIONS", "/hooks/form", form_preflight)
     app.router.add_get("/form", form_page)
-    app.router.add_get("/health", health)
+    add_health_routes(app)
     app.on_response_prepare.append(cors_for(services))
     for add in extra or []:
         add(app)

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 RUN = "sheepdog.jobs.worker.run"
 """What RQ calls for every job: the worker's long-lived services run it."""
 
+LATENCY_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+"""Buckets of the time a job waited between being due and starting (/metrics)."""
+
 COALESCE = frozenset({"sync_surfaces"})
 """Jobs whose input may change while they run: an enqueue meanwhile runs them once more after."""
 
@@ -94,6 +97,22 @@ class QueueHealth:
         return self.workers == 0 or not self.reachable
 
 
+@dataclass
+class Latency:
+    """A histogram of how long jobs waited to start: counts per bucket (not cumulative), sum."""
+
+    counts: list[int]
+    total_s: float
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    @staticmethod
+    def bucket(seconds: float) -> int:
+        return next((i for i, le in enumerate(LATENCY_BUCKETS_S) if seconds <= le), len(LATENCY_BUCKETS_S))
+
+
 @dataclass(order=True)
 class _Item:
     due: float
@@ -128,6 +147,7 @@ class InProcessQueue:
         self._again: set[str] = set()  # coalescing keys asked for while running
         self._running = 0
         self._runs: Counter[str] = Counter()
+        self._latency = Latency([0] * (len(LATENCY_BUCKETS_S) + 1), 0.0)
         self._stop = False
         self._threads: list[threading.Thread] = []
         self._periodic = periodic
@@ -221,10 +241,17 @@ class InProcessQueue:
         with self._cv:
             return dict(self._runs)
 
+    def latency(self) -> Latency:
+        with self._cv:
+            return Latency(list(self._latency.counts), self._latency.total_s)
+
     def _run(self, item: _Item) -> None:
         assert self._services_ref is not None, "queue not bound to services"
+        waited = max(0.0, time.monotonic() - item.due)
         with self._cv:
             self._runs[item.job] += 1
+            self._latency.counts[Latency.bucket(waited)] += 1
+            self._latency.total_s += waited
         try:
             tasks.run_job(self._services_ref(), item.job, *item.args)
         except Exception as exc:
@@ -446,6 +473,18 @@ class RqQueue:
 
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(f"{self.prefix}:runs").items()}
+
+    def record_latency(self, seconds: float) -> None:
+        """How long a job waited between being queued and starting (one pipeline, one round trip)."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(f"{self.prefix}:latency", str(Latency.bucket(seconds)), 1)
+            pipe.hincrbyfloat(f"{self.prefix}:latency", "sum", max(0.0, seconds))
+            pipe.execute()
+
+    def latency(self) -> Latency:
+        raw = {k.decode(): v for k, v in self.redis.hgetall(f"{self.prefix}:latency").items()}
+        counts = [int(raw.get(str(i), 0)) for i in range(len(LATENCY_BUCKETS_S) + 1)]
+        return Latency(counts, float(raw.get("sum", 0.0)))
 
     def busy(self, job_id: str) -> bool:
         """The job waits or runs (in a process that is alive): a periodic run not to overlap."""

@@ -39,9 +39,17 @@ def services() -> Any:
 def run(job: str, *args: Any) -> Any:
     """What RQ calls: one job by name, with the worker's services."""
     svc = services()
-    count = getattr(svc.queue, "count_run", None)
-    if count is not None:
-        count(job)
+    queue = svc.queue
+    if hasattr(queue, "count_run"):
+        from datetime import UTC, datetime
+
+        from rq import get_current_job
+
+        current = get_current_job()
+        queue.count_run(job)
+        if current is not None and current.enqueued_at is not None:
+            enqueued = current.enqueued_at.replace(tzinfo=current.enqueued_at.tzinfo or UTC)
+            queue.record_latency((datetime.now(UTC) - enqueued).total_seconds())
     return tasks.run_job(svc, job, *args)
 
 
@@ -89,34 +97,6 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-SCHEMA_WAIT_S = 120.0
-
-
-def _database(url: str) -> Any:
-    """Workers never migrate (several starting at once would race): they wait for the schema the
-    bot's start (or `sheepdog migrate`) brings to the newest version."""
-    from sheepdog.errors import ConfigError
-    from sheepdog.storage.db import Database, schema_is_current
-
-    db = Database(url, run_migrations=False)
-    deadline = time.monotonic() + SCHEMA_WAIT_S
-    said = False
-    while True:
-        try:
-            if schema_is_current(db.engine):
-                return db
-        except Exception as exc:  # the database is not up yet
-            reason = str(exc).splitlines()[0]
-        else:
-            reason = "the schema is behind this version"
-        if time.monotonic() > deadline:
-            raise ConfigError(f"storage: {reason}; start `sheepdog run` (it migrates) and the worker again")
-        if not said:
-            log.warning("waiting for the database schema (%s): `sheepdog run` migrates it", reason)
-            said = True
-        time.sleep(0.5)
-
-
 def serve(settings: Any, *, burst: bool = False) -> int:
     """Build the services, start the ticker, then work until asked to stop; a Redis outage ends
     RQ's work loop, so it is started again (same process, same services) until Redis is back."""
@@ -127,9 +107,10 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     from sheepdog.app import build_services
     from sheepdog.jobs.queue import PROCESS_ID, RqQueue
     from sheepdog.jobs.schedule import Ticker, move_due
+    from sheepdog.storage.db import open_database
 
     started = time.monotonic()
-    _services = build_services(settings, db=_database(settings.storage.url))
+    _services = build_services(settings, db=open_database(settings.storage.url, role="worker"))
     queue = _services.queue
     assert isinstance(queue, RqQueue), "sheepdog worker needs queue.backend = 'rq'"
     # The model loads beside the work loop: sends need no brain, and a read that comes first

@@ -62,6 +62,47 @@ def schema_is_current(engine: Engine) -> bool:
     return current == heads
 
 
+def mask_url(url: str) -> str:
+    """A database or Redis URL fit to print: the password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_database(url: str, *, role: str) -> Database:
+    """The database for a long-running process. The embedded default (a SQLite file that
+    `sheepdog run` owns) brings its schema up to date itself; a shared database (PostgreSQL) is
+    only migrated by `sheepdog migrate`, and workers never migrate, so processes never race to
+    migrate and a deploy says when it forgot to: a schema behind this code refuses the start,
+    saying what to run."""
+    from sheepdog.errors import ConfigError
+
+    if make_url(url).get_backend_name() == "sqlite" and role == "run":
+        return Database(url)
+    db = Database(url, run_migrations=False)
+    try:
+        current = schema_is_current(db.engine)
+    except Exception as exc:
+        db.dispose()
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"storage.url = {mask_url(url)}: cannot read the database ({reason})") from None
+    if not current:
+        db.dispose()
+        raise ConfigError(
+            f"the database at {mask_url(url)} is behind this version of Sheepdog: run "
+            f"`sheepdog migrate` (with the same config), then start `sheepdog {role}` again"
+        )
+    return db
+
+
 class Database:
     """The engine plus a session factory; `with db.session() as s:` commits or rolls back."""
 
