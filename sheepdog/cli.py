@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sheepdog import logs
 from sheepdog.config import Settings, example_config_text, load_settings
 from sheepdog.errors import ConfigError
 from sheepdog.storage.db import mask_url, migrate
@@ -28,7 +28,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "port", None):
         overrides["console"] = {"port": args.port}
     path = args.config or os.environ.get("SHEEPDOG_CONFIG") or None
-    return load_settings(path, overrides=overrides)
+    settings = load_settings(path, overrides=overrides)
+    logs.redact(settings)  # from here on no log line can carry one of its secrets
+    if settings.demo.smtp_sink:
+        # The demo's mail goes to its own sink, whatever smtp says — for `run` (which serves the
+        # sink), its workers and doctor alike, so no process sends real mail while the banner
+        # says the sink.
+        settings.channels.email.smtp.host = "127.0.0.1"
+        settings.channels.email.smtp.port = settings.demo.smtp_sink_port
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -39,9 +47,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sheepdog.storage.db import open_database
 
     settings = _settings(args)
-    if settings.demo.smtp_sink:  # the demo's mail goes to its own sink, whatever smtp says
-        settings.channels.email.smtp.host = "127.0.0.1"
-        settings.channels.email.smtp.port = settings.demo.smtp_sink_port
     db = open_database(settings.storage.url, role="run")
     runtime = build_runtime(settings, services=build_services(settings, db=db))
     sink = None
@@ -63,9 +68,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(
             f"  mail     local SMTP sink on 127.0.0.1:{settings.demo.smtp_sink_port} (shown in the console)"
         )
-    console.print(
-        f"  console  [bold green]{escape(f'http://{host}:{port}/?token={runtime.console_token}')}[/]"
-    )
+    elif settings.channels.email.enabled:
+        smtp = settings.channels.email.smtp
+        how = " with TLS" if smtp.use_tls else " with STARTTLS" if smtp.starttls else ""
+        who = f" as {smtp.username}" if smtp.username else ""
+        console.print(escape(f"  mail     sent by SMTP to {smtp.host}:{smtp.port}{how}{who}"))
+    if settings.console.token:  # a token of the config's is a secret: not printed
+        console.print(
+            f"  console  [bold green]{escape(f'http://{host}:{port}/')}[/] (log in with console.token)"
+        )
+    else:
+        console.print(
+            f"  console  [bold green]{escape(f'http://{host}:{port}/?token={runtime.console_token}')}[/]"
+        )
     console.print(escape(f"  web form http://{host}:{port}/form   (POST /hooks/form)"))
     try:
         web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
@@ -177,11 +192,39 @@ def cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         console.print(f"[red]{escape(str(target))} exists[/]; use --force to overwrite")
         return 1
-    target.write_text(example_config_text(), encoding="utf-8")
-    console.print(
-        escape(f"Wrote {target}. Edit the [business] section, then: sheepdog run --config {target}")
-    )
+    target.write_text(production_config_text(), encoding="utf-8")
+    target.chmod(0o600)  # it holds the console token, and soon passwords
+    console.print(escape(f"Wrote {target} (readable by you only). Fill in what it marks FILL IN:"))
+    for what in (
+        "[business]: your name, hours, services, prices and voice",
+        "[console] public_url: the https address customers and platforms reach",
+        "[channels.email.smtp]: your mail provider (password via SHEEPDOG_CHANNELS__EMAIL__SMTP__PASSWORD)",
+        "[storage] url and [queue]: PostgreSQL and Redis for production (the defaults run embedded)",
+    ):
+        console.print(escape(f"  - {what}"))
+    console.print(escape(f"Then: sheepdog migrate --config {target} && sheepdog run --config {target}"))
     return 0
+
+
+def production_config_text() -> str:
+    """The example config made ready for a real business: the demo's mail sink off, a console
+    token of its own that survives restarts, and FILL IN where a person must decide."""
+    import secrets
+
+    text = example_config_text()
+    changes = {
+        "smtp_sink = true                      # a local SMTP server on smtp_sink_port; the console shows its mail": "smtp_sink = false                     # the demo's local mail sink: off, mail goes to [channels.email.smtp]",
+        '# token = ""                          # login token; generated and printed at start-up when unset': f'token = "{secrets.token_urlsafe(24)}"  # console login: http://HOST:PORT/?token=… (keep it secret)',
+        'public_url = "http://127.0.0.1:8080"  # how customers and platforms reach this process (signatures use it)': 'public_url = "http://127.0.0.1:8080"  # FILL IN: the https address customers and platforms reach\n'
+        "                                      # (webhook signatures are checked against it)",
+        'redis_url = "redis://127.0.0.1:6379/0"': 'redis_url = "redis://127.0.0.1:6379/1"  # production: a Redis database of Sheepdog\'s own',
+        "host = \"127.0.0.1\"                    # the demo's local SMTP sink; your provider's host in production": 'host = "127.0.0.1"                    # FILL IN: your mail provider\'s SMTP host',
+    }
+    for old, new in changes.items():
+        if old not in text:
+            raise AssertionError(f"config.example.toml changed: update production_config_text ({old[:40]}…)")
+        text = text.replace(old, new, 1)
+    return text
 
 
 def cmd_leads(args: argparse.Namespace) -> int:
@@ -274,9 +317,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """`sheepdog db copy`: move every table to another database (the demo's SQLite to PostgreSQL),
+    ids kept, all or nothing. Exit 2 when refused (with the reason), 1 when the copy broke off."""
+    from sheepdog.storage.copy import CopyFailed, CopyRefused, copy_database, summary_table
+
+    try:
+        report = copy_database(args.source, args.target, force=args.force)
+    except CopyRefused as exc:
+        console.print(f"[red]refused[/]: {escape(str(exc))}")
+        return 2
+    except CopyFailed as exc:
+        console.print(f"[red]failed[/]: {escape(str(exc))}")
+        return 1
+    console.print(summary_table(report))
+    replaced = f" (replacing {sum(report.replaced.values())} rows it held)" if report.replaced else ""
+    console.print(
+        escape(f"copied {report.total} rows to {report.target}{replaced} in {report.seconds:.1f} s; ")
+        + "point storage.url at it to run Sheepdog there"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sheepdog", description="No lead and no customer message strays.")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one object a line, with lead ids",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -306,6 +377,29 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("action", choices=["list", "retry", "drop"], nargs="?", default="list")
     jobs.add_argument("id", nargs="?")
     jobs.set_defaults(func=cmd_jobs)
+    db_cmd = sub.add_parser("db", help="database tools: copy every table to another database")
+    db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy every table, ids kept, from one database to another (e.g. SQLite to PostgreSQL)",
+        description="Copy all of Sheepdog's tables in one transaction; the target is migrated first "
+        "and must be empty unless --force. A PostgreSQL password may be left out of the URL "
+        "and given in PGPASSWORD instead.",
+    )
+    copy.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="e.g. sqlite:///./data/sheepdog.db"
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="e.g. postgresql+psycopg://user:pass@host/db",
+    )
+    copy.add_argument(
+        "--force", action="store_true", help="delete the rows a non-empty target holds, then copy"
+    )
+    copy.set_defaults(func=cmd_db)
     try:
         from sheepdog.brain.evaluate import add_triage_command
 
@@ -317,11 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("alembic", "mail.log", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    logs.setup(verbose=args.verbose, fmt=args.log_format)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -24,7 +24,9 @@ def _out(capsys: pytest.CaptureFixture[str]) -> str:
 def test_init_names_the_business_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "sheepdog.toml"
     assert main(["init", str(target)]) == 0
-    assert "Edit the [business] section, then: sheepdog run --config" in _out(capsys)
+    out = _out(capsys)
+    assert "  - [business]: your name" in out and "[console] public_url" in out  # brackets kept
+    assert f"Then: sheepdog migrate --config {target} && sheepdog run --config {target}" in out
 
 
 def test_doctor_and_leads_print_brackets_in_paths_and_names(

@@ -67,9 +67,40 @@ def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
 def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
     target = tmp_path / "sheepdog.toml"
     assert main(["init", str(target)]) == 0
-    assert load_settings(target, environ={}).business.name == "Brightside Heating & Cooling"
+    settings = load_settings(target, environ={})
+    assert settings.business.name == "Brightside Heating & Cooling"
+    # Ready for a real business: no demo mail sink, a console token that survives restarts,
+    # a Redis database of its own, and the file readable by its owner only.
+    assert settings.demo.smtp_sink is False and len(settings.console.token or "") >= 24
+    assert settings.queue.redis_url.endswith("/1") and (target.stat().st_mode & 0o777) == 0o600
+    assert target.read_text(encoding="utf-8").count("FILL IN") >= 2
     assert main(["init", str(target)]) == 1  # never overwrites without --force
+    other = tmp_path / "other.toml"
+    assert main(["init", str(other)]) == 0
+    assert load_settings(other, environ={}).console.token != settings.console.token  # its own
     assert main(["--verbose", "doctor", "--config", str(target)]) in (0, 1)
+
+
+def test_the_demo_sink_is_applied_alike_in_run_worker_and_doctor(tmp_path: Path) -> None:
+    """With demo.smtp_sink on, every command sees the sink as its SMTP server (no worker sends
+    real mail while `run` says the sink); with it off, the configured server."""
+    import argparse
+
+    from sheepdog.cli import _settings
+
+    config = tmp_path / "sheepdog.toml"
+    config.write_text(
+        '[demo]\nsmtp_sink = true\nsmtp_sink_port = 2626\n[channels.email.smtp]\nhost = "mail.example.com"\nport = 587\n',
+        encoding="utf-8",
+    )
+    smtp = _settings(argparse.Namespace(config=str(config))).channels.email.smtp
+    assert (smtp.host, smtp.port) == ("127.0.0.1", 2626)
+    config.write_text(
+        '[demo]\nsmtp_sink = false\n[channels.email.smtp]\nhost = "mail.example.com"\nport = 587\n',
+        encoding="utf-8",
+    )
+    smtp = _settings(argparse.Namespace(config=str(config))).channels.email.smtp
+    assert (smtp.host, smtp.port) == ("mail.example.com", 587)
 
 
 def test_cli_reports_config_errors_without_a_traceback(
@@ -135,7 +166,8 @@ def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Pat
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
-    assert f"http://127.0.0.1:{port}/?token=smoke" in out
+    # A token of the config's is a secret: the banner names where to log in, never the token.
+    assert f"http://127.0.0.1:{port}/ (log in with console.token)" in out and "smoke" not in out
     assert "Traceback" not in out
 
 

@@ -83,7 +83,17 @@ def accept(services: Services, msg: InboundMessage) -> tuple[InboundMessage, _St
     """Step one, fast: the cleaned message, committed (or found as a duplicate). Once this returns
     the platform may be told "received", whatever the brain does next."""
     msg = clean_message(msg)
-    return msg, _store_once(services, msg)
+    stored = _store_once(services, msg)
+    what = "duplicate of message" if stored.duplicate is not None else "stored as message"
+    log.info(
+        "inbound %s %s %s (lead %s)",
+        msg.channel.value,
+        what,
+        stored.message_id,
+        stored.lead_id or "-",
+        extra={"channel": msg.channel.value, "message_id": stored.message_id, "lead_id": stored.lead_id},
+    )
+    return msg, stored
 
 
 def understand(services: Services, msg: InboundMessage, stored: _Stored) -> ReceiveResult:

@@ -175,7 +175,17 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         shown = describe_send_error(exc, out.channel, services.settings)
         return _retry_or_fail(services, outbox_id, attempts, TransientSendError(repr(exc)), shown)
     with services.db.session() as s:
-        _mark_sent(s, services, s.get(Outbox, outbox_id), provider_id)
+        row = s.get(Outbox, outbox_id)
+        _mark_sent(s, services, row, provider_id)
+        lead_id = row.lead_id
+    log.info(
+        "sent outbox %s by %s (lead %s, attempt %s)",
+        outbox_id,
+        out.channel.value,
+        lead_id,
+        attempts,
+        extra={"outbox_id": outbox_id, "lead_id": lead_id, "channel": out.channel.value},
+    )
     return "sent"
 
 
@@ -212,6 +222,13 @@ def _fail(s: Any, services: Services, row: Outbox, error: str, shown: str | None
     """A persistent failure is posted to the lead's thread: the team sees it (`shown`, a sentence)
     and can act; the event log keeps the full `error`."""
     shown = shown or error
+    log.warning(
+        "send failed: outbox %s (lead %s): %s",
+        row.id,
+        row.lead_id,
+        shown,
+        extra={"outbox_id": row.id, "lead_id": row.lead_id, "channel": row.channel},
+    )
     row.state, row.last_error = "failed", shown
     lead = s.get(Lead, row.lead_id)
     if row.draft_id:

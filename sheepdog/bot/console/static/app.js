@@ -217,6 +217,7 @@ async function main() {
   $("#tab-leads").onclick = () => showTab("leads");
   $("#tab-mail").onclick = () => showTab("mail");
   $("#tab-jobs").onclick = () => showTab("jobs");
+  $("#tab-mail").hidden = !state.me.demo_mail;  // only the demo's sink has mail to show here
   await loadLeads();
   loadJobs(); setInterval(loadJobs, 15000);
   const first = new URLSearchParams(location.search).get("lead");

@@ -1,0 +1,138 @@
+"""How Sheepdog logs: one line per inbound message and per send by default, as text or as JSON
+(`--log-format json`, one object a line, with the lead and message ids of the work it is about),
+and never a secret: the SDKs' own loggers, which print request URLs (Telegram puts the bot token
+in every URL) and headers, stay at WARNING unless -v is given."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+QUIET = (
+    "alembic",
+    "mail.log",
+    "aiohttp.access",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "slack_sdk",
+    "slack_bolt",
+    "telegram",
+    "twilio",
+    "anthropic",
+    "rq.worker",
+    "rq.scheduler",
+)
+"""Loggers that say what they send over the wire: not at INFO (URLs and headers carry tokens)."""
+
+CONTEXT = ("lead_id", "message_id", "outbox_id", "channel", "job")
+"""Fields a log call may pass with extra={…}; JSON lines carry them as keys."""
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and the ids of the work it is about."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in CONTEXT:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def setup(*, verbose: bool = False, fmt: str = "text") -> None:
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+SECRET_FIELDS = ("token", "secret", "password", "api_key", "auth_token", "app_token")
+"""A setting whose name ends with one of these holds a secret."""
+
+MASK = "***"
+
+
+def secret_values(settings: object) -> set[str]:
+    """Every secret the configuration holds: fields named like secrets, and passwords in URLs."""
+    from urllib.parse import urlsplit
+
+    from pydantic import BaseModel
+
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                value = getattr(node, name, None)
+                if isinstance(value, str) and name.endswith(SECRET_FIELDS):
+                    found.add(value)
+                elif isinstance(value, str) and "://" in value:
+                    try:
+                        password = urlsplit(value).password
+                    except ValueError:
+                        password = None
+                    if password:
+                        found.add(password)
+                else:
+                    walk(value)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(settings)
+    return {s for s in found if len(s) >= 6}  # a short value would mask ordinary words
+
+
+class Redact(logging.Filter):
+    """Replaces every configured secret in a log line (and its traceback) with ***: even at -v,
+    where the SDKs print URLs such as Telegram's /bot<token>/sendMessage."""
+
+    def __init__(self, secrets: set[str]) -> None:
+        super().__init__()
+        self.secrets = sorted(secrets, key=len, reverse=True)
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        clean = self._clean(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        return True
+
+
+def redact(settings: object) -> None:
+    """Install the filter for this configuration's secrets on every handler of the root logger."""
+    secrets = secret_values(settings)
+    for handler in logging.getLogger().handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, Redact)]
+        handler.addFilter(Redact(secrets))
