@@ -63,18 +63,13 @@ def schema_is_current(engine: Engine) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """A database or Redis URL fit to print: the password replaced by ***."""
-    from urllib.parse import urlsplit, urlunsplit
+    """A database or Redis URL fit to print: any password shown as ***."""
+    from sqlalchemy.exc import ArgumentError
 
     try:
-        parts = urlsplit(url)
-    except ValueError:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
         return "(unparsable URL)"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def open_database(url: str, *, role: str) -> Database:
