@@ -21,7 +21,7 @@ from sheepdog.brain import Brain, LazyBrain, make_brain
 from sheepdog.channels.registry import pollers, senders
 from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage
-from sheepdog.errors import QueueUnavailableError
+from sheepdog.errors import ConfigError, QueueUnavailableError
 from sheepdog.handlers.context import Services, Surface
 from sheepdog.jobs.queue import InProcessQueue, RqQueue
 from sheepdog.storage.db import Database
@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 
 def build_queue(settings: Settings) -> InProcessQueue | RqQueue:
     if settings.queue.backend == "rq":
-        return RqQueue(settings.queue.redis_url, settings.queue.queue_name)
+        try:
+            return RqQueue(settings.queue.redis_url, settings.queue.queue_name)
+        except ValueError as exc:  # redis-py's words for a URL it cannot read
+            raise ConfigError(f"queue.redis_url: {exc}") from None
     return InProcessQueue()
 
 

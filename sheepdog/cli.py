@@ -103,9 +103,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "[yellow]queue.backend is 'inprocess': `sheepdog run` does the work; no worker needed.[/]"
         )
         return 1
-    if args.config:
-        os.environ["SHEEPDOG_CONFIG"] = args.config
-    return serve(settings, burst=args.burst)
+    return serve(settings, burst=args.burst)  # services built from these settings, once
 
 
 def _queue(settings: Settings) -> Any:
@@ -258,63 +256,11 @@ def cmd_leads(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check what the config points at, one line each, so a broken install explains itself."""
-    import socket
+    """Check what the config points at, one row each, so a broken install explains itself;
+    non-zero when any row is red (sheepdog.doctor holds the checks)."""
+    from sheepdog.doctor import doctor
 
-    settings = _settings(args)
-    ok = True
-
-    def line(good: bool, what: str, detail: str) -> None:
-        nonlocal ok
-        ok = ok and good
-        console.print(f"  {'[green]ok[/]' if good else '[red]FAIL[/]'}  {escape(what)}: {escape(detail)}")
-
-    console.print(f"config: {escape(str(settings.source_path or 'built-in demo'))} — valid")
-    try:
-        from sheepdog.storage.db import Database
-
-        Database(settings.storage.url).dispose()
-        line(True, "storage", settings.storage.url)
-    except Exception as exc:
-        line(False, "storage", str(exc))
-    if settings.queue.backend == "rq":
-        try:
-            from redis import Redis
-
-            Redis.from_url(settings.queue.redis_url).ping()
-            line(True, "redis", settings.queue.redis_url)
-        except Exception as exc:
-            line(False, "redis", str(exc))
-    try:
-        queue = _queue(settings)
-        health = queue.health()
-        good = health.reachable and not health.stalled
-        line(good, "jobs", _health_line(health).split(": ", 1)[1])
-        if health.workers == 0:
-            console.print(
-                "        no worker is alive: start one with `sheepdog worker`; replies wait until then"
-            )
-        for f in queue.failed(limit=10):
-            console.print(escape(f"        failed job {f.id}: {f.job}{f.args} — {f.last_line}"))
-        if health.failed:
-            console.print("        retry with `sheepdog jobs retry ID`, or `sheepdog jobs drop ID`")
-        line(health.failed == 0, "failed jobs", str(health.failed))
-    except Exception as exc:
-        line(False, "jobs", str(exc))
-    smtp = settings.channels.email.smtp
-    if settings.channels.email.enabled and not settings.demo.smtp_sink:
-        try:
-            socket.create_connection((smtp.host, smtp.port), timeout=3).close()
-            line(True, "smtp", f"{smtp.host}:{smtp.port}")
-        except OSError as exc:
-            line(False, "smtp", f"{smtp.host}:{smtp.port}: {exc}")
-    if settings.brain.backend == "claude":
-        line(
-            bool(settings.brain.anthropic_api_key),
-            "claude",
-            "key set" if settings.brain.anthropic_api_key else "no key",
-        )
-    return 0 if ok else 1
+    return doctor(_settings(args), console)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

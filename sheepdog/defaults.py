@@ -78,3 +78,7 @@ INPROCESS_WORKERS = 4
 
 QUEUE_DOWN_RETRY_S = 2.0
 """After Redis refused a job, enqueues fail fast for this long (the sweeps re-queue the work)."""
+
+DOCTOR_CHECK_TIMEOUT_S = 5.0
+"""Deadline of one `sheepdog doctor` check: a service silent that long is reported as not
+answering, so doctor finishes in seconds even when a host drops packets."""

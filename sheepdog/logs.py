@@ -14,6 +14,7 @@ QUIET = (
     "mail.log",
     "aiohttp.access",
     "httpx",
+    "httpx2",
     "httpcore",
     "urllib3",
     "slack_sdk",

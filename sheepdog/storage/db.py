@@ -67,9 +67,10 @@ def mask_url(url: str) -> str:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "(unparsable URL)"
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
 
 
 def open_database(url: str, *, role: str) -> Database:
@@ -78,9 +79,17 @@ def open_database(url: str, *, role: str) -> Database:
     only migrated by `sheepdog migrate`, and workers never migrate, so processes never race to
     migrate and a deploy says when it forgot to: a schema behind this code refuses the start,
     saying what to run."""
+    from sqlalchemy.exc import ArgumentError
+
     from sheepdog.errors import ConfigError
 
-    if make_url(url).get_backend_name() == "sqlite" and role == "run":
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ConfigError(
+            f"storage.url = {url!r} is not a database URL (e.g. sqlite:///data/sheepdog.db)"
+        ) from None
+    if backend == "sqlite" and role == "run":
         return Database(url)
     db = Database(url, run_migrations=False)
     try:
