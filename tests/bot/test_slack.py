@@ -566,6 +566,8 @@ async def test_a_claim_keeps_the_claimers_slack_id(
     lead_id, _, posts = await new_lead(rt, fake)
     root = posts[f"brief:{lead_id}"]
     await check(client, fake, "event_callback__reaction_added.json", ROOT_TS=root, expect=["chat.update"])
+    await asyncio.to_thread(runtime.services.queue.wait_idle)  # the claim's syncs are done
+    await fake.settle()
     with runtime.services.db.session() as s:
         assert s.get(Lead, lead_id).owner == "Dana"
         runtime.services.log(s, "handoff", lead_id, urgent=True, reasons=["complaint"])
@@ -611,6 +613,10 @@ async def test_someone_else_holding_the_lead_is_not_taken_for_the_slack_claimer(
     await check(client, fake, "event_callback__reaction_added.json", ROOT_TS=root, expect=["chat.update"])
     await asyncio.to_thread(actions.claim, runtime.services, lead_id, "Sam (console)")
     await check(client, fake, "event_callback__reaction_removed.json", ROOT_TS=root)
+    # The claim's own card syncs run on the queue's threads: let them finish, so the alert below
+    # is posted by the sync this test runs (not by one of theirs before `before` is taken).
+    await asyncio.to_thread(runtime.services.queue.wait_idle)
+    await fake.settle()
     with runtime.services.db.session() as s:
         assert s.get(Lead, lead_id).owner == "Sam (console)"  # Dana cannot release Sam's lead
         runtime.services.log(s, "handoff", lead_id, reasons=["pricing question"])

@@ -98,6 +98,13 @@ smtp_sink = false
     def start_worker(self, name: str) -> None:
         self.start(name, "worker")
 
+    def start_all(self, workers: int = 2) -> None:
+        """The bot and `workers` workers, started together as a process manager would; ready."""
+        self.start_bot()
+        for i in range(1, workers + 1):
+            self.start_worker(f"worker-{i}")
+        self.wait_ready(workers=workers)
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs[name]
         proc.send_signal(sig)

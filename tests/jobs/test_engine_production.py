@@ -84,10 +84,7 @@ def test_two_workers_answer_every_lead_once_while_one_is_killed_mid_send(
     deploy = Deployment(tmp_path, pg_url, redis_url, port, free_port())
     deploy.write_config()
     try:
-        deploy.start_bot()
-        deploy.start_worker("worker-1")
-        deploy.start_worker("worker-2")
-        deploy.wait_ready(workers=2)
+        deploy.start_all(workers=2)
         with ThreadPoolExecutor(1) as pool:
             first = pool.submit(deploy.post_leads, range(0, 30), "kill", per_s=10)
             wait_for(recorder.holding.is_set, 60, f"the send to {held} to reach the SMTP server")
@@ -148,10 +145,7 @@ def test_redis_away_twice_for_45_s_while_200_leads_arrive(
     deploy = Deployment(tmp_path, pg_url, redis_url, smtp_port, free_port())
     deploy.write_config()
     try:
-        deploy.start_bot()
-        deploy.start_worker("worker-1")
-        deploy.start_worker("worker-2")
-        deploy.wait_ready(workers=2)
+        deploy.start_all(workers=2)
         statuses: list[int] = []
         # 200 leads over ~2 minutes, at 1.6 a second: 20 before the first outage, most during the
         # two outages, a few between and after.
