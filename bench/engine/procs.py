@@ -38,10 +38,6 @@ def bench_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("SHEEPDOG_")}
 
 
-def sheepdog_help() -> str:
-    return subprocess.run([str(SHEEPDOG), "--help"], capture_output=True, text=True, check=False).stdout
-
-
 def run_once(args: list[str], log_path: Path, cwd: Path, config: Path, timeout: float = 300) -> int:
     """A one-shot command such as `sheepdog migrate`; output goes to its log file."""
     with log_path.open("ab") as log:

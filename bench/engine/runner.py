@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             autonomy=args.autonomy,
         )
         cfg = ["--config", str(st.config_path)]
-        if args.mode == "production" and "migrate" in procs.sheepdog_help().split("{", 1)[-1].split("}")[0]:
+        if args.mode == "production":  # a shared database is migrated once, before the processes start
             t = time.monotonic()
             code = procs.run_once(["migrate", *cfg], workdir / "migrate.log", workdir, st.config_path)
             if code != 0:
