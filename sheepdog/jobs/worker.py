@@ -1,9 +1,9 @@
 """`sheepdog worker`: a long-lived RQ worker that builds its services once and keeps them.
 
 RQ's default worker forks a work horse per job, so whatever the parent had not built was built
-again in every horse (the brain's model alone took seconds). This worker runs each job in its own
-process (RQ's SimpleWorker) with services built before the first job, so a job costs its work
-plus a few Redis round trips. A job that crashes the process is retried by RQ (and its work is
+again in every horse (the brain's model alone took seconds). This worker runs every job in the
+worker process itself (RQ's SimpleWorker), with services built before the first job, so a job
+costs its work plus a few Redis round trips. A job that crashes the process is retried by RQ (and its work is
 picked up sooner by the sweeps, which see that the process holding it is gone).
 """
 
