@@ -110,7 +110,7 @@ class Runtime:
         if isinstance(queue, InProcessQueue):
             # This process reads every message: build the brain now, off the event loop, so the
             # first lead does not wait for it (the server already answers meanwhile).
-            self.background.append(asyncio.create_task(asyncio.to_thread(self._warm_up)))
+            self.background.append(asyncio.create_task(asyncio.to_thread(self.services.warm_up)))
             queue.start()
         elif isinstance(queue, RqQueue):
             from sheepdog.jobs.schedule import Ticker
@@ -129,12 +129,6 @@ class Runtime:
 
         for poll in pollers(self.settings, deliver, reject):
             self.background.append(asyncio.create_task(_supervise(poll)))
-
-    def _warm_up(self) -> None:
-        from sheepdog.jobs.worker import release_freed_memory
-
-        self.services.warm_up()
-        release_freed_memory()
 
     async def stop_background(self) -> None:
         for task in self.background:

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from rich import box
 from rich.console import Console
@@ -65,16 +64,6 @@ def fail(text: str) -> Row:
 
 def skip(text: str) -> Row:
     return Row("skip", text)
-
-
-def shown(url: str) -> str:
-    """A URL fit to print: its password as ***; a URL without one exactly as configured (a path
-    with brackets stays readable and can be searched for)."""
-    try:
-        has_password = bool(urlsplit(url).password)
-    except ValueError:
-        has_password = "@" in url
-    return mask_url(url) if has_password else url
 
 
 def scrub(text: str, secrets: list[str]) -> str:
@@ -177,7 +166,7 @@ def check_storage(settings: Settings) -> tuple[Row, Any]:
 
     from sheepdog.storage.db import Database
 
-    url = shown(settings.storage.url)
+    url = mask_url(settings.storage.url)
     try:
         parsed = make_url(settings.storage.url)
     except Exception as exc:
@@ -214,7 +203,7 @@ def check_redis(settings: Settings) -> Row:
     from redis import Redis
     from redis.exceptions import AuthenticationError, RedisError
 
-    url = shown(settings.queue.redis_url)
+    url = mask_url(settings.queue.redis_url)
     try:
         client = Redis.from_url(
             settings.queue.redis_url, socket_connect_timeout=CHECK_TIMEOUT_S, socket_timeout=CHECK_TIMEOUT_S
@@ -423,7 +412,7 @@ async def check_slack(settings: Settings) -> list[Row]:
         return []
     from sheepdog.bot.slack import SlackSurface
 
-    where = f"Slack auth.test at {shown(cfg.api_base_url or 'https://slack.com/api')}"
+    where = f"Slack auth.test at {mask_url(cfg.api_base_url or 'https://slack.com/api')}"
     try:
         surface = SlackSurface(cfg)
     except ConfigError as exc:
@@ -454,7 +443,7 @@ async def check_telegram(settings: Settings) -> list[Row]:
 
     from sheepdog.channels.telegram_customer import make_bot
 
-    where = f"Telegram getMe at {shown(cfg.api_base_url or 'https://api.telegram.org')}"
+    where = f"Telegram getMe at {mask_url(cfg.api_base_url or 'https://api.telegram.org')}"
     if not cfg.bot_token:
         return [skip("Telegram: not checked: channels.telegram.bot_token is not set")]
     bot = make_bot(cfg.bot_token, cfg.api_base_url)
@@ -493,7 +482,7 @@ async def check_twilio(settings: Settings) -> list[Row]:
     from sheepdog.channels.sms_twilio import TwilioSmsSender
     from sheepdog.errors import TransientSendError
 
-    where = f"Twilio at {shown(cfg.api_base_url or 'https://api.twilio.com')}"
+    where = f"Twilio at {mask_url(cfg.api_base_url or 'https://api.twilio.com')}"
     if not (cfg.account_sid and cfg.auth_token):
         return [skip("Twilio: not checked: channels.sms needs account_sid and auth_token")]
     sid = _short_sid(cfg.account_sid)
@@ -537,7 +526,7 @@ async def check_claude(settings: Settings) -> list[Row]:
         return []
     import anthropic
 
-    where = f"Claude at {shown(cfg.base_url or 'https://api.anthropic.com')}"
+    where = f"Claude at {mask_url(cfg.base_url or 'https://api.anthropic.com')}"
     if not cfg.anthropic_api_key:
         return [
             fail(

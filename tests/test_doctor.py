@@ -24,8 +24,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sheepdog.cli import main
-from sheepdog.doctor import CHECK_TIMEOUT_S, shown
-from sheepdog.storage.db import Database
+from sheepdog.doctor import CHECK_TIMEOUT_S
+from sheepdog.storage.db import Database, mask_url
 from tests.bot.slack_fake import Call, FakeSlack
 from tests.brain.messages_server import MessagesServer, Reply, text
 from tests.channels import test_email_imap as imap
@@ -194,8 +194,10 @@ def migrated_sqlite(tmp_path: Path) -> str:
     return url
 
 
-def production(servers: Servers, storage_url: str) -> dict[str, Any]:
-    """Every part on and pointed at the local servers, with the right credentials."""
+def everything_on(
+    storage_url: str, smtp_port: int, twilio: str, telegram: str, slack: str, claude: str
+) -> dict[str, Any]:
+    """Every part on, with the right credentials, pointed at the given addresses."""
     return {
         "storage": {"url": storage_url},
         "demo": {"smtp_sink": False},
@@ -204,7 +206,7 @@ def production(servers: Servers, storage_url: str) -> dict[str, Any]:
             "email": {
                 "smtp": {
                     "host": "127.0.0.1",
-                    "port": servers.smtp_port,
+                    "port": smtp_port,
                     "username": SMTP_USER,
                     "password": SMTP_PASSWORD,
                 }
@@ -214,13 +216,13 @@ def production(servers: Servers, storage_url: str) -> dict[str, Any]:
                 "account_sid": TWILIO_SID,
                 "auth_token": TWILIO_TOKEN,
                 "from_number": "+15005550006",
-                "api_base_url": servers.twilio_url,
+                "api_base_url": twilio,
             },
             "telegram": {
                 "enabled": True,
                 "bot_token": TELEGRAM_TOKEN,
                 "mode": "polling",
-                "api_base_url": servers.telegram_url,
+                "api_base_url": telegram,
             },
         },
         "slack": {
@@ -228,10 +230,22 @@ def production(servers: Servers, storage_url: str) -> dict[str, Any]:
             "bot_token": SLACK_TOKEN,
             "signing_secret": SLACK_SECRET,
             "channel": "C0LEADS",
-            "api_base_url": servers.slack.base_url + "/api",
+            "api_base_url": slack,
         },
-        "brain": {"backend": "claude", "anthropic_api_key": CLAUDE_KEY, "base_url": servers.claude.url},
+        "brain": {"backend": "claude", "anthropic_api_key": CLAUDE_KEY, "base_url": claude},
     }
+
+
+def production(servers: Servers, storage_url: str) -> dict[str, Any]:
+    """Every part on and pointed at the local servers, with the right credentials."""
+    return everything_on(
+        storage_url,
+        servers.smtp_port,
+        servers.twilio_url,
+        servers.telegram_url,
+        servers.slack.base_url + "/api",
+        servers.claude.url,
+    )
 
 
 def doctor(tmp_path: Path, config: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -491,7 +505,7 @@ def test_redis_answers_and_no_worker_is_red(
     ],
 )
 def test_urls_are_printed_with_their_password_masked_and_otherwise_as_written(url: str, printed: str) -> None:
-    assert shown(url) == printed
+    assert mask_url(url) == printed
 
 
 def test_a_redis_url_run_cannot_use_is_refused_not_valid(
@@ -529,48 +543,14 @@ def test_a_server_that_never_answers_costs_seconds_not_minutes(
     silent_port: int, migrated_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     silent = f"http://127.0.0.1:{silent_port}"
-    config: dict[str, Any] = {
-        "storage": {"url": migrated_sqlite},
-        "demo": {"smtp_sink": False},
-        "channels": {
-            "email": {
-                "smtp": {
-                    "host": "127.0.0.1",
-                    "port": silent_port,
-                    "username": SMTP_USER,
-                    "password": SMTP_PASSWORD,
-                },
-                "imap": {
-                    "enabled": True,
-                    "host": "127.0.0.1",
-                    "port": silent_port,
-                    "ssl": False,
-                    "username": SMTP_USER,
-                    "password": SMTP_PASSWORD,
-                },
-            },
-            "sms": {
-                "enabled": True,
-                "account_sid": TWILIO_SID,
-                "auth_token": TWILIO_TOKEN,
-                "from_number": "+15005550006",
-                "api_base_url": silent,
-            },
-            "telegram": {
-                "enabled": True,
-                "bot_token": TELEGRAM_TOKEN,
-                "mode": "polling",
-                "api_base_url": silent,
-            },
-        },
-        "slack": {
-            "enabled": True,
-            "bot_token": SLACK_TOKEN,
-            "signing_secret": SLACK_SECRET,
-            "channel": "C0LEADS",
-            "api_base_url": silent + "/api",
-        },
-        "brain": {"backend": "claude", "anthropic_api_key": CLAUDE_KEY, "base_url": silent},
+    config = everything_on(migrated_sqlite, silent_port, silent, silent, silent + "/api", silent)
+    config["channels"]["email"]["imap"] = {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": silent_port,
+        "ssl": False,
+        "username": SMTP_USER,
+        "password": SMTP_PASSWORD,
     }
     started = time.monotonic()
     code, out = doctor(tmp_path, config, capsys)

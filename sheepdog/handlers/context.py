@@ -160,6 +160,7 @@ class Services:
         if get is not None:
             get()
         self.learn_new_corrections(force=True)
+        _release_freed_memory()
 
     def learn_new_corrections(self, *, force: bool = False) -> int:
         """Teach this process's brain the corrections other processes stored since it last looked
@@ -190,6 +191,17 @@ class Services:
             self.enqueue_after_commit(session, "sync_surfaces", lead_id)
         else:
             self.try_enqueue("sync_surfaces", lead_id)
+
+
+def _release_freed_memory() -> None:
+    """Give back to the system what loading the model allocated and freed (glibc keeps it)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -326,6 +326,14 @@ class InProcessQueue:
                 for r in rows
             ]
 
+    def _failed_count(self) -> int:
+        from sqlalchemy import func, select
+
+        from sheepdog.storage.tables import FailedJob
+
+        with self._db().session() as s:
+            return int(s.scalar(select(func.count()).select_from(FailedJob)) or 0)
+
     def _take_failed(self, job_id: str) -> FailedJobInfo | None:
         from sheepdog.storage.tables import FailedJob
 
@@ -356,7 +364,7 @@ class InProcessQueue:
             queued = sum(1 for i in work if i.due <= now)
             scheduled, running = len(work) - queued, self._running
         try:
-            failed = len(self.failed(limit=10_000))
+            failed = self._failed_count()
         except Exception as exc:
             return QueueHealth(self.backend, False, queued, scheduled, running, error=str(exc))
         return QueueHealth(self.backend, True, queued, scheduled, running, failed, None)
@@ -467,19 +475,18 @@ class RqQueue:
             return False
         return self.enqueue(job, *args, key=f"{key}-rescue")
 
-    def count_run(self, job: str) -> None:
-        """Jobs run, by name: `sheepdog jobs` shows them; tests prove a keyed job ran once."""
-        self.redis.hincrby(f"{self.prefix}:runs", job, 1)
+    def record_run(self, job: str, waited_s: float) -> None:
+        """A job started after waiting `waited_s`: counted by name (`sheepdog jobs`, tests prove a
+        keyed job ran once) and in the wait histogram (/metrics), in one round trip."""
+        key = f"{self.prefix}:latency"
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(f"{self.prefix}:runs", job, 1)
+            pipe.hincrby(key, str(Latency.bucket(waited_s)), 1)
+            pipe.hincrbyfloat(key, "sum", max(0.0, waited_s))
+            pipe.execute()
 
     def runs(self) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in self.redis.hgetall(f"{self.prefix}:runs").items()}
-
-    def record_latency(self, seconds: float) -> None:
-        """How long a job waited between being queued and starting (one pipeline, one round trip)."""
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(f"{self.prefix}:latency", str(Latency.bucket(seconds)), 1)
-            pipe.hincrbyfloat(f"{self.prefix}:latency", "sum", max(0.0, seconds))
-            pipe.execute()
 
     def latency(self) -> Latency:
         raw = {k.decode(): v for k, v in self.redis.hgetall(f"{self.prefix}:latency").items()}
@@ -541,14 +548,14 @@ class RqQueue:
 
     def retry_failed(self, job_id: str) -> bool:
         registry = self._failed_registry()
-        if job_id not in registry.get_job_ids():
+        if job_id not in registry:
             return False
         registry.requeue(job_id)
         return True
 
     def drop_failed(self, job_id: str) -> bool:
         registry = self._failed_registry()
-        if job_id not in registry.get_job_ids():
+        if job_id not in registry:
             return False
         registry.remove(job_id, delete_job=True)
         return True

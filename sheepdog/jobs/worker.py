@@ -9,12 +9,14 @@ picked up sooner by the sweeps, which see that the process holding it is gone).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
+
+from rq import get_current_job
 
 from sheepdog.jobs import tasks
 
@@ -39,17 +41,14 @@ def services() -> Any:
 def run(job: str, *args: Any) -> Any:
     """What RQ calls: one job by name, with the worker's services."""
     svc = services()
-    queue = svc.queue
-    if hasattr(queue, "count_run"):
-        from datetime import UTC, datetime
-
-        from rq import get_current_job
-
-        current = get_current_job()
-        queue.count_run(job)
-        if current is not None and current.enqueued_at is not None:
-            enqueued = current.enqueued_at.replace(tzinfo=current.enqueued_at.tzinfo or UTC)
-            queue.record_latency((datetime.now(UTC) - enqueued).total_seconds())
+    current = get_current_job()
+    record = getattr(svc.queue, "record_run", None)
+    if record is not None and current is not None:
+        enqueued = current.enqueued_at
+        waited = 0.0
+        if enqueued is not None:  # RQ keeps naive UTC
+            waited = (datetime.now(UTC) - enqueued.replace(tzinfo=enqueued.tzinfo or UTC)).total_seconds()
+        record(job, waited)
     return tasks.run_job(svc, job, *args)
 
 
@@ -83,18 +82,7 @@ def _warm_up(services: Any, started: float) -> None:
     except Exception:  # the first read builds it again and says why
         log.exception("loading the brain failed")
         return
-    release_freed_memory()
     log.info("worker: brain loaded %.1f s after start", time.monotonic() - started)
-
-
-def release_freed_memory() -> None:
-    """Give back to the system what loading the model allocated and freed (glibc keeps it)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def serve(settings: Any, *, burst: bool = False) -> int:
