@@ -63,6 +63,7 @@ class Reply:
     body: dict[str, Any] | None = None
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    gate: threading.Event | None = None  # held until the test sets it: "the brain is busy" without a clock
 
 
 def error(status: int, msg: str = "boom") -> Reply:
@@ -77,6 +78,7 @@ class MessagesServer:
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.arrived = threading.Event()  # set once a request has reached the server
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +96,9 @@ class MessagesServer:
                 server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 index = min(len(server.requests) - 1, len(server.replies) - 1)
                 reply = server.replies[index] if server.replies else Reply(200, text("ok"))
+                server.arrived.set()
+                if reply.gate is not None:
+                    reply.gate.wait(timeout=60)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 data = json.dumps(reply.body or {}).encode()
