@@ -28,8 +28,17 @@ from sheepdog.config import Settings, load_settings
 from sheepdog.jobs.queue import InProcessQueue
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PG_URL = os.environ.get("SHEEPDOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SHEEPDOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BASE_PG_URL = os.environ.get("SHEEPDOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_REDIS_URL = os.environ.get("SHEEPDOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist every worker gets its own database and Redis db (the fixtures wipe them per
+# test, so two workers sharing one would wipe each other's): gw0 keeps the base ones.
+XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+PG_URL = BASE_PG_URL if XDIST_INDEX == 0 else f"{BASE_PG_URL}_gw{XDIST_INDEX}"
+REDIS_URL = (
+    BASE_REDIS_URL
+    if XDIST_INDEX == 0
+    else BASE_REDIS_URL.rsplit("/", 1)[0] + f"/{(int(BASE_REDIS_URL.rsplit('/', 1)[1]) - XDIST_INDEX) % 16}"
+)
 CHROMIUM = os.environ.get("SHEEPDOG_TEST_CHROMIUM", "/usr/bin/chromium")
 TOKEN = "test-console-token"
 
@@ -58,11 +67,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ensure_worker_database() -> None:
+    """An xdist worker's own database, created once from the base one's server."""
+    if PG_URL == BASE_PG_URL:
+        return
+    from sqlalchemy import create_engine, text
+
+    name = PG_URL.rsplit("/", 1)[1]
+    engine = create_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
 @pytest.fixture
 def pg_url() -> str:
     requires_service("PostgreSQL", port_open("127.0.0.1", 5432), "expected at 127.0.0.1:5432, database test")
     from sqlalchemy import create_engine, text
 
+    _ensure_worker_database()
     engine = create_engine(PG_URL)
     with engine.begin() as conn:  # a clean database per test
         conn.execute(text("DROP SCHEMA public CASCADE"))
