@@ -167,9 +167,12 @@ def compute(events: list[EventRow], period: Period | None = None) -> Metrics:
 
     for e in rows:
         lead = e.lead_id
-        if _person(e.actor) and e.kind in HUMAN_TOUCHES | {"draft_skipped", "lead_unclaimed"}:
-            if period.holds(e.at):
-                slots.add((str(e.actor), int(e.at.timestamp() // CLOSER_SLOT.total_seconds())))
+        if (
+            _person(e.actor)
+            and e.kind in HUMAN_TOUCHES | {"draft_skipped", "lead_unclaimed"}
+            and period.holds(e.at)
+        ):
+            slots.add((str(e.actor), int(e.at.timestamp() // CLOSER_SLOT.total_seconds())))
         if e.kind == "outcome" and e.data.get("result") == "won" and period.holds(e.at):
             revenue += _value(e.data)
         if lead is None:
@@ -213,9 +216,8 @@ def compute(events: list[EventRow], period: Period | None = None) -> Metrics:
             cadence_of.setdefault(lead, str(e.data["cadence"]))
         elif e.kind == "opted_out":
             opted.add(lead)
-        if _person(e.actor) and e.kind in HUMAN_TOUCHES | {"sent"}:
-            if e.kind != "sent" or not _automated(e.data):
-                first_touch.setdefault(lead, e.at)
+        if _person(e.actor) and (e.kind in HUMAN_TOUCHES or (e.kind == "sent" and not _automated(e.data))):
+            first_touch.setdefault(lead, e.at)
 
     def spans(firsts: dict[int, datetime]) -> list[float]:
         return [(firsts[lead] - at).total_seconds() for lead, at in created.items() if lead in firsts]
@@ -339,6 +341,14 @@ STUCK_IDLE = timedelta(days=3)
 """An open lead with an owner and nothing happening on it for this long is stuck."""
 
 
+UNCLAIMED = "unclaimed past the SLA"
+
+
+def unclaimed_past_sla(owner: str | None, created_at: datetime, now: datetime, claim_sla: timedelta) -> bool:
+    """Nobody claimed it and the claim SLA has run out: stuck here, escalated by the SLA job."""
+    return owner is None and created_at <= now - claim_sla
+
+
 def stuck_reason(lead: LeadState, now: datetime, claim_sla: timedelta) -> str | None:
     """Why an open lead is stuck, or None. Won, lost and opted-out leads never are.
     - someone must look (a draft waits, a handoff, a failed send): the card's own line;
@@ -349,7 +359,7 @@ def stuck_reason(lead: LeadState, now: datetime, claim_sla: timedelta) -> str | 
     if lead.needs_attention:
         return lead.needs_attention
     if lead.owner is None:
-        return "unclaimed past the SLA" if lead.created_at <= now - claim_sla else None
+        return UNCLAIMED if unclaimed_past_sla(lead.owner, lead.created_at, now, claim_sla) else None
     last = lead.last_activity_at or lead.created_at
     if last <= now - STUCK_IDLE:
         return f"no activity for {(now - last).days} days"

@@ -9,24 +9,21 @@ or one word such as `Jordan` when exactly one open lead matches). Examples:
 from __future__ import annotations
 
 import shlex
-from collections import Counter
-from datetime import timedelta
 
 from sqlalchemy import select
 
-from sheepdog.bot.cards import lead_title
 from sheepdog.domain import metrics as metric_rules
 from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Contact, Event, Lead, Message
+from sheepdog.reports import data as report_data
+from sheepdog.storage.tables import Contact, Lead, Message
 
 ACTING = frozenset({"won", "lost", "pause", "resume", "was"})  # commands that change a lead
 # Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
 # names and revenue) is for the team only, and a surface checks that before calling run().
 PUBLIC = frozenset({"help"})
-METRICS_DAYS = 30
 OPEN_STAGES = [s.value for s in Stage if s not in (Stage.WON, Stage.LOST)]
 
 
@@ -34,7 +31,8 @@ def help_text(command: str = "/sheepdog") -> str:
     return "\n".join(
         [
             f"*{command} pipeline* — open leads by stage, with owners and the stuck ones",
-            f"*{command} metrics* — first response (automated and human), reply, handoff and conversion rates",
+            f"*{command} metrics [7d|30d|2026-11-01..2026-11-30]* — every metric over the period "
+            "(default the last 7 days), against the period before",
             f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
             f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
@@ -58,7 +56,7 @@ def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -
     if verb == "pipeline":
         return pipeline(services)
     if verb == "metrics":
-        return metrics(services)
+        return metrics(services, " ".join(rest))
     if verb not in ACTING:
         raise BadInputError(f"unknown command {verb!r}")
     if not rest:
@@ -155,48 +153,19 @@ def find_lead(services: Services, ref: str) -> int:
 
 
 def pipeline(services: Services) -> str:
-    """Open leads by stage with their owners; stuck = needs attention, or unclaimed past the SLA."""
-    now = services.now()
-    sla = timedelta(seconds=services.settings.policy.claim_sla_s)
-    with services.db.session() as s:
-        leads = s.scalars(select(Lead).where(Lead.stage.in_(OPEN_STAGES)).order_by(Lead.id)).all()
-        by_stage: Counter[str] = Counter(lead.stage for lead in leads)
-        lines = ["*Pipeline*"]
-        for stage in OPEN_STAGES:
-            owners = Counter(lead.owner or "unclaimed" for lead in leads if lead.stage == stage)
-            if by_stage[stage]:
-                who = ", ".join(f"{name} {n}" for name, n in owners.most_common())
-                lines.append(f"• {stage.replace('_', ' ')}: {by_stage[stage]} ({who})")
-        if len(lines) == 1:
-            lines.append("No open leads.")
-        stuck = [
-            lead
-            for lead in leads
-            if lead.needs_attention or (lead.owner is None and lead.created_at <= now - sla)
-        ]
-        if stuck:
-            lines.append("*Stuck*")
-            for lead in stuck[:10]:
-                why = lead.needs_attention or "unclaimed past the SLA"
-                lines.append(f"• #{lead.id} {lead_title(lead)} — {why}")
-    return "\n".join(lines)
-
-
-def metrics(services: Services, days: int = METRICS_DAYS) -> str:
-    since = services.now() - timedelta(days=days)
-    with services.db.session() as s:
-        rows = [
-            metric_rules.EventRow(e.kind, e.lead_id, e.at, e.data or {})
-            for e in s.scalars(select(Event).where(Event.at >= since).order_by(Event.id))
-        ]
-    m = metric_rules.compute(rows)
-    currency = services.business.currency
-    return "\n".join(
-        [
-            f"*Last {days} days* — {m.leads} leads",
-            f"• First response: automated {metric_rules.duration(m.first_auto_s)}, "
-            f"human {metric_rules.duration(m.first_human_s)} (median)",
-            f"• Reply rate {metric_rules.percent(m.reply_rate)} · handoff rate {metric_rules.percent(m.handoff_rate)}",
-            f"• Conversion {metric_rules.percent(m.conversion)}: {m.won} won ({m.won_value} {currency}), {m.lost} lost",
-        ]
+    """Open leads by stage with owners and value; stuck as domain.metrics.stuck_reason says (the SLA
+    job escalates by the same rule)."""
+    p = report_data.pipeline(
+        services.db, services.now(), services.settings.policy.claim_sla_s, services.business.currency
     )
+    return report_data.pipeline_text(p)
+
+
+def metrics(services: Services, words: str = "") -> str:
+    """`metrics`, `metrics 7d`, `metrics 30d`, `metrics 2026-11-01..2026-11-30`: every metric over
+    the period, against the period of the same length before it."""
+    try:
+        period = metric_rules.parse_period(words, services.now(), services.business.timezone)
+    except metric_rules.PeriodError as exc:
+        raise BadInputError(str(exc)) from None
+    return report_data.metrics_text(report_data.compare(services.db, period), services.business.currency)

@@ -19,6 +19,7 @@ from sheepdog import defaults
 from sheepdog.channels.base import Outbound
 from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain import metrics as metric_rules
 from sheepdog.domain.models import ANSWER_PURPOSES, Category, Channel, Direction, DraftState, Stage, Triage
 from sheepdog.errors import PermanentSendError, SendError, TransientSendError
 from sheepdog.handlers.context import PROCESS_ID, Services
@@ -412,6 +413,8 @@ def sla_check(services: Services) -> int:
             )
         ).all()
         for lead in unclaimed:
+            if not metric_rules.unclaimed_past_sla(lead.owner, lead.created_at, now, sla):
+                continue  # the query's rule, said once in domain.metrics (the pipeline's "stuck")
             held_as_spam = (lead.brief or {}).get("category") == "spam" and not lead.needs_attention
             if not held_as_spam and not _escalated(s, lead.id, "unclaimed"):
                 services.log(

@@ -42,8 +42,12 @@ def test_pipeline_metrics_and_outcomes(svc: Any) -> None:
         assert s.get(Lead, maria).lost_reason == "went with a competitor"
 
     report = commands.run(svc, "metrics", "Dana")
-    assert "2 leads" in report and "1 won (4500" in report and "1 lost" in report
-    assert "Conversion 50%" in report
+    assert "the last 7 days* — 2 leads (new)" in report and "1 won ($4,500)" in report
+    assert "1 lost" in report and "Conversion 50%: 1 won" in report
+    november = commands.run(svc, "metrics 2026-11-01..2026-11-30", "Dana")
+    assert november.startswith("*Metrics, 2026-11-01 to 2026-11-30*")
+    with pytest.raises(BadInputError, match="not a period"):
+        commands.run(svc, "metrics last tuesday", "Dana")
 
 
 def test_pause_resume_and_references(svc: Any) -> None:
