@@ -360,6 +360,17 @@ class SlackConfig(_Section):
     api_base_url: str | None = None  # tests point slack-sdk at a local server
 
 
+class ReportsConfig(_Section):
+    """Where the Monday report goes. Slack: [slack]'s bot in `slack_channel` (default [slack]
+    channel). Telegram: a bot and a group chat id (the team surface's, once it lands)."""
+
+    weekly: bool = True  # post the weekly report every Monday 08:00 in the business's zone
+    slack_channel: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_base_url: str | None = None  # tests point python-telegram-bot at a local server
+
+
 class DemoConfig(_Section):
     smtp_sink: bool = True  # run a local SMTP sink that the console shows
     smtp_sink_port: int = Field(defaults.DEMO_SMTP_PORT, ge=1, le=65535)
@@ -375,6 +386,7 @@ class Settings(_Section):
     followup: FollowUpConfig = FollowUpConfig()
     channels: ChannelsConfig = ChannelsConfig()
     slack: SlackConfig = SlackConfig()
+    reports: ReportsConfig = ReportsConfig()
     demo: DemoConfig = DemoConfig()
     source_path: Annotated[str | None, Field(exclude=True)] = None
 

@@ -82,3 +82,5 @@ QUEUE_DOWN_RETRY_S = 2.0
 DOCTOR_CHECK_TIMEOUT_S = 5.0
 """Deadline of one `sheepdog doctor` check: a service silent that long is reported as not
 answering, so doctor finishes in seconds even when a host drops packets."""
+REPORT_CHECK_S = 300
+"""How often the weekly report job looks whether Monday 08:00 (business time) has come."""

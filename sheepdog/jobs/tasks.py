@@ -549,6 +549,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "requeue_outbox": requeue_outbox,
     "resync_surfaces": resync_surfaces,
     "read_stragglers": read_stragglers,
+    "weekly_report": lambda services: _weekly_report(services),
 }
 
 PERIODIC: dict[str, float] = {
@@ -556,12 +557,19 @@ PERIODIC: dict[str, float] = {
     "sla_check": defaults.CADENCE_TICK_S,
     "requeue_outbox": defaults.SWEEP_S,
     "read_stragglers": defaults.SWEEP_S,
+    "weekly_report": defaults.REPORT_CHECK_S,
 }
 """Each runs once per period per deployment (jobs.schedule in RQ mode, the queue's own clock
 in-process), never twice at once."""
 
 SWEEPS = frozenset({"requeue_outbox", "read_stragglers"})
 """Periodic jobs that also run at start: work a restart or an outage left behind."""
+
+
+def _weekly_report(services: Services) -> str:
+    from sheepdog.reports.job import weekly_report  # matplotlib loads only where reports are made
+
+    return weekly_report(services)
 
 
 def run_job(services: Services, name: str, *args: Any) -> Any:

@@ -83,7 +83,9 @@ def metrics_text(c: Comparison, currency: str) -> str:
         f"{ch(m.owner_share, b.owner_share)}",
     ]
     # A change that cannot be computed is '': close the gap it leaves.
-    tidy = (" ".join(line.split()).replace(" ,", ",").replace(" :", ":").replace(" ·", " ·") for line in lines)
+    tidy = (
+        " ".join(line.split()).replace(" ,", ",").replace(" :", ":").replace(" ·", " ·") for line in lines
+    )
     return "\n".join(tidy)
 
 
