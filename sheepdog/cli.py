@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,109 @@ def cmd_leads(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leads_import(args: argparse.Namespace) -> int:
+    """`sheepdog leads import FILE.csv [--map col=field …]`: a CRM export as history to learn from."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sheepdog.app import build_services
+    from sheepdog.errors import BadInputError
+    from sheepdog.handlers import learning
+
+    path = Path(args.file)
+    try:
+        maps = learning.parse_maps(args.map or [])
+        total = max(0, sum(1 for _ in path.open(encoding="utf-8-sig", errors="replace")) - 1)
+    except (BadInputError, OSError) as exc:
+        console.print(f"[red]cannot import[/]: {escape(str(getattr(exc, 'strerror', None) or exc))}")
+        return 2
+    services = build_services(_settings(args))
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=False) as progress:
+        reading = progress.add_task("reading", total=total)
+        try:
+            found = learning.read_csv(
+                path,
+                maps=maps,
+                outcome_column=args.outcome_column,
+                progress=lambda n: progress.update(reading, completed=n),
+            )
+        except BadInputError as exc:
+            console.print(f"[red]cannot import[/]: {escape(str(exc))}")
+            return 2
+        storing = progress.add_task("storing", total=len(found.rows))
+        stored = learning.import_csv(services, path, found.rows)
+        progress.update(storing, completed=stored)
+    for column, target in found.columns.items():
+        console.print(escape(f"  {column} → {'signal' if target == 'field' else target}"))
+    won = sum(1 for r in found.rows if r["won"])
+    console.print(
+        escape(f"imported {stored} past leads ({won} won, {stored - won} lost) from {path.name}; ")
+        + escape(f"{found.skipped_open} without an outcome left out")
+    )
+    console.print(escape(f"scorer: {learning.retrain(services, force=True)}"))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """`sheepdog score --eval FILE.csv --outcome-column COL`: the scorer checked on your history."""
+    from sheepdog.brain import scoring
+    from sheepdog.errors import BadInputError
+    from sheepdog.handlers import learning
+
+    try:
+        found = learning.read_csv(
+            Path(args.eval),
+            outcome_column=args.outcome_column,
+            exclude=[c for group in args.exclude_columns or [] for c in group.split(",") if c.strip()],
+        )
+        rows = [learning.csv_features(r) for r in found.rows]
+        result = scoring.evaluate(rows, [bool(r["won"]) for r in found.rows], folds=args.folds)
+    except (BadInputError, ValueError) as exc:
+        console.print(f"[red]cannot evaluate[/]: {escape(str(exc))}")
+        return 2
+    console.print(
+        escape(
+            f"{result.rows} leads with an outcome ({result.won} won, {found.skipped_open} without an outcome left out)"
+        )
+    )
+    console.print(f"cross-validated ROC AUC ({args.folds} folds): [bold]{result.auc:.3f}[/]")
+    console.print(f"top-decile lift: [bold]{result.top_decile_lift:.2f}×[/] the average won rate")
+    table = Table("signal", "weight per SD", "effect")
+    for name, weight in result.top_signals:
+        table.add_row(escape(name), f"{weight:+.2f}", "raises the odds" if weight > 0 else "lowers the odds")
+    console.print(table)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`sheepdog report --week [--out FILE.png|FILE.html]`: last week's report, now."""
+    from sheepdog.reports import weekly
+    from sheepdog.storage.db import Database
+
+    settings = _settings(args)
+    db = Database(settings.storage.url)
+    try:
+        report = weekly.build(db, datetime.now(UTC), settings.business.timezone, settings.business.currency)
+    finally:
+        db.dispose()
+    console.print(escape(weekly.plain(report.text)))
+    if args.out:
+        out = Path(args.out)
+        if out.suffix.lower() not in (".png", ".html", ".htm"):
+            console.print(f"[red]--out {escape(str(out))}[/]: a .png or an .html file")
+            return 2
+        try:
+            if out.suffix.lower() == ".png":
+                out.write_bytes(report.png)
+            else:
+                out.write_text(weekly.to_html(report), encoding="utf-8")
+        except OSError as exc:
+            console.print(f"[red]cannot write {escape(str(out))}[/]: {escape(exc.strerror or str(exc))}")
+            return 1
+        console.print(escape(f"wrote {out}"))
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check what the config points at, one row each, so a broken install explains itself;
     non-zero when any row is red (sheepdog.doctor holds the checks)."""
@@ -313,9 +417,37 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("path", nargs="?", default="sheepdog.toml")
     init.add_argument("--force", action="store_true")
     init.set_defaults(func=cmd_init)
-    leads = with_config(sub.add_parser("leads", help="list recent leads"))
+    leads = with_config(
+        sub.add_parser("leads", help="list recent leads; `leads import FILE.csv` brings history")
+    )
     leads.add_argument("--limit", type=int, default=30)
     leads.set_defaults(func=cmd_leads)
+    leads_sub = leads.add_subparsers(dest="leads_command")
+    imp = with_config(
+        leads_sub.add_parser(
+            "import",
+            help="import a CRM export (CSV) with outcomes: the scorer learns from it",
+            description="Columns are matched by name (source, channel, category, outcome/status, value/amount …); "
+            "--map COLUMN=FIELD says where one goes (FIELD: source, channel, category, signals, "
+            "response_minutes, outcome, value, ignore). Every other column becomes a signal.",
+        )
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument("--map", action="extend", nargs="+", metavar="COL=FIELD", default=[])
+    imp.add_argument("--outcome-column", metavar="COL")
+    imp.set_defaults(func=cmd_leads_import)
+    score = with_config(sub.add_parser("score", help="check the lead scorer on your own history"))
+    score.add_argument("--eval", required=True, metavar="FILE.csv")
+    score.add_argument("--outcome-column", required=True, metavar="COL")
+    score.add_argument("--exclude-columns", action="extend", nargs="+", metavar="COL", default=[])
+    score.add_argument("--folds", type=int, default=5, choices=range(2, 11), metavar="N")
+    score.set_defaults(func=cmd_score)
+    report = with_config(sub.add_parser("report", help="the weekly report, now"))
+    report.add_argument(
+        "--week", action="store_true", required=True, help="last week against the week before"
+    )
+    report.add_argument("--out", metavar="FILE.png|FILE.html")
+    report.set_defaults(func=cmd_report)
     with_config(sub.add_parser("doctor", help="check the config and what it points at")).set_defaults(
         func=cmd_doctor
     )

@@ -84,3 +84,5 @@ DOCTOR_CHECK_TIMEOUT_S = 5.0
 answering, so doctor finishes in seconds even when a host drops packets."""
 REPORT_CHECK_S = 300
 """How often the weekly report job looks whether Monday 08:00 (business time) has come."""
+RETRAIN_CHECK_S = 60
+"""How often the scorer looks for new outcomes (won, lost, imported history) to learn from."""

@@ -34,6 +34,7 @@ from sheepdog.domain.models import (
     Triage,
 )
 from sheepdog.domain.threads import is_reply_subject, normalized_subject
+from sheepdog.handlers import learning
 from sheepdog.handlers.context import PROCESS_ID, Services
 from sheepdog.handlers.drafting import (
     compose,
@@ -692,7 +693,8 @@ def _brief(services: Services, lead_id: int, triage: Triage) -> None:
         ctx = lead_context(session, services, lead, triage)
         same_person = _same_person(session, lead)
     try:
-        brief = services.brain.brief(ctx)
+        # The rubric's score, blended with what past outcomes taught (handlers.learning).
+        brief = learning.rescore(services, ctx, services.brain.brief(ctx))
         data = {
             "score": brief.score,
             "grade": brief.grade,

@@ -550,6 +550,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "resync_surfaces": resync_surfaces,
     "read_stragglers": read_stragglers,
     "weekly_report": lambda services: _weekly_report(services),
+    "retrain_scorer": lambda services: _retrain_scorer(services),
 }
 
 PERIODIC: dict[str, float] = {
@@ -558,6 +559,7 @@ PERIODIC: dict[str, float] = {
     "requeue_outbox": defaults.SWEEP_S,
     "read_stragglers": defaults.SWEEP_S,
     "weekly_report": defaults.REPORT_CHECK_S,
+    "retrain_scorer": defaults.RETRAIN_CHECK_S,
 }
 """Each runs once per period per deployment (jobs.schedule in RQ mode, the queue's own clock
 in-process), never twice at once."""
@@ -570,6 +572,13 @@ def _weekly_report(services: Services) -> str:
     from sheepdog.reports.job import weekly_report  # matplotlib loads only where reports are made
 
     return weekly_report(services)
+
+
+def _retrain_scorer(services: Services) -> str:
+    """Refit the lead scorer when outcomes arrived (one query when nothing changed)."""
+    from sheepdog.handlers.learning import retrain
+
+    return retrain(services)
 
 
 def run_job(services: Services, name: str, *args: Any) -> Any:

@@ -307,3 +307,34 @@ class FailedJob(Base):
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadHistory(Base):
+    """A past lead from the business's CRM export (`sheepdog leads import`): what it looked like
+    and how it ended, for the scorer to learn from before Sheepdog has outcomes of its own."""
+
+    __tablename__ = "lead_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    file: Mapped[str] = mapped_column(String(500))
+    row: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    signals: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # unknown columns, as written
+    response_s: Mapped[float | None]
+    won: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+
+class ScorerModel(Base):
+    """A fitted lead scorer (brain.scoring.LearnedModel as JSON); the newest row is the one in use."""
+
+    __tablename__ = "scorer_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcomes: Mapped[int] = mapped_column(Integer)
+    last_outcome_id: Mapped[int] = mapped_column(Integer)  # the newest outcome event it learnt from
+    history_rows: Mapped[int] = mapped_column(Integer)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)
