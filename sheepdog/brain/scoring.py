@@ -226,7 +226,8 @@ class LearnedModel:
     def score(self, x: dict[str, float]) -> int:
         """1-100: the share of past leads this one out-ranks (80 = better than 80 % of them)."""
         p = self.probability(x)
-        below = bisect.bisect_left(self.ranks, p)
+        # mid-rank: a lead tied with a block of past leads sits in the middle of that block
+        below = (bisect.bisect_left(self.ranks, p) + bisect.bisect_right(self.ranks, p)) / 2
         return max(1, min(100, round(100 * below / max(1, len(self.ranks)))))
 
     def reasons(self, x: dict[str, float], top: int = 3) -> list[str]:
