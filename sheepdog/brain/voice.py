@@ -102,3 +102,61 @@ def learn_style(examples: Sequence[str], owner_name: str | None = None) -> Style
         avg_chars=int(sum(len(e) for e in examples) / len(examples)),
         emoji=emoji,
     )
+
+
+VOICE_EXAMPLES_MAX = 12
+"""At most this many examples reach a draft (config examples first, then learned edits)."""
+LEARNED_CANDIDATES = 200
+"""How many of the newest learned edits are considered for selection."""
+
+
+def _norm(text: str) -> str:
+    """What makes two examples the same: case, spacing, numbers, links and punctuation aside."""
+    text = re.sub(r"https?://\S+", "<link>", text.lower())
+    text = re.sub(r"\d+", "0", text)
+    return " ".join(re.sub(r"[^\w<> ]+", " ", text).split())
+
+
+def _words(text: str) -> set[str]:
+    return set(_norm(text).split())
+
+
+def select_examples(
+    configured: Sequence[str], learned: Sequence[str], cap: int = VOICE_EXAMPLES_MAX
+) -> tuple[str, ...]:
+    """The examples a draft learns from, oldest first (learn_style weighs later ones more):
+    the owner's configured examples, then learned edits de-duplicated (the newest copy kept),
+    half of the remaining room for the most recent, the rest for the most representative (the
+    edits most like the others, so one odd reply does not set the tone), capped at `cap`.
+    `learned` is oldest first."""
+    seen: set[str] = set()
+    kept_config = []
+    for text in configured:
+        key = _norm(text)
+        if text.strip() and key not in seen:
+            seen.add(key)
+            kept_config.append(text)
+    kept_config = kept_config[:cap]
+    unique: list[str] = []  # newest first
+    for text in reversed(learned):
+        key = _norm(text)
+        if text.strip() and key not in seen:
+            seen.add(key)
+            unique.append(text)
+    room = cap - len(kept_config)
+    if room <= 0 or not unique:
+        return tuple(kept_config)
+    recent = unique[: max(1, room // 2)]
+    words = [_words(t) for t in unique]
+
+    def typical(i: int) -> float:
+        mine = words[i]
+        others = [w for j, w in enumerate(words) if j != i]
+        if not mine or not others:
+            return 0.0
+        return sum(len(mine & w) / len(mine | w) for w in others if w) / len(others)
+
+    ranked = sorted(range(len(recent), len(unique)), key=lambda i: (-typical(i), i))
+    chosen = set(range(len(recent))) | set(ranked[: room - len(recent)])
+    picked = [unique[i] for i in sorted(chosen)]  # newest first
+    return (*kept_config, *reversed(picked))

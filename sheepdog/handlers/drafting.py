@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sheepdog import defaults
+from sheepdog.brain import voice
 from sheepdog.channels.email import new_message_id
 from sheepdog.config import Settings
 from sheepdog.domain.guardrails import check_draft
@@ -101,7 +102,9 @@ def lead_context(session: Session, services: Services, lead: Lead, triage: Triag
         for m in rows
         if m.direction != Direction.NOTE and not m.is_auto
     )
-    learned = session.scalars(select(VoiceExample.text).order_by(VoiceExample.id.desc()).limit(20)).all()
+    learned = session.scalars(
+        select(VoiceExample.text).order_by(VoiceExample.id.desc()).limit(voice.LEARNED_CANDIDATES)
+    ).all()
     fields: dict[str, str] = {}
     if rows and rows[0].triage and isinstance(rows[0].triage.get("fields"), dict):
         fields = rows[0].triage["fields"]
@@ -117,7 +120,7 @@ def lead_context(session: Session, services: Services, lead: Lead, triage: Triag
         fields=fields,
         returning_customer=lead.returning_customer,
         referral=lead.referral,
-        voice_examples=services.business.voice_examples + tuple(reversed(learned)),
+        voice_examples=voice.select_examples(services.business.voice_examples, tuple(reversed(learned))),
     )
 
 

@@ -36,12 +36,24 @@ def history_csv(path: Path, n: int = 200) -> Path:
         for i in range(n):
             source = rng.choice(["Referral", "Google Ads", "Cold list"])
             minutes = rng.choice([2, 30, 600])
-            odds = {"Referral": 0.7, "Google Ads": 0.35, "Cold list": 0.05}[source] * (1.3 if minutes == 2 else 0.7)
+            odds = {"Referral": 0.7, "Google Ads": 0.35, "Cold list": 0.05}[source] * (
+                1.3 if minutes == 2 else 0.7
+            )
             won = rng.random() < odds
             stage = "Closed Won" if won else "Closed Lost"
             if i % 25 == 0:
                 stage = "Open"
-            w.writerow([f"Person {i}", f"p{i}@example.com", source, rng.choice(["5000", "12,000"]), minutes, stage, "4500" if won else ""])
+            w.writerow(
+                [
+                    f"Person {i}",
+                    f"p{i}@example.com",
+                    source,
+                    rng.choice(["5000", "12,000"]),
+                    minutes,
+                    stage,
+                    "4500" if won else "",
+                ]
+            )
     return path
 
 
@@ -63,7 +75,9 @@ def test_fit_blend_and_reasons() -> None:
     assert scoring.blend(50, (), None, hot) == (50, "C", ())
 
 
-def test_import_then_the_job_trains_and_briefs_use_it(db_url: str, make_settings: Any, tmp_path: Path) -> None:
+def test_import_then_the_job_trains_and_briefs_use_it(
+    db_url: str, make_settings: Any, tmp_path: Path
+) -> None:
     path = history_csv(tmp_path / "crm.csv")
     settings = make_settings(storage={"url": db_url})
     svc = build_services(settings, queue=InProcessQueue(periodic=False))
@@ -85,9 +99,8 @@ def test_import_then_the_job_trains_and_briefs_use_it(db_url: str, make_settings
 
 
 def test_a_new_brief_shows_what_the_learned_model_moved(make_settings: Any, tmp_path: Path) -> None:
-    from tests.handlers.test_commands import form
-
     from sheepdog.handlers.inbound import receive
+    from tests.handlers.test_commands import form
 
     path = history_csv(tmp_path / "crm.csv")
     svc = build_services(make_settings(), queue=InProcessQueue(periodic=False))
@@ -115,7 +128,10 @@ def test_cli_import_eval_and_report(tmp_path: Path, capsys: Any, monkeypatch: An
     assert main(["leads", "import", str(path), "--map", "Deal Stage=outcome", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "imported 288 past leads" in out and "12 without an outcome" in out and "scorer: trained" in out
-    assert main(["score", "--eval", str(path), "--outcome-column", "Deal Stage", "--exclude-columns", "Budget"]) == 0
+    assert (
+        main(["score", "--eval", str(path), "--outcome-column", "Deal Stage", "--exclude-columns", "Budget"])
+        == 0
+    )
     out = capsys.readouterr().out
     auc = float(out.split("ROC AUC (5 folds): ")[1].split()[0])
     assert 0.7 < auc < 1.0 and "top-decile lift" in out and "source=referral" in out and "budget" not in out
