@@ -48,8 +48,10 @@ def main() -> int:
     print(f"{len(rows)} sessions, {sum(ys)} purchases")
     print(f"rubric alone, ROC AUC:                {roc_auc_score(ys, rubric_scores):.3f}")
     learned = scoring.out_of_fold(rows, ys, folds=5)
-    print(f"learned, 5-fold CV ROC AUC:           {roc_auc_score(ys, learned):.3f}  "
-          f"(top-decile lift {scoring.top_decile_lift(learned, ys):.2f}x)")
+    print(
+        f"learned, 5-fold CV ROC AUC:           {roc_auc_score(ys, learned):.3f}  "
+        f"(top-decile lift {scoring.top_decile_lift(learned, ys):.2f}x)"
+    )
     # Scarce data: train on n outcomes, score the rest, blended as Sheepdog blends (weight n/(n+100)).
     rng = random.Random(0)
     print("outcomes  rubric  learned  blended  (AUC on the sessions not trained on, mean of 5 draws)")

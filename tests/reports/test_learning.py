@@ -66,6 +66,7 @@ def test_fit_blend_and_reasons() -> None:
     hot, cold = scoring.features(source="referral"), scoring.features(source="cold")
     assert model.probability(hot) > 0.6 > 0.2 > model.probability(cold)
     score, grade, reasons = scoring.blend(50, ("+10 rubric line",), model, hot)
+    assert grade == scoring.grade_for(score)
     w = 60 / 160
     assert score == round((1 - w) * 50 + w * model.score(hot)) and score > 50
     assert reasons[0] == "+10 rubric line" and "learned from 60 outcomes" in reasons[1]
