@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from sheepdog.app import build_services
@@ -54,7 +55,8 @@ def test_an_old_schema_refuses_to_start_and_migrate_keeps_the_rows(
         assert "is behind this version of Sheepdog" in out and "sheepdog migrate" in out, out
 
     assert main(["migrate", "--config", str(cfg)]) == 0
-    assert "migrated 0002 → 0003" in capsys.readouterr().out
+    head = ScriptDirectory.from_config(alembic_config(svc.db.engine)).get_current_head()
+    assert f"migrated 0002 → {head}" in capsys.readouterr().out
     assert main(["migrate", "--config", str(cfg)]) == 0  # again: nothing to do
     assert "schema is current" in capsys.readouterr().out
     db = Database(pg_url, run_migrations=False)
