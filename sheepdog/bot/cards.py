@@ -7,13 +7,14 @@ Status lines read as a person would say them: "Approved by Dana · sent 14:02 by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sheepdog.domain.attention import LeadFacts, attention
+from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Channel, DraftState
 from sheepdog.storage.tables import Draft, Lead, Message, Outbox
 
@@ -67,7 +68,8 @@ class Card:
 
 
 def _clock(at: datetime | None, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%H:%M") if at else ""
+    """The business's clock, with the day when it is not today (domain.clock: one clock everywhere)."""
+    return shown_time(at, tz)
 
 
 def lead_title(lead: Lead) -> str:
@@ -98,7 +100,7 @@ def brief_card(lead: Lead, tz: str) -> Card:
         if state == "active" and lead.cadence_started_at is None:
             state = "starts when the first reply goes out"
         elif state == "active" and lead.cadence_next_at is not None:
-            state = f"next touch {lead.cadence_next_at.astimezone(ZoneInfo(tz)):%a %d %b %H:%M}"
+            state = f"next touch {_clock(lead.cadence_next_at, tz)}"
         if lead.cadence_stop_reason and state == "stopped":
             state += f" ({lead.cadence_stop_reason})"
         fields.append(("Cadence", f"{lead.cadence.replace('_', ' ')}: {state}"))
@@ -129,13 +131,30 @@ def brief_card(lead: Lead, tz: str) -> Card:
     )
 
 
-def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
+def waiting_words(draft: Draft, reply_to: Message | None, pricing_within_s: int = 900) -> str:
+    """Why a draft waits, in plain words (domain.attention), not the policy's 'L4: other waits'."""
+    triage = (reply_to.triage if reply_to is not None else None) or {}
+    facts = LeadFacts(
+        now=datetime.now(UTC),
+        stage=draft.lead.stage if draft.lead is not None else "new",
+        category=reply_to.category if reply_to is not None else triage.get("category"),
+        signals=frozenset(str(s.get("name")) for s in triage.get("signals") or [] if isinstance(s, dict)),
+        pending_draft=True,
+        draft_reasons=tuple(str(r) for r in draft.reasons or ()),
+        waiting_since=draft.created_at,
+        pricing_within_s=pricing_within_s,
+    )
+    return attention(facts).words
+
+
+def draft_status(
+    draft: Draft, outbox: Outbox | None, tz: str, reply_to: Message | None = None, pricing_within_s: int = 900
+) -> str:
     """'Approved by Dana · sent 14:02 by email', 'Skipped by Ali', 'Waiting for approval: …'."""
     channel = CHANNEL_WORDS.get(draft.channel, draft.channel)
     state = DraftState(draft.state)
     if state == DraftState.PENDING:
-        why = "; ".join(draft.reasons) if draft.reasons else "waiting for approval"
-        return f"Waiting for approval: {why}"
+        return f"Waiting for approval: {waiting_words(draft, reply_to, pricing_within_s)}"
     verb = {DraftState.EDITED: "Edited and approved", DraftState.SKIPPED: "Skipped"}.get(state, "Approved")
     if draft.original_body is not None and state != DraftState.SKIPPED:
         verb = "Edited and approved"
@@ -159,7 +178,14 @@ def draft_status(draft: Draft, outbox: Outbox | None, tz: str) -> str:
     return head
 
 
-def draft_card(draft: Draft, outbox: Outbox | None, tz: str, cadence_state: str | None = None) -> Card:
+def draft_card(
+    draft: Draft,
+    outbox: Outbox | None,
+    tz: str,
+    cadence_state: str | None = None,
+    reply_to: Message | None = None,
+    pricing_within_s: int = 900,
+) -> Card:
     pending = draft.state == DraftState.PENDING
     # Pause stops the lead's follow-ups; once paused the same place offers Resume.
     hold = (
@@ -187,7 +213,7 @@ def draft_card(draft: Draft, outbox: Outbox | None, tz: str, cadence_state: str 
         title=f"Draft · {label} by {CHANNEL_WORDS.get(draft.channel, draft.channel)}",
         text=draft.body,
         at=draft.created_at,
-        status=draft_status(draft, outbox, tz),
+        status=draft_status(draft, outbox, tz, reply_to, pricing_within_s),
         buttons=buttons,
         flags=tuple(x for x in (draft.note,) if x),
         extra={
@@ -242,7 +268,7 @@ def message_card(msg: Message, lead_id: int, tz: str) -> Card:
     )
 
 
-def lead_cards(session: Session, lead_id: int, tz: str) -> list[Card]:
+def lead_cards(session: Session, lead_id: int, tz: str, pricing_within_s: int = 900) -> list[Card]:
     """The whole thread for one lead: brief first, then everything in the order it happened."""
     lead = session.get(Lead, lead_id)
     if lead is None:
@@ -255,7 +281,18 @@ def lead_cards(session: Session, lead_id: int, tz: str) -> list[Card]:
         o.draft_id: o for o in session.scalars(select(Outbox).where(Outbox.lead_id == lead_id)) if o.draft_id
     }
     body = [message_card(m, lead_id, tz) for m in messages if m.direction != "outbound"]
-    body += [draft_card(d, outboxes.get(d.id), tz, lead.cadence_state) for d in drafts]
+    by_id = {m.id: m for m in messages}
+    body += [
+        draft_card(
+            d,
+            outboxes.get(d.id),
+            tz,
+            lead.cadence_state,
+            by_id.get(d.reply_to_message_id or -1),
+            pricing_within_s,
+        )
+        for d in drafts
+    ]
     sent_drafts = {o.message_id or o.provider_message_id for o in outboxes.values() if o.state == "sent"}
     body += [
         message_card(m, lead_id, tz)

@@ -18,15 +18,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from sheepdog.bot.cards import CHANNEL_WORDS, lead_cards, lead_title
+from sheepdog.bot.cards import lead_cards
+from sheepdog.bot.console.listing import HELD_AS_SPAM, lead_rows
 from sheepdog.bot.web import SERVICES, json_error, read_body
+from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Event, Lead, Message, SinkMail
+from sheepdog.storage.tables import Event, SinkMail
 
 COOKIE = "sheepdog_token"
+COOKIE_MAX_AGE_S = 180 * 24 * 3600  # a phone stays logged in for half a year
 TOKEN: web.AppKey[str] = web.AppKey("console_token", str)
 STATIC = resources.files("sheepdog.bot.console").joinpath("static")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,7 +55,11 @@ async def console_auth(request: web.Request, handler: Handler) -> web.StreamResp
                 status=401, text="Wrong login token. Use the link printed when Sheepdog started."
             )
         resp = web.HTTPFound("/")
-        resp.set_cookie(COOKIE, request.query["token"], httponly=True, samesite="Strict")
+        # A lasting cookie: the token is stable (console.token, or the demo's saved one), so a
+        # restart of Sheepdog or of the browser keeps the owner logged in.
+        resp.set_cookie(
+            COOKIE, request.query["token"], httponly=True, samesite="Strict", max_age=COOKIE_MAX_AGE_S
+        )
         raise resp
     if not _authorised(request):
         if path.startswith("/api/"):
@@ -117,49 +124,15 @@ async def static(request: web.Request) -> web.Response:
     return web.Response(text=STATIC.joinpath(name).read_text(encoding="utf-8"), content_type=ctype)
 
 
-HELD_AS_SPAM = "held as spam"
-"""A list group, not a stage: spam stays 'new' in the data (metrics ignore it) but is shown apart,
-so it never crowds the leads a person should answer."""
-
-
-def _list_group(lead: Lead) -> str:
-    held = (lead.brief or {}).get("category") == "spam" and lead.stage == Stage.NEW.value
-    return HELD_AS_SPAM if held and not lead.needs_attention else lead.stage
-
-
-def _lead_row(lead: Lead, last_at: Any) -> dict[str, Any]:
-    return {
-        "id": lead.id,
-        "name": lead_title(lead),
-        "stage": _list_group(lead),
-        "grade": lead.grade,
-        "score": lead.score,
-        "channel": CHANNEL_WORDS.get(lead.channel, lead.channel),
-        "owner": lead.owner,
-        "needs_attention": lead.needs_attention,
-        "category": (lead.brief or {}).get("category"),
-        "cadence_state": lead.cadence_state,
-        "last_at": (last_at or lead.created_at).isoformat(),
-    }
-
-
 async def list_leads(request: web.Request) -> web.Response:
+    """Leads, most urgent first, each with its reason in plain words (see listing.py)."""
     services: Services = request.app[SERVICES]
 
     def load() -> list[dict[str, Any]]:
         with services.db.session() as s:
-            last = (
-                select(Message.conversation_id, func.max(Message.created_at).label("last_at"))
-                .group_by(Message.conversation_id)
-                .subquery()
+            return lead_rows(
+                s, services.business.timezone, services.now(), services.settings.policy.pricing_handoff_s
             )
-            rows = s.execute(
-                select(Lead, last.c.last_at)
-                .outerjoin(last, last.c.conversation_id == Lead.conversation_id)
-                .order_by(Lead.id.desc())
-                .limit(500)
-            ).all()
-            return [_lead_row(lead, at) for lead, at in rows]
 
     leads = await _run(load)
     return web.json_response({"stages": [*(s.value for s in Stage), HELD_AS_SPAM], "leads": leads})
@@ -170,12 +143,13 @@ async def get_lead(request: web.Request) -> web.Response:
     lead_id = _int(request, "lead_id")
 
     def load() -> dict[str, Any] | None:
+        tz, pricing_s = services.business.timezone, services.settings.policy.pricing_handoff_s
         with services.db.session() as s:
-            lead = s.get(Lead, lead_id)
-            if lead is None:
+            rows = lead_rows(s, tz, services.now(), pricing_s, only=lead_id)
+            if not rows:
                 return None
-            cards = lead_cards(s, lead_id, services.business.timezone)
-            return {"lead": _lead_row(lead, None), "cards": [c.as_json() for c in cards]}
+            cards = lead_cards(s, lead_id, tz, pricing_s)
+            return {"lead": rows[0], "cards": [c.as_json() for c in cards]}
 
     data = await _run(load)
     if data is None:
@@ -313,6 +287,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
 async def sink_mail(request: web.Request) -> web.Response:
     """Mail caught by the demo's SMTP sink: what the lead would have received."""
     services: Services = request.app[SERVICES]
+    tz, now = services.business.timezone, services.now()
 
     def load() -> list[dict[str, Any]]:
         with services.db.session() as s:
@@ -325,6 +300,7 @@ async def sink_mail(request: web.Request) -> web.Response:
                     {
                         "id": row.id,
                         "at": row.at.isoformat(),
+                        "when": shown_time(row.at, tz, now),
                         "from": str(msg["From"]),
                         "to": str(msg["To"]),
                         "subject": str(msg["Subject"]),
@@ -373,6 +349,7 @@ async def jobs(request: web.Request) -> web.Response:
                     "job": f.job,
                     "args": [str(a) for a in f.args],
                     "failed_at": f.failed_at.isoformat() if f.failed_at else None,
+                    "failed_when": shown_time(f.failed_at, services.business.timezone, services.now()),
                     "error": f.last_line,
                     "detail": f.error[-4000:],
                 }
@@ -405,6 +382,7 @@ async def whoami(request: web.Request) -> web.Response:
             "categories": [c.value for c in Category],
             "stages": [s.value for s in Stage],
             "demo_mail": services.settings.demo.smtp_sink,
+            "timezone": services.business.timezone,
         }
     )
 
