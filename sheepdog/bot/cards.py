@@ -111,11 +111,14 @@ def brief_card(lead: Lead, tz: str) -> Card:
         buttons = (Button("resume", "Resume", str(lead.id), "primary"),)
     status = f"Claimed by {lead.owner}" if lead.owner else None
     if lead.needs_attention:
-        status = (
-            f"{status} · needs attention: {lead.needs_attention}"
-            if status
-            else f"Needs attention: {lead.needs_attention}"
+        facts = LeadFacts(
+            now=datetime.now(UTC),
+            stage=lead.stage,  # the category: named by the attention line itself (not the first message's)
+            needs_attention=lead.needs_attention,
+            waiting_since=lead.updated_at,
         )
+        why = attention(facts).reason  # plain words: "Waiting for you: a booking request — …"
+        status = f"{status} · {why}" if status else why
     return Card(
         key=f"brief:{lead.id}",
         kind="brief",

@@ -11,7 +11,7 @@ that went out on their own, newest first, then the rest; closed leads and held s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
 
@@ -206,9 +206,32 @@ def _hot(f: LeadFacts) -> bool:
     return f.next_action == NextAction.CALL_NOW and f.stage == Stage.NEW and not f.owner
 
 
+REASON_CATEGORIES = {
+    "complaint:": Category.COMPLAINT,
+    "pricing question:": Category.PRICING_QUESTION,
+    "booking:": Category.BOOKING,
+    "refund ": Category.REFUND_REQUEST,
+    "cancellation:": Category.CANCELLATION,
+    "human request:": Category.HUMAN_REQUEST,
+}
+"""The policy's reason openings (domain.policy) and the category each one names."""
+
+
+def _from_reasons(f: LeadFacts, reasons: tuple[str, ...]) -> LeadFacts:
+    """When only the lead's 'needs attention' line is known, it names the category itself."""
+    if f.category is not None or not reasons:
+        return f
+    category = next((c for p, c in REASON_CATEGORIES.items() if reasons[0].startswith(p)), None)
+    signals = f.signals | (
+        {SignalName.FRUSTRATED.value} if reasons[0].startswith("customer sounds frustrated") else set()
+    )
+    return replace(f, category=category, signals=frozenset(signals))
+
+
 def attention(f: LeadFacts) -> Attention:
     """How much this lead needs a person now, and why, in one sentence."""
     reasons = tuple(r for r in (*f.draft_reasons, f.needs_attention) if r)
+    f = _from_reasons(f, reasons)
     waiting = f.pending_draft or f.needs_attention is not None
     since = f.waiting_since or f.last_at
     if waiting:

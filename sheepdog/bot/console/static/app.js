@@ -1,4 +1,5 @@
-// Sheepdog console: leads by stage, one thread per lead, live over Server-Sent Events.
+// Sheepdog console: leads most urgent first, one thread per lead, live over Server-Sent Events.
+// Phone first: below 801 px the list and the thread are two screens (body.reading shows the thread).
 "use strict";
 const $ = (sel, el = document) => el.querySelector(sel);
 const state = { leads: [], current: null, me: null };
@@ -31,20 +32,34 @@ function toast(text) {
   document.body.append(t); setTimeout(() => t.remove(), 3500);
 }
 
+const LEVELS = [["urgent", "Urgent"], ["waiting", "Waiting for you"], ["auto_sent", "Sent on its own"], ["open", "Open"], ["closed", "Closed"]];
+
+function reasonLine(att) {
+  if (!att) return null;
+  const cut = att.reason.indexOf(": ");
+  const head = cut > 0 ? att.reason.slice(0, cut + 1) : att.reason;
+  const rest = cut > 0 ? att.reason.slice(cut + 1) : "";
+  return el("div", { class: `reason lvl-${att.level}`, "data-reason": "" }, el("b", {}, head), rest);
+}
+
 async function loadLeads() {
   const data = await api("/api/leads");
   state.leads = data.leads || [];
   const box = $("#leads"); box.replaceChildren();
   if (!state.leads.length) box.append(el("p", { class: "empty", style: "padding:1rem" }, "No leads yet. Post the web form and one appears here."));
-  for (const stage of data.stages || []) {
-    const rows = state.leads.filter(l => l.stage === stage);
+  const tz = state.me && state.me.timezone ? `times in ${state.me.timezone}` : "";
+  for (const [level, label] of LEVELS) {
+    const rows = state.leads.filter(l => (l.attention ? l.attention.level : "open") === level);
     if (!rows.length) continue;
-    box.append(el("h3", {}, `${stage.replace("_", " ")} · ${rows.length}`));
+    box.append(el("h3", { class: `lvl-${level}` }, `${label} · ${rows.length}`));
     for (const l of rows) {
-      box.append(el("button", { class: "lead" + (l.id === state.current ? " sel" : ""), "data-lead": l.id, onclick: () => openLead(l.id) },
-        el("div", { class: "who" }, l.grade ? el("span", { class: `grade g-${l.grade}` }, l.grade) : null, l.name),
-        el("div", { class: "sub" }, `${l.channel} · ${(l.category || "").replace("_", " ")}${l.owner ? " · " + l.owner : ""}`),
-        l.needs_attention ? el("div", { class: "attn" }, "⚑ " + l.needs_attention) : null));
+      const sub = [l.channel, l.stage.replace("_", " "), l.owner ? "✋ " + l.owner : null].filter(Boolean).join(" · ");
+      box.append(el("button", { class: `lead lvl-${level}` + (l.id === state.current ? " sel" : ""), "data-lead": l.id, "data-level": level, onclick: () => openLead(l.id) },
+        el("div", { class: "line1" },
+          el("span", { class: "who" }, l.grade ? el("span", { class: `grade g-${l.grade}` }, l.grade) : null, l.name),
+          el("span", { class: "when", title: tz }, l.when || "")),
+        el("div", { class: "sub" }, sub),
+        reasonLine(l.attention)));
     }
   }
 }
@@ -53,8 +68,8 @@ function fieldList(fields) {
   return el("dl", { class: "fields" }, fields.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-function renderCard(c) {
-  const node = el("article", { class: `card ${c.kind}`, "data-card": c.key, "data-state": c.extra.state || "" },
+function renderCard(c, current = false) {
+  const node = el("article", { class: `card ${c.kind}${current ? " current" : ""}`, "data-card": c.key, "data-state": c.extra.state || "" },
     el("h4", {}, c.title));
   if (c.kind === "brief") {
     node.append(el("div", { class: "text" }, c.text), fieldList(c.fields));
@@ -121,10 +136,33 @@ function toolbar(lead) {
     b("Lost…", "lost", () => ({ reason: prompt("Why was it lost?") || "" })));
 }
 
-async function openLead(id) {
+async function openLead(id, push = true) {
   state.current = id;
   document.querySelectorAll(".lead").forEach(n => n.classList.toggle("sel", Number(n.dataset.lead) === id));
+  document.body.classList.add("reading");
+  if (push && location.hash !== `#lead-${id}`) history.pushState({ lead: id }, "", `#lead-${id}`);
   await refreshThread();
+  $("#thread").scrollTop = 0;
+}
+
+function closeLead() {
+  document.body.classList.remove("reading", "has-bar");
+  if (location.hash) history.pushState({}, "", location.pathname + location.search);
+}
+
+// The thread: the reply waiting for approval first (with the message it answers), then what
+// can be done with the lead, then everything earlier in the order it happened.
+function threadNodes(data) {
+  const cards = data.cards;
+  const waiting = cards.find(c => c.kind === "draft" && c.extra.state === "pending");
+  const asked = waiting ? [...cards].reverse().find(c => c.kind === "inbound" && c.at <= waiting.at) : null;
+  const head = el("div", { class: "head" },
+    el("button", { class: "back", "aria-label": "back to the leads", onclick: closeLead }, "‹ Leads"),
+    el("div", { style: "min-width:0;flex:1" }, el("h2", {}, data.lead.name), reasonLine(data.lead.attention)));
+  const top = waiting ? [renderCard(waiting, true), asked ? renderCard(asked) : null] : [];
+  const rest = cards.filter(c => c !== waiting && c !== asked).map(c => renderCard(c));
+  document.body.classList.toggle("has-bar", Boolean(waiting));
+  return [head, ...top, toolbar(data.lead), waiting ? el("div", { class: "earlier" }, "Earlier") : null, ...rest, composer(data.lead.id)].filter(Boolean);
 }
 
 async function refreshThread() {
@@ -135,7 +173,7 @@ async function refreshThread() {
   const typing = $("#compose") ? $("#compose").value : "";
   const editing = box.querySelector("textarea[aria-label='edit the draft']");
   if (editing) return; // never yank a draft out from under someone editing it
-  box.replaceChildren(toolbar(data.lead), ...data.cards.map(renderCard), composer(data.lead.id));
+  box.replaceChildren(...threadNodes(data));
   if (typing) $("#compose").value = typing;
 }
 
@@ -145,7 +183,7 @@ async function loadMail() {
   if (!data.mail || !data.mail.length) box.append(el("p", { class: "empty" }, "Nothing sent yet. Approved replies land here (the demo's local SMTP sink)."));
   for (const m of data.mail || []) {
     box.append(el("div", { class: "mailitem" }, el("strong", {}, m.subject),
-      el("div", { class: "status" }, `To ${m.to} · from ${m.from} · ${new Date(m.at).toLocaleString()}`),
+      el("div", { class: "status" }, `To ${m.to} · from ${m.from} · ${m.when}`),
       el("div", { class: "status" }, `Message-ID ${m.message_id}${m.in_reply_to ? " · In-Reply-To " + m.in_reply_to : ""}`),
       el("pre", {}, m.body)));
   }
@@ -164,7 +202,7 @@ async function loadJobs() {
     `Queue (${h.backend}): ${h.queued} queued · ${h.scheduled} scheduled · ${h.running} running · ${h.failed} failed${workers}`));
   if (!(data.failed || []).length) box.append(el("p", { class: "empty" }, "No failed jobs."));
   for (const f of data.failed || []) {
-    const when = f.failed_at ? new Date(f.failed_at).toLocaleString() : "";
+    const when = f.failed_when || "";
     const act = async (action) => {
       const r = await api(`/api/jobs/${encodeURIComponent(f.id)}/${action}`, {});
       if (r.ok) { toast(r.message); loadJobs(); }
@@ -179,6 +217,8 @@ async function loadJobs() {
 }
 
 function showTab(which) {
+  if (which !== "leads") document.body.classList.add("reading");
+  else if (!state.current || !location.hash) document.body.classList.remove("reading");
   for (const t of ["leads", "mail", "jobs"]) $(`#tab-${t}`).classList.toggle("active", which === t);
   $("#thread").hidden = which !== "leads"; $("#mail").hidden = which !== "mail"; $("#jobs").hidden = which !== "jobs";
   if (which === "mail") loadMail();
@@ -220,8 +260,13 @@ async function main() {
   $("#tab-mail").hidden = !state.me.demo_mail;  // only the demo's sink has mail to show here
   await loadLeads();
   loadJobs(); setInterval(loadJobs, 15000);
-  const first = new URLSearchParams(location.search).get("lead");
-  if (first) openLead(Number(first));
+  const first = new URLSearchParams(location.search).get("lead") || (location.hash.match(/^#lead-(\d+)$/) || [])[1];
+  if (first) openLead(Number(first), false);
+  window.addEventListener("popstate", () => {
+    const m = location.hash.match(/^#lead-(\d+)$/);
+    if (m) openLead(Number(m[1]), false);
+    else document.body.classList.remove("reading", "has-bar");
+  });
   live();
 }
 main();

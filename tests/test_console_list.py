@@ -1,0 +1,66 @@
+"""The console's list through the real app: most urgent first, each reason in plain words, every
+time on the business's clock. (The ordering rules themselves: tests/domain/test_attention.py.)"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sheepdog.domain.clock import shown_time
+from tests.conftest import fixture_bytes
+
+
+async def _post(client: Any, name: str) -> None:
+    resp = await client.post("/hooks/form", json=json.loads(fixture_bytes("loop", name)))
+    assert resp.status == 200, await resp.text()
+
+
+async def test_the_list_puts_the_complaint_first_and_says_why_in_plain_words(
+    client: Any, runtime: Any
+) -> None:
+    # At the default autonomy (L4): the new inquiry's first reply goes out on its own, the
+    # pricing question waits, the complaint is urgent, though it arrived last.
+    for name in ("webform__lead.json", "webform__pricing.json", "webform__complaint.json"):
+        await _post(client, name)
+    data = await (await client.get("/api/leads")).json()
+    rows = {row["name"]: row for row in data["leads"]}
+    assert [row["name"] for row in data["leads"]] == ["Casey Morgan", "Lee Park", "Jordan Ellis"]
+    assert rows["Casey Morgan"]["attention"]["level"] == "urgent"
+    assert rows["Casey Morgan"]["attention"]["reason"].startswith("Urgent: a complaint — answer now")
+    assert rows["Lee Park"]["attention"] == {
+        "level": "waiting",
+        "label": "Waiting for you",
+        "reason": "Waiting for you: a pricing question — answer within 15 minutes",
+    }
+    assert rows["Jordan Ellis"]["attention"]["level"] == "auto_sent"
+    assert rows["Jordan Ellis"]["attention"]["reason"].startswith("Sent on its own")
+    for row in data["leads"]:
+        assert "L4" not in row["attention"]["reason"] and "L3" not in row["attention"]["reason"]
+
+    # The thread says the same: the head row and the waiting draft's status, in the same words.
+    lee = await (await client.get(f"/api/leads/{rows['Lee Park']['id']}")).json()
+    assert lee["lead"]["attention"] == rows["Lee Park"]["attention"]
+    draft = next(c for c in lee["cards"] if c["kind"] == "draft")
+    assert draft["status"] == "Waiting for approval: a pricing question — answer within 15 minutes"
+
+    # One clock: the list's time and the sent card's are the business's, like the mail tab's.
+    tz = runtime.services.business.timezone
+    jordan = await (await client.get(f"/api/leads/{rows['Jordan Ellis']['id']}")).json()
+    sent = next(c for c in jordan["cards"] if c["kind"] == "draft")
+    from datetime import datetime
+
+    assert (
+        shown_time(datetime.fromisoformat(rows["Jordan Ellis"]["last_at"]), tz)
+        == rows["Jordan Ellis"]["when"]
+    )
+    assert rows["Jordan Ellis"]["when"] in sent["status"]
+
+
+async def test_the_login_cookie_outlives_the_browser_session(aiohttp_client: Any, runtime: Any) -> None:
+    from tests.conftest import TOKEN
+
+    anon = await aiohttp_client(runtime.app)
+    login = await anon.get(f"/?token={TOKEN}", allow_redirects=False)
+    cookie = login.cookies["sheepdog_token"]
+    assert int(cookie["max-age"]) >= 30 * 24 * 3600  # not a session cookie: a phone stays logged in
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
