@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from sheepdog.app import build_runtime, build_services
@@ -32,50 +34,123 @@ def launch(pw: Any, chromium: str) -> Any:
     return pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
 
 
-async def test_approve_in_the_browser_updates_the_card_in_place(
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+WIDER_THAN_THE_VIEWPORT = """() => {
+  const w = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")].filter(n => {
+    const r = n.getBoundingClientRect();
+    return r.width > 0 && (r.right > w + 0.5 || r.left < -0.5);
+  }).map(n => n.tagName.toLowerCase() + (n.id ? "#" + n.id : "") + "." + n.className);
+  if (document.documentElement.scrollWidth > w) wide.push(`page ${document.documentElement.scrollWidth}px`);
+  return wide;
+}"""
+
+
+async def in_view_without_scrolling(page: Any, locator: Any) -> bool:
+    """Inside the window as it is: nothing scrolled, no element scrolled into view."""
+    box = await locator.bounding_box()
+    size = page.viewport_size
+    scrolled = await page.evaluate("() => window.scrollY + document.querySelector('#thread').scrollTop")
+    return (
+        box is not None
+        and scrolled == 0
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] + box["width"] <= size["width"]
+    )
+
+
+async def test_console_on_a_phone_and_a_desktop(
     chromium: str, make_settings: Any, smtp: Any, aiohttp_server: Any, tmp_path: Any
 ) -> None:
+    """At 390×844 and 1280×800: nothing wider than the screen, the urgent lead first, Approve in
+    sight on opening a lead, and Approve changes the card in place (no page load)."""
     from playwright.async_api import async_playwright, expect
 
     recorder, _ = smtp
     settings = make_settings(policy={"first_reply": {"autonomy": "L3"}})
     runtime, base = await serve(settings, aiohttp_server)
+    shots = Path(os.environ.get("SHEEPDOG_SCREENSHOTS") or tmp_path)
 
     async with async_playwright() as pw:
         browser = await launch(pw, chromium)
-        page = await browser.new_page()
-        await page.goto(f"{base}/?token={TOKEN}")
-        await expect(page.locator("#business")).to_have_text(settings.business.name)
+        desk = await (await browser.new_context(viewport=DESKTOP)).new_page()
+        await desk.goto(f"{base}/?token={TOKEN}")
+        await expect(desk.locator("#business")).to_have_text(settings.business.name)
 
-        # A lead arrives while the console is open: it shows up live, without a reload.
-        await page.evaluate("window.__sameDocument = true")
-        resp = await page.request.post(
-            f"{base}/hooks/form",
-            data=fixture_bytes("loop", "webform__lead.json"),
-            headers={"Content-Type": "application/json"},
+        # Leads arrive while the console is open: they show up live, without a reload; the
+        # complaint, though it came last, is first.
+        await desk.evaluate("window.__sameDocument = true")
+        for name in ("webform__lead.json", "webform__complaint.json"):
+            resp = await desk.request.post(
+                f"{base}/hooks/form",
+                data=fixture_bytes("loop", name),
+                headers={"Content-Type": "application/json"},
+            )
+            assert resp.status == 200
+        await expect(desk.locator(".lead")).to_have_count(2, timeout=10_000)
+        await expect(desk.locator(".lead").first).to_contain_text("Casey Morgan")
+        await expect(desk.locator(".lead").first.locator("[data-reason]")).to_contain_text(
+            "Urgent: a complaint — answer now"
         )
-        assert resp.status == 200
-        lead_button = page.locator(".lead", has_text="Jordan Ellis")
-        await expect(lead_button).to_be_visible(timeout=10_000)
-        await lead_button.click()
+        await expect(desk.locator(".lead", has_text="Jordan Ellis").locator("[data-reason]")).to_contain_text(
+            "Urgent: a hot lead — call them now"
+        )
+        assert await desk.evaluate(WIDER_THAN_THE_VIEWPORT) == []
 
-        draft = page.locator("article.card.draft")
+        await desk.locator(".lead", has_text="Jordan Ellis").click()
+        draft = desk.locator("article.card.draft")
         await expect(draft).to_have_count(1)
         await expect(draft.locator("[data-status]")).to_contain_text("Waiting for approval")
         await expect(draft.locator("button[data-action]")).to_have_text(["Approve", "Edit", "Pause", "Skip"])
-        await page.fill("#actor", "Dana")
-        await draft.locator("button[data-action=approve]").click()
-
+        approve = draft.locator("button[data-action=approve]")
+        assert await in_view_without_scrolling(desk, approve)
+        assert await desk.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await desk.screenshot(path=str(shots / "console.png"))
+        await desk.fill("#actor", "Dana")
+        await approve.click()
         await expect(draft.locator("[data-status]")).to_contain_text(
             "Approved by Dana · sent", timeout=10_000
         )
         await expect(draft.locator("[data-status]")).to_contain_text("by email")
         await expect(draft.locator("button[data-action]")).to_have_count(0)
-        assert await page.evaluate("window.__sameDocument") is True  # changed in place, no page load
-        await page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+        assert await desk.evaluate("window.__sameDocument") is True  # changed in place, no page load
+
+        # The phone: logged in by the same link, the list is one screen, the urgent lead on top.
+        phone = await (await browser.new_context(viewport=PHONE, has_touch=True)).new_page()
+        await phone.goto(f"{base}/?token={TOKEN}")
+        await expect(phone.locator(".lead")).to_have_count(2)
+        await expect(phone.locator(".lead").first).to_contain_text("Casey Morgan")
+        await expect(phone.locator("#thread")).to_be_hidden()
+        assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await phone.screenshot(path=str(shots / "console-phone-list.png"))
+
+        await phone.evaluate("window.__sameDocument = true")
+        await phone.locator(".lead").first.tap()
+        await expect(phone.locator("article.card.draft.current")).to_have_count(1)
+        draft = phone.locator("#thread > article.card.draft").first  # the same card once decided
+        await expect(phone.locator("#leads")).to_be_hidden()  # the thread is its own screen
+        approve = draft.locator("button[data-action=approve]")
+        await expect(approve).to_be_visible()
+        assert await in_view_without_scrolling(phone, approve)
+        # The draft comes first: its text starts on the first screen, above the brief.
+        assert (await draft.bounding_box())["y"] < PHONE["height"] / 2
+        assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await phone.screenshot(path=str(shots / "console-phone.png"))
+
+        await phone.fill("#actor", "Ali")
+        await approve.tap()
+        await expect(draft.locator("[data-status]")).to_contain_text("Approved by Ali · sent", timeout=10_000)
+        await expect(draft.locator("button[data-action]")).to_have_count(0)
+        assert await phone.evaluate("window.__sameDocument") is True
+        await phone.locator("button.back").tap()
+        await expect(phone.locator("#leads")).to_be_visible()
+        await expect(phone.locator(".lead").first.locator("[data-reason]")).not_to_contain_text("Urgent")
         await browser.close()
 
-    assert len(recorder.messages) == 1
+    assert len(recorder.messages) == 2
     assert json.loads(fixture_bytes("loop", "webform__lead.json"))["email"].lower() in str(
         recorder.messages[0]["To"]
     )

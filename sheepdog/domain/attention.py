@@ -97,6 +97,7 @@ class Attention:
     level: Level
     reason: str  # the whole sentence shown on the card, label first
     since: datetime | None  # what orders leads within a level
+    hot_only: bool = False  # urgent only because the brief says call now: after what is going wrong
 
     @property
     def label(self) -> str:
@@ -111,11 +112,12 @@ class Attention:
     def slug(self) -> str:
         return SLUGS[self.level]
 
-    def sort_key(self, lead_id: int) -> tuple[int, float, int]:
-        """Urgent and waiting: oldest first (longest wait on top); the rest: newest first."""
+    def sort_key(self, lead_id: int) -> tuple[int, int, float, int]:
+        """Urgent and waiting: oldest first (longest wait on top); the rest: newest first. Among
+        the urgent, trouble (a complaint, an upset customer, a failed send) before hot leads."""
         stamp = self.since.timestamp() if self.since else 0.0
         oldest_first = self.level in (Level.URGENT, Level.WAITING)
-        return (int(self.level), stamp if oldest_first else -stamp, -lead_id)
+        return (int(self.level), int(self.hot_only), stamp if oldest_first else -stamp, -lead_id)
 
 
 def _what(category: str | None) -> str:
@@ -239,16 +241,17 @@ def attention(f: LeadFacts) -> Attention:
         if urgent:
             return Attention(Level.URGENT, f"Urgent: {urgent}", since)
         if _hot(f):
-            return Attention(
-                Level.URGENT, f"Urgent: a hot lead — call them now ({_waiting_words(f, reasons)})", since
-            )
+            words = f"Urgent: a hot lead ({_what(f.category)}) — call them now; a reply waits for you too"
+            return Attention(Level.URGENT, words, since, hot_only=True)
         return Attention(Level.WAITING, f"Waiting for you: {_waiting_words(f, reasons)}", since)
     if f.held_as_spam:
         return Attention(Level.CLOSED, "Held as spam — nothing was sent", f.last_at)
     if f.stage in (Stage.WON, Stage.LOST):
         return Attention(Level.CLOSED, f"Closed: {f.stage}", f.last_at)
     if _hot(f):
-        return Attention(Level.URGENT, "Urgent: a hot lead — call them now, then claim it", since)
+        return Attention(
+            Level.URGENT, "Urgent: a hot lead — call them now, then claim it", since, hot_only=True
+        )
     if f.auto_sent_at is not None:
         return Attention(
             Level.AUTO_SENT, f"Sent on its own: the answer to {_what(f.category)} went out", f.auto_sent_at

@@ -106,9 +106,10 @@ def test_order_urgent_then_waiting_oldest_first_then_sent_on_its_own_then_the_re
         6: facts(stage="won"),
         7: facts(held_as_spam=True, category="spam"),
         8: facts(auto_sent_at=NOW - timedelta(minutes=20), category="sales_inquiry"),
+        9: facts(next_action="call_now", pending_draft=True, waiting_since=NOW - timedelta(hours=1)),
     }
     order = sorted(leads, key=lambda i: attention(leads[i]).sort_key(i))
-    assert order[:6] == [5, 3, 2, 4, 8, 1]
-    assert set(order[6:]) == {6, 7}
+    assert order[:7] == [5, 9, 3, 2, 4, 8, 1]  # trouble, then the hot lead, then what waits
+    assert set(order[7:]) == {6, 7}
     assert attention(leads[4]).reason == "Sent on its own: the answer to a new inquiry went out"
     assert attention(leads[7]).reason == "Held as spam — nothing was sent"

@@ -2,7 +2,7 @@
 // Phone first: below 801 px the list and the thread are two screens (body.reading shows the thread).
 "use strict";
 const $ = (sel, el = document) => el.querySelector(sel);
-const state = { leads: [], current: null, me: null };
+const state = { leads: [], current: null, me: null, top: null };
 const actorInput = $("#actor");
 
 function el(tag, attrs = {}, ...kids) {
@@ -137,6 +137,7 @@ function toolbar(lead) {
 }
 
 async function openLead(id, push = true) {
+  if (state.current !== id) state.top = null;
   state.current = id;
   document.querySelectorAll(".lead").forEach(n => n.classList.toggle("sel", Number(n.dataset.lead) === id));
   document.body.classList.add("reading");
@@ -154,14 +155,18 @@ function closeLead() {
 // can be done with the lead, then everything earlier in the order it happened.
 function threadNodes(data) {
   const cards = data.cards;
-  const waiting = cards.find(c => c.kind === "draft" && c.extra.state === "pending");
+  // The draft on top stays on top once decided, so Approve changes that card where it is.
+  const pending = cards.find(c => c.kind === "draft" && c.extra.state === "pending");
+  const kept = state.top && cards.find(c => c.key === state.top);
+  const waiting = pending || kept || null;
+  state.top = waiting ? waiting.key : null;
   const asked = waiting ? [...cards].reverse().find(c => c.kind === "inbound" && c.at <= waiting.at) : null;
   const head = el("div", { class: "head" },
     el("button", { class: "back", "aria-label": "back to the leads", onclick: closeLead }, "‹ Leads"),
     el("div", { style: "min-width:0;flex:1" }, el("h2", {}, data.lead.name), reasonLine(data.lead.attention)));
-  const top = waiting ? [renderCard(waiting, true), asked ? renderCard(asked) : null] : [];
+  const top = waiting ? [renderCard(waiting, waiting === pending), asked ? renderCard(asked) : null] : [];
   const rest = cards.filter(c => c !== waiting && c !== asked).map(c => renderCard(c));
-  document.body.classList.toggle("has-bar", Boolean(waiting));
+  document.body.classList.toggle("has-bar", Boolean(pending));
   return [head, ...top, toolbar(data.lead), waiting ? el("div", { class: "earlier" }, "Earlier") : null, ...rest, composer(data.lead.id)].filter(Boolean);
 }
 
