@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from sheepdog.bot.console.api import add_console
 from sheepdog.bot.web import build_web_app, keep_payload, process
@@ -155,9 +157,36 @@ async def _supervise(poll: Callable[[], Any]) -> None:
             await asyncio.sleep(10)
 
 
+SAVED_TOKEN_FILE = "console.token"
+"""Beside the demo's SQLite file: the login link the demo printed once stays good across restarts."""
+
+
+def console_token(settings: Settings) -> str:
+    """console.token from the config; else, for a SQLite store, the token saved beside the database
+    (made once, readable by its owner only; deleting the data folder resets it); else a new one."""
+    if settings.console.token:
+        return settings.console.token
+    url = make_url(settings.storage.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return secrets.token_urlsafe(18)
+    saved = Path(url.database).parent / SAVED_TOKEN_FILE
+    try:
+        token = saved.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(18)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    return token
+
+
 def build_runtime(settings: Settings, *, services: Services | None = None) -> Runtime:
     services = services or build_services(settings)
-    token = settings.console.token or secrets.token_urlsafe(18)
+    token = console_token(settings)
     app = build_web_app(services, surface_routes(settings, services, token))
     runtime = Runtime(settings, services, app, token)
 

@@ -83,6 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  console  [bold green]{escape(f'http://{host}:{port}/?token={runtime.console_token}')}[/]"
         )
     console.print(escape(f"  web form http://{host}:{port}/form   (POST /hooks/form)"))
+    console.print("[dim]One line per message in (←) and out (→) follows. Stop with Ctrl-C.[/]")
+    _print_live_lines(runtime)
     try:
         web.run_app(runtime.app, host=host, port=port, print=None, access_log=None)
     except OSError as exc:
@@ -93,6 +95,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         if sink:
             sink.stop()
     return 0
+
+
+def _print_live_lines(runtime: Any) -> None:
+    """A line per inbound message and per send, read from the event log while `run` serves."""
+    import asyncio
+
+    from aiohttp import web
+
+    from sheepdog.bot.live_lines import follow
+
+    tasks: list[asyncio.Task[None]] = []
+
+    def write(line: str) -> None:
+        console.print(escape(line), highlight=False)
+
+    async def start(_: web.Application) -> None:
+        tasks.append(asyncio.create_task(follow(runtime.services, write)))
+
+    async def stop(_: web.Application) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    runtime.app.on_startup.append(start)
+    runtime.app.on_cleanup.append(stop)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

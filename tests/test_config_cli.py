@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -134,6 +135,18 @@ def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Pat
         stderr=subprocess.STDOUT,
         text=True,
     )
+    printed: list[str] = []
+    sent_line = threading.Event()
+
+    def read() -> None:  # what `run` prints, as it prints it
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            printed.append(line)
+            if line.split("  ", 1)[-1].startswith("→ Jordan Ellis"):
+                sent_line.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
@@ -143,7 +156,7 @@ def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Pat
             except OSError:
                 time.sleep(0.2)
         else:
-            pytest.fail("sheepdog run did not start: " + (proc.stdout.read() if proc.stdout else ""))
+            pytest.fail("sheepdog run did not start: " + "".join(printed))
         req = urllib.request.Request(
             f"{base}/hooks/form",
             data=fixture_bytes("loop", "webform__lead.json"),
@@ -163,9 +176,15 @@ def test_sheepdog_run_serves_the_demo_and_the_readme_lead_shows_up(tmp_path: Pat
                 break
             time.sleep(0.2)
         assert len(mail) == 1 and "jordan.ellis@example.com" in mail[0]["to"].lower()
+        # The terminal is live: a line for the message in and one for the reply out.
+        assert sent_line.wait(30), "".join(printed)
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
+        reader.join(timeout=10)
+    out = "".join(printed)
+    assert "← Jordan Ellis · web form · a new inquiry → answered on its own" in out
+    assert "→ Jordan Ellis · email · sent on its own" in out
     # A token of the config's is a secret: the banner names where to log in, never the token.
     assert f"http://127.0.0.1:{port}/ (log in with console.token)" in out and "smoke" not in out
     assert "Traceback" not in out

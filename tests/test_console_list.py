@@ -64,3 +64,24 @@ async def test_the_login_cookie_outlives_the_browser_session(aiohttp_client: Any
     cookie = login.cookies["sheepdog_token"]
     assert int(cookie["max-age"]) >= 30 * 24 * 3600  # not a session cookie: a phone stays logged in
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
+
+
+def test_the_demo_keeps_its_login_link_across_restarts(tmp_path: Any, make_settings: Any) -> None:
+    """No console.token in the config (the demo): the token made at the first start is saved beside
+    the SQLite file, readable by its owner only, and the next start uses it; a config's wins."""
+    import stat
+
+    from sheepdog.app import SAVED_TOKEN_FILE, console_token
+    from sheepdog.config import load_settings
+
+    demo = load_settings(
+        None, environ={}, overrides={"storage": {"url": f"sqlite:///{tmp_path}/d/sheepdog.db"}}
+    )
+    first = console_token(demo)
+    saved = tmp_path / "d" / SAVED_TOKEN_FILE
+    assert len(first) >= 20 and saved.read_text().strip() == first
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert console_token(demo) == first  # a restart: the same link
+    saved.unlink()  # the README's reset: a new link
+    assert console_token(demo) != first
+    assert console_token(make_settings()) == "test-console-token"
