@@ -19,14 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sheepdog.brain.base import Brain
 from sheepdog.domain.models import Business, Category, Triage
 
 LABELS = [c.value for c in Category]
-PROGRESS_FROM_ROWS = 100
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -75,11 +84,21 @@ def triage_all(
     open_conversation: bool = False,
     console: Console | None = None,
 ) -> list[Triage]:
-    """Triage every text, with a progress bar on long runs."""
+    """Triage every text with a progress bar (on a terminal: rich draws nothing into a pipe or file)."""
     out: list[Triage] = []
-    show = len(texts) >= PROGRESS_FROM_ROWS
-    columns = (TextColumn("triage"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console or Console(stderr=True), transient=True, disable=not show) as bar:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("triage"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+    with Progress(
+        *columns, console=console or Console(stderr=True), transient=True, disable=not texts
+    ) as bar:
         task = bar.add_task("triage", total=len(texts))
         for text in texts:
             out.append(brain.triage(text, business, in_open_conversation=open_conversation))
@@ -158,6 +177,22 @@ def scores_tables(s: Scores) -> tuple[Table, Table]:
     return per, cm
 
 
+def unknown_labels(rows: Sequence[dict[str, Any]], column: str, shown: int = 5) -> str:
+    """'' when every row's label is a category name; else the wrong ones with their line numbers,
+    so a typo ('pricing', 'Complaint ') is fixed before anything is scored against it."""
+    wrong: dict[str, list[int]] = {}
+    for n, row in enumerate(rows, 1):
+        label = str(row.get(column) if row.get(column) is not None else "")
+        if label not in LABELS:
+            wrong.setdefault(label, []).append(n)
+    parts = []
+    for label, where in list(wrong.items())[:shown]:
+        rows_at = ", ".join(map(str, where[:3])) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        parts.append(f"{label!r} (row {rows_at})" if label else f"an empty label (row {rows_at})")
+    more = f" and {len(wrong) - shown} other labels" if len(wrong) > shown else ""
+    return "; ".join(parts) + more
+
+
 def add_triage_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register `sheepdog triage` on an argparse subparsers object."""
     p = subparsers.add_parser(
@@ -203,6 +238,12 @@ def run_triage(args: argparse.Namespace) -> int:
     if args.label_column and rows and args.label_column not in rows[0]:
         err.print(f"[red]no column {args.label_column!r}[/] (columns: {', '.join(rows[0])})")
         return 2
+    if args.label_column:
+        refused = unknown_labels(rows, args.label_column)
+        if refused:
+            err.print(escape(f"labels that are not category names: {refused}"), style="red")
+            err.print(escape(f"valid labels (shared/TRIAGE.md): {', '.join(LABELS)}"))
+            return 2
     settings = load_settings(args.config)
     business = settings.business.to_domain()
     brain: Brain = (
@@ -229,9 +270,6 @@ def run_triage(args: argparse.Namespace) -> int:
         console.print(f"wrote {len(records)} lines to {out_path}")
     if args.label_column:
         truth = [str(r.get(args.label_column) or "") for r in rows]
-        unknown = sorted(set(truth) - set(LABELS))
-        if unknown:
-            err.print(f"[yellow]labels that are not categories[/]: {', '.join(unknown)}")
         per, cm = scores_tables(score(truth, [t.category.value for t in triages]))
         console.print(per)
         console.print(cm)

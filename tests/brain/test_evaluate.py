@@ -54,6 +54,49 @@ def test_jsonl_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert record["category"] == "booking" and record["requested_time"] == "Friday at 10"
 
 
+def test_labels_that_are_not_category_names_are_refused_with_the_valid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "msgs.jsonl"
+    rows = [
+        ("Cancel my plan", "cancellation"),
+        ("How much?", "pricing"),
+        ("You broke it", "Complaint"),
+        ("hi", ""),
+    ]
+    src.write_text("".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows))
+    out = tmp_path / "out.jsonl"
+    args = parse([str(src), "--label-column", "label", "-o", str(out)])
+    assert args.func(args) == 2
+    err = " ".join(capsys.readouterr().err.split())  # rich folds long lines
+    assert (
+        "labels that are not category names: 'pricing' (row 2); 'Complaint' (row 3); an empty label (row 4)"
+        in err
+    )
+    assert "valid labels" in err and "pricing_question" in err and "human_request" in err
+    assert not out.exists()  # refused before anything was triaged or written
+
+
+def test_triage_draws_a_progress_bar_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from sheepdog.brain.evaluate import triage_all
+    from sheepdog.brain.offline import OfflineBrain
+    from sheepdog.config import load_settings
+
+    screen = io.StringIO()
+    term = Console(file=screen, force_terminal=True, width=100)
+    business = load_settings(None, environ={}).business.to_domain()
+    found = triage_all(
+        ["STOP", "Are you open Sundays?", "Cancel my plan"], OfflineBrain(), business, console=term
+    )
+    assert [t.category.value for t in found] == ["opt_out", "routine_question", "cancellation"]
+    drawn = screen.getvalue()
+    assert "triage" in drawn and "3/3" in drawn and "━" in drawn and "100%" in drawn
+
+
 def test_missing_column_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "msgs.jsonl"
     src.write_text(json.dumps({"message": "hi"}) + "\n")
