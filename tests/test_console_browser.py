@@ -83,20 +83,20 @@ async def test_console_on_a_phone_and_a_desktop(
         # Leads arrive while the console is open: they show up live, without a reload; the
         # complaint, though it came last, is first.
         await desk.evaluate("window.__sameDocument = true")
-        for name in ("webform__lead.json", "webform__complaint.json"):
+        for name in ("webform__lead.json", "webform__pricing.json", "webform__complaint.json"):
             resp = await desk.request.post(
                 f"{base}/hooks/form",
                 data=fixture_bytes("loop", name),
                 headers={"Content-Type": "application/json"},
             )
             assert resp.status == 200
-        await expect(desk.locator(".lead")).to_have_count(2, timeout=10_000)
+        await expect(desk.locator(".lead")).to_have_count(3, timeout=10_000)
         await expect(desk.locator(".lead").first).to_contain_text("Casey Morgan")
         await expect(desk.locator(".lead").first.locator("[data-reason]")).to_contain_text(
             "Urgent: a complaint — answer now"
         )
         await expect(desk.locator(".lead", has_text="Jordan Ellis").locator("[data-reason]")).to_contain_text(
-            "Urgent: a hot lead — call them now"
+            "Urgent: a hot lead (a new inquiry) — call them now"
         )
         assert await desk.evaluate(WIDER_THAN_THE_VIEWPORT) == []
 
@@ -121,7 +121,7 @@ async def test_console_on_a_phone_and_a_desktop(
         # The phone: logged in by the same link, the list is one screen, the urgent lead on top.
         phone = await (await browser.new_context(viewport=PHONE, has_touch=True)).new_page()
         await phone.goto(f"{base}/?token={TOKEN}")
-        await expect(phone.locator(".lead")).to_have_count(2)
+        await expect(phone.locator(".lead")).to_have_count(3)
         await expect(phone.locator(".lead").first).to_contain_text("Casey Morgan")
         await expect(phone.locator("#thread")).to_be_hidden()
         assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
@@ -147,7 +147,9 @@ async def test_console_on_a_phone_and_a_desktop(
         assert await phone.evaluate("window.__sameDocument") is True
         await phone.locator("button.back").tap()
         await expect(phone.locator("#leads")).to_be_visible()
-        await expect(phone.locator(".lead").first.locator("[data-reason]")).not_to_contain_text("Urgent")
+        await expect(phone.locator(".lead").first.locator("[data-reason]")).to_have_text(
+            "Waiting for you: a pricing question — answer within 15 minutes"
+        )
         await browser.close()
 
     assert len(recorder.messages) == 2
