@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sheepdog.domain.attention import LeadFacts, attention
+from sheepdog.domain.attention import LeadFacts, attention, signal_names
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Channel, DraftState
 from sheepdog.storage.tables import Draft, Lead, Message, Outbox
@@ -141,7 +141,7 @@ def waiting_words(draft: Draft, reply_to: Message | None, pricing_within_s: int 
         now=datetime.now(UTC),
         stage=draft.lead.stage if draft.lead is not None else "new",
         category=reply_to.category if reply_to is not None else triage.get("category"),
-        signals=frozenset(str(s.get("name")) for s in triage.get("signals") or [] if isinstance(s, dict)),
+        signals=signal_names(triage),
         pending_draft=True,
         draft_reasons=tuple(str(r) for r in draft.reasons or ()),
         waiting_since=draft.created_at,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 from sheepdog.domain.clock import minutes_words
 from sheepdog.domain.models import Category, NextAction, SignalName, Stage
@@ -118,6 +119,12 @@ class Attention:
         stamp = self.since.timestamp() if self.since else 0.0
         oldest_first = self.level in (Level.URGENT, Level.WAITING)
         return (int(self.level), int(self.hot_only), stamp if oldest_first else -stamp, -lead_id)
+
+
+def signal_names(triage: dict[str, Any] | None) -> frozenset[str]:
+    """The signal names of a stored triage (its JSON form: {"signals": [{"name": …}, …]})."""
+    signals = (triage or {}).get("signals") or []
+    return frozenset(str(s.get("name")) for s in signals if isinstance(s, dict))
 
 
 def _what(category: str | None) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sheepdog.bot.cards import CHANNEL_WORDS, lead_title
-from sheepdog.domain.attention import Attention, LeadFacts, attention
+from sheepdog.domain.attention import Attention, LeadFacts, attention, signal_names
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Direction, DraftState, Stage
 from sheepdog.storage.tables import Draft, Lead, Message
@@ -110,7 +110,7 @@ def lead_rows(
             stage=lead.stage,
             category=(inbound.category if inbound is not None else None)
             or (lead.brief or {}).get("category"),
-            signals=frozenset(str(s.get("name")) for s in triage.get("signals") or [] if isinstance(s, dict)),
+            signals=signal_names(triage),
             next_action=(lead.brief or {}).get("next_action"),
             owner=lead.owner,
             needs_attention=lead.needs_attention,
