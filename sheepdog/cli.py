@@ -143,6 +143,8 @@ def _queue(settings: Settings) -> Any:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     """List failed jobs, retry one (queued again) or drop one (forgotten)."""
+    from sheepdog.domain.clock import shown_time
+
     settings = _settings(args)
     queue = _queue(settings)
     if args.action == "list":
@@ -154,7 +156,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             return 0
         table = Table("id", "job", "args", "failed at", "error")
         for f in failed:
-            when = f.failed_at.strftime("%Y-%m-%d %H:%M:%S") if f.failed_at else ""
+            when = shown_time(f.failed_at, settings.business.timezone)  # the one clock of every surface
             table.add_row(*(escape(c) for c in (f.id, f.job, ", ".join(map(str, f.args)), when, f.last_line)))
         console.print(table)
         return 0
