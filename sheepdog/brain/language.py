@@ -17,7 +17,36 @@ MIN_LETTERS = 12  # fewer letters than this: too short to tell
 
 # The languages customers of a small business plausibly write in; fewer candidates, fewer
 # false alarms on short English ("Can u come thurs?" is not Polish).
-CANDIDATES = ["en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "zh", "ja", "ko", "ar", "hi", "vi", "tr", "sv", "da", "no", "ro", "el", "he", "id", "tl", "cs", "hu", "fi"]
+CANDIDATES = [
+    "en",
+    "es",
+    "fr",
+    "de",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "ru",
+    "uk",
+    "zh",
+    "ja",
+    "ko",
+    "ar",
+    "hi",
+    "vi",
+    "tr",
+    "sv",
+    "da",
+    "no",
+    "ro",
+    "el",
+    "he",
+    "id",
+    "tl",
+    "cs",
+    "hu",
+    "fi",
+]
 NAMES = {
     "en": "English",
     "es": "Spanish",

@@ -48,6 +48,8 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     priced = rules.PRICE.search(text) is not None
     if rules.SPAM.search(text) and top != Category.SPAM:
         return Category.SPAM
+    if top != Category.SPAM and len(rules.pitch_markers(text)) >= 3 and not rules.sensitive_topic(text):
+        return Category.SPAM  # a bulk pitch ("WINNER! … claim … T&Cs … txt to 87121"), whatever the guess
     if (
         rules.CANCEL.search(text)
         and top in _LOOSE

@@ -516,11 +516,16 @@ SPAM_PITCH = re.compile(
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)
 
 
+def pitch_markers(text: str) -> set[str]:
+    """The distinct pitch and bulk-message markers in a text ('winner', 'claim your', 'txt' …)."""
+    return {m.group(0).lower() for m in SPAM_PITCH.finditer(text)}
+
+
 def spam_evidence(text: str) -> str | None:
     """Why this looks like spam (a known pattern, a pitch or bulk marker, a link with a pitch), or None."""
     if SPAM.search(text):
         return "a known spam pattern"
-    pitches = {m.group(0).lower() for m in SPAM_PITCH.finditer(text)}
+    pitches = pitch_markers(text)
     if len(pitches) >= 2:
         return "a sales pitch or bulk-message markers (" + ", ".join(sorted(pitches)[:3]) + ")"
     if pitches and LINK.search(text):
