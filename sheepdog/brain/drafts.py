@@ -314,7 +314,10 @@ def _first_reply(c: Composer, answering: bool) -> str:
         body = (
             [price]
             if price
-            else [f"Pricing depends on the job, so {c.will('get back to you with a proper figure shortly')}."]
+            else [
+                f"Pricing{' for ' + c.thing if c.service or c.repair else ''} depends on the job, "
+                f"so {c.will('get back to you with a proper figure shortly')}."
+            ]
         )
         return c.compose(opener, [*body, c.asked_time()], _qualifier(c), c.cta())
     if cat == Category.LEAD_REPLY:

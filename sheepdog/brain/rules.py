@@ -457,7 +457,7 @@ SPAM = re.compile(
     r"(?:account|password|details|identity)\b|\bupdate (?:your )?(?:payment |billing |bank )?details at\b|"
     r"\blottery\b|\bmake money\b|\bearn \$|\bbitcoin\b|\bcrypto\b|\bseo\b|\bbacklinks?\b|"
     r"\b(?:page 1|first page|top) of google\b|\brank(?:ing)? #?1\b|\bdatabase of\b|\bleads? (?:database|list)\b|"
-    r"\bbuy(?:ing)? your business\b|\bkindly\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
+    r"\bbuy(?:ing)? your business\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
     r"\bfollowers\b|\b(?:on|via) (?:whatsapp|telegram)\b|\bguaranteed \d+ ?%|\bmailbox is full\b|"
     r"\bbusiness proposal\b|\bwon an?\b.{0,20}\b(?:gift card|voucher|prize)\b|\binheritance\b|"
     r"\bdouble your (?:revenue|sales)\b|\bqualified leads\b|\bweb ?design\b.{0,30}\$",
@@ -510,7 +510,7 @@ SPAM_PITCH = re.compile(
     r"txt\b|text [A-Z]{2,} to|to \d{5}\b|\b0[89]\d{8,}|po ?box|marketing (?:services|agency)|lead generation|"
     r"grow your (?:business|sales)|increase your (?:sales|traffic|revenue)|more customers|special offer|limited time|"
     r"act now|risk[- ]free|100% free|no obligation|loan (?:offer|approved)|pre-?approved|investment opportunity|"
-    r"dating|sexy|hot (?:girls|singles)|viagra|casino|betting)\b",
+    r"dating|sexy|hot (?:girls|singles)|viagra|casino|betting|kindly)\b",
     _I,
 )
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)

@@ -181,7 +181,7 @@ _WINDOW = re.compile(
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _PAST_CONTEXT = re.compile(
     r"\b(?:since|last|until|till|before|ago)\s*$|"
-    r"\b(?:came|come out|was|were|did|had|installed|serviced|visited|ordered|paid|bought|called|booked|"
+    r"\b(?:came|was|were|did|had|installed|serviced|visited|ordered|paid|bought|called|booked|"
     r"fixed|repaired|charged|billed|happened|started|began|delivered|arrived)\b[^.!?]{0,30}$",
     re.IGNORECASE,
 )
@@ -241,7 +241,7 @@ def extract_requested_time(text: str, now: datetime | date | None = None) -> str
             end = m.end()
         window = _WINDOW.match(text, end)
         if window:
-            return text[start : window.end()].strip(" ,")
+            return re.sub(r"^on\s+", "", text[start : window.end()].strip(" ,"), flags=re.IGNORECASE)
         date_text = text[start:end].strip()
     else:
         date_text = None

@@ -135,7 +135,11 @@ def nlupp_label(text: str, intents: set[str], domain: str) -> str | None:
             found.append("status_inquiry")
         elif not intents & {"how_much", "why", "request_info", "how"}:
             found.append("refund_request")
-    if "how_much" in intents and ("fees_interests" in intents or domain == "hotels") and _PRICE_WORDS.search(text):
+    if (
+        "how_much" in intents
+        and ("fees_interests" in intents or domain == "hotels")
+        and _PRICE_WORDS.search(text)
+    ):
         found.append("pricing_question")
     if (
         domain == "hotels"
@@ -144,9 +148,27 @@ def nlupp_label(text: str, intents: set[str], domain: str) -> str | None:
         and not intents & {"cancel_close_leave_freeze", "how_much", "refund", "why"}
     ):
         found.append("booking")
-    if domain == "hotels" and intents & _AMENITY and intents & _ASK and not intents & {"booking", "how_much", "make_open_apply_setup_get_activate", "change", "cancel_close_leave_freeze", "wrong_notworking_notshowing"}:
+    if (
+        domain == "hotels"
+        and intents & _AMENITY
+        and intents & _ASK
+        and not intents
+        & {
+            "booking",
+            "how_much",
+            "make_open_apply_setup_get_activate",
+            "change",
+            "cancel_close_leave_freeze",
+            "wrong_notworking_notshowing",
+        }
+    ):
         found.append("routine_question")
-    if domain == "banking" and "arrival" in intents and "when" in intents and not intents & {"refund", "cancel_close_leave_freeze"}:
+    if (
+        domain == "banking"
+        and "arrival" in intents
+        and "when" in intents
+        and not intents & {"refund", "cancel_close_leave_freeze"}
+    ):
         found.append("status_inquiry")
     return found[0] if len(set(found)) == 1 else None
 
