@@ -13,7 +13,14 @@ from collections.abc import Callable
 from sheepdog.brain import language
 from sheepdog.brain.scoring import lead_text
 from sheepdog.brain.voice import Style, learn_style
-from sheepdog.domain.extract import describes_fault, extract_service, is_installation, service_mention
+from sheepdog.domain.extract import (
+    describes_fault,
+    describes_new_work,
+    extract_service,
+    is_installation,
+    service_mention,
+    services_mentioned,
+)
 from sheepdog.domain.models import Business, Category, DraftRequest, DraftText, LeadContext, SignalName
 from sheepdog.domain.threads import opening_subject
 
@@ -56,12 +63,17 @@ def draft_service(lead: LeadContext) -> str | None:
     triage found, then the whole conversation's (a form default never overrules what they wrote)."""
     business = lead.business
     newest = lead.last_inbound
-    found = extract_service(newest, business) if newest else None
-    if found:
-        return found
     field_value = lead.fields.get("service")
-    if field_value:
-        return extract_service(field_value, business) or field_value
+    picked = (extract_service(field_value, business) or field_value) if field_value else None
+    named = services_mentioned(newest, business) if newest else []
+    if named:
+        if picked in named:  # "replacing an old furnace … a heat pump" with heat pump picked
+            return picked
+        if describes_new_work(newest):
+            return next((n for n in named if is_installation(n)), named[0])
+        return named[0]
+    if picked:
+        return picked
     return lead.triage.extracted.service or extract_service(lead_text(lead), business)
 
 

@@ -270,6 +270,22 @@ def service_mention(text: str, business: Business) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
+def services_mentioned(text: str, business: Business) -> list[str]:
+    """Every service of ours the text names, in the order it names them."""
+    low = text.lower()
+    found: list[tuple[int, str]] = []
+    for service in business.services:
+        starts = [
+            m.start()
+            for kw in (*service.keywords, service.name.lower())
+            for m in [re.search(rf"(?<![\w/]){re.escape(kw)}(?:s|es)?(?![\w/])", low)]
+            if m
+        ]
+        if starts:
+            found.append((min(starts), service.name))
+    return [name for _, name in sorted(found)]
+
+
 def extract_service(text: str, business: Business) -> str | None:
     """The first of the business's services whose keyword (or name) appears as whole words."""
     found = service_mention(text, business)
@@ -292,6 +308,11 @@ _INSTALL_SERVICE = re.compile(r"\b(?:install\w*|replacement|new)\b", re.IGNORECA
 def describes_fault(text: str) -> bool:
     """Something they have is broken or odd (a repair), and they do not ask for new equipment."""
     return _FAULT.search(text) is not None and _NEW_WORK.search(text) is None
+
+
+def describes_new_work(text: str) -> bool:
+    """They want something new fitted ('install', 'replace', 'new')."""
+    return _NEW_WORK.search(text) is not None
 
 
 def is_installation(service: str | None) -> bool:
