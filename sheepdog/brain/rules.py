@@ -510,7 +510,14 @@ SPAM_PITCH = re.compile(
     r"txt\b|text [A-Z]{2,} to|to \d{5}\b|\b0[89]\d{8,}|po ?box|marketing (?:services|agency)|lead generation|"
     r"grow your (?:business|sales)|increase your (?:sales|traffic|revenue)|more customers|special offer|limited time|"
     r"act now|risk[- ]free|100% free|no obligation|loan (?:offer|approved)|pre-?approved|investment opportunity|"
-    r"dating|sexy|hot (?:girls|singles)|viagra|casino|betting|kindly)\b",
+    r"dating|sexy|hot (?:girls|singles)|viagra|casino|betting|kindly|"
+    r"our (?:agency|team of experts|services include)|we (?:help|helped) (?:businesses|companies|contractors)|"
+    r"(?:website|web) (?:design|redesign|development)|rank(?:ing)? higher|google (?:reviews|ranking|maps)|"
+    r"guest post|sponsored (?:post|content)|free (?:audit|consultation|analysis|website)|appointment setting|"
+    r"virtual assistants?|outsourc\w*|offshore|white[- ]label|partnership opportunity|book a (?:quick )?call|"
+    r"\d+[- ]minute call|roi|leads per (?:month|week)|unusual (?:activity|sign-?in)|account (?:suspended|locked|on hold)|"
+    r"(?:confirm|verify) your (?:identity|payment|password)|password (?:expires|reset required)|wire transfer|"
+    r"gift cards?|invoice attached|domain (?:expir\w*|renewal))\b",
     _I,
 )
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)
@@ -530,6 +537,8 @@ def spam_evidence(text: str) -> str | None:
         return "a sales pitch or bulk-message markers (" + ", ".join(sorted(pitches)[:3]) + ")"
     if pitches and LINK.search(text):
         return "a link with a pitch"
+    if pitches and not sensitive_topic(text):
+        return "a sales pitch (" + ", ".join(sorted(pitches)[:3]) + ")"
     return None
 
 
