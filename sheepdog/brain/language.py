@@ -88,7 +88,12 @@ def _identifier() -> Any:
         if not _IDENTIFIER:
             from py3langid.langid import _load_identifier
 
-            _IDENTIFIER.append(_load_identifier(norm_probs=True, langs=list(CANDIDATES)))
+            ident = _load_identifier(norm_probs=True, langs=list(CANDIDATES))
+            # Keep only the candidate languages' columns: the full 97-language table is most of
+            # the memory (about 60 MB) and is never used again.
+            ident.nb_ptc = ident.nb_ptc.copy()
+            ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
+            _IDENTIFIER.append(ident)
         return _IDENTIFIER[0]
 
 
