@@ -36,6 +36,9 @@ SMS_MAX_CHARS = 320
 TRIAGE_CONFIDENCE_FLOOR = 0.55
 """Below this confidence a triage is flagged for a human, never guessed silently."""
 
+AUTO_REPLY_CONFIDENCE = 0.7
+"""Triage confidence (0..1) below which nothing is answered on its own: a person sees it first."""
+
 CONSOLE_HOST = "127.0.0.1"
 CONSOLE_PORT = 8080
 DEMO_SMTP_PORT = 2525

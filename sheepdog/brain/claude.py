@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
-from sheepdog.brain import prompts, rules
-from sheepdog.brain.drafts import _trim, first_name
-from sheepdog.brain.offline import OfflineBrain
+from sheepdog.brain import language, prompts, rules
+from sheepdog.brain.drafts import _trim, draft_service, first_name, repair_of, signer
+from sheepdog.brain.offline import OfflineBrain, _zone, hold_signals
 from sheepdog.brain.scoring import brief_flags, lead_service, score_lead
-from sheepdog.domain.extract import extract_all, extract_money
+from sheepdog.domain.extract import extract_all, extract_money, is_past
 from sheepdog.domain.models import (
     Brief,
     Business,
@@ -199,9 +199,29 @@ class ClaudeBrain:
         for s in reading.signals:
             if s.name in (SignalName.PROMPT_INJECTION, SignalName.FRUSTRATED) and s.name not in signals:
                 signals[s.name] = s
+        if category == Category.SPAM and rules.spam_evidence(text) is None and rules.sensitive_topic(text):
+            # Held as spam only on evidence: a customer with a complaint or a refund reaches a person.
+            flags.append("Claude read this as spam, but it shows no sign of spam: a person reads it")
+            category, confidence = Category.OTHER, min(confidence, 0.5)
         if confidence < self.confidence_floor and not any(f.startswith("low confidence") for f in flags):
             flags.append(f"low confidence: Claude is {confidence:.0%} sure this is {category.value}")
-        local = extract_all(text, business)
+        code, _ = language.detect(text)
+        now = self.offline.clock().astimezone(_zone(business.timezone))
+        local = extract_all(text, business, now=now)
+        held = hold_signals(text, category, confidence, code)
+        if not language.is_english(code):
+            # Claude writes the customer's language; a person still reads it before it goes out
+            # until the owner chooses otherwise (the draft says which language).
+            held = [s for s in held if not (s.value or "").startswith("written in")]
+            held.append(
+                Signal(
+                    SignalName.NEEDS_HUMAN,
+                    0.6,
+                    f"written in {language.name(code)}: check the reply before it goes",
+                )
+            )
+        for s in held:
+            signals.setdefault(s.name, s)
         ex = parsed.extracted
         amount = _money(ex.refund_amount, business.currency) or local.refund_amount
         if (
@@ -219,10 +239,13 @@ class ClaudeBrain:
         extracted = Extracted(
             refund_amount=amount,
             order_ref=ex.order_ref or local.order_ref,
-            requested_time=ex.requested_time or local.requested_time,
+            # Only a time still to come is a request (Claude's reading of a past date is dropped).
+            requested_time=local.requested_time
+            or (ex.requested_time if ex.requested_time and not is_past(ex.requested_time, now) else None),
             service=service,
             name=ex.name or local.name,
             company=ex.company or local.company,
+            language=code,
         )
         return Triage(category, confidence, tuple(signals.values()), extracted, tuple(flags), self.name)
 
@@ -238,6 +261,7 @@ class ClaudeBrain:
             f"Lead: name={lead.contact_name!r}, email={lead.contact_email!r}, phone={lead.contact_phone!r}, "
             f"channel={lead.channel.value}, source={lead.source!r}, referral={lead.referral!r}, "
             f"returning_customer={lead.returning_customer}, service={service!r}, "
+            f"language={language.name(lead.triage.extracted.language)} (say it in the summary if not English), "
             f"triage={lead.triage.category.value}, signals={[s.name.value for s in lead.triage.signals]}.\n"
             f"Rubric score {score}/100, grade {grade}; reasons: {'; '.join(reasons) or 'none'}.\n"
             f"<conversation>\n{history}\n</conversation>\nRecord the brief with the record_brief tool."
@@ -273,8 +297,12 @@ class ClaudeBrain:
             "Task: DRAFT.\n"
             f"Purpose: {request.purpose}. {prompts.PURPOSE_BRIEFS.get(request.purpose, 'A short, helpful touch.')}\n"
             f"Channel: {lead.channel.value}; length: {limit}; plain text: {request.plain_text}.\n"
-            f"Customer first name: {first_name(lead)!r}; service asked about: {lead_service(lead)!r}; "
-            f"triage: {lead.triage.category.value}.\n<conversation>\n{history}\n</conversation>\n"
+            f"Customer first name: {first_name(lead)!r}; service asked about: {_service_words(lead)!r}; "
+            f"triage: {lead.triage.category.value}; "
+            f"time they asked for: {lead.triage.extracted.requested_time!r}.\n"
+            f"{_voice_line(lead)}\n"
+            f"Write the reply in {language.name(lead.triage.extracted.language)}, the customer's language.\n"
+            f"<conversation>\n{history}\n</conversation>\n"
             "Write the reply now."
         )
         try:
@@ -294,7 +322,12 @@ class ClaudeBrain:
             body = _trim(body, request.max_chars)
             note = f"Claude's draft was over {request.max_chars} characters and was shortened"
         # Only a proposal for mail with no customer subject: see domain.threads.email_subject.
-        subject = opening_subject(lead.business.name, lead_service(lead))
+        subject = opening_subject(lead.business.name, _service_words(lead))
+        code = lead.triage.extracted.language
+        if not language.is_english(code):
+            note = "; ".join(
+                filter(None, [note, f"written in {language.name(code)}, the customer's language"])
+            )
         return DraftText(body=body, subject=subject, backend=self.name, note=note)
 
     def learn(self, text: str, category: str) -> None:
@@ -315,3 +348,18 @@ def _money(value: str | None, currency: str) -> Money | None:
         return None
     code = parts[1].upper() if len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 3 else currency
     return Money(amount, code)
+
+
+def _service_words(lead: LeadContext) -> str | None:
+    """The service as the draft should name it: the newest message's; a repair is never an install."""
+    service = draft_service(lead)
+    repair = repair_of(lead, service)
+    return f"{repair} repair (not an installation)" if repair else service
+
+
+def _voice_line(lead: LeadContext) -> str:
+    """First person as the signer when a signature is set (never 'Dana will …' from Dana)."""
+    who = signer(lead.business)
+    if who:
+        return f"You are {who}: write in the first person as {who} (never about {who} in the third person)."
+    return f"Write as the team of {lead.business.name}."

@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sheepdog.brain.scoring import lead_service
+from sheepdog.brain import language
+from sheepdog.brain.scoring import lead_text
 from sheepdog.brain.voice import Style, learn_style
+from sheepdog.domain.extract import (
+    describes_fault,
+    describes_new_work,
+    extract_service,
+    is_installation,
+    service_mention,
+    services_mentioned,
+)
 from sheepdog.domain.models import Business, Category, DraftRequest, DraftText, LeadContext, SignalName
 from sheepdog.domain.threads import opening_subject
 
@@ -49,6 +58,43 @@ def first_name(lead: LeadContext) -> str | None:
     return first[:1].upper() + first[1:] if first.isalpha() else None
 
 
+def draft_service(lead: LeadContext) -> str | None:
+    """The service this reply is about: the newest message's, then the form's field, then what
+    triage found, then the whole conversation's (a form default never overrules what they wrote)."""
+    business = lead.business
+    newest = lead.last_inbound
+    field_value = lead.fields.get("service")
+    picked = (extract_service(field_value, business) or field_value) if field_value else None
+    named = services_mentioned(newest, business) if newest else []
+    if named:
+        if picked in named:  # "replacing an old furnace … a heat pump" with heat pump picked
+            return picked
+        if describes_new_work(newest):
+            return next((n for n in named if is_installation(n)), named[0])
+        return named[0]
+    if picked:
+        return picked
+    return lead.triage.extracted.service or extract_service(lead_text(lead), business)
+
+
+def repair_of(lead: LeadContext, service: str | None) -> str | None:
+    """For a fault with equipment an installation service covers ("the heat pump buzzes"), the
+    customer's own words for the equipment: the draft talks about a repair, never an install."""
+    if not is_installation(service):
+        return None
+    newest = lead.last_inbound or lead_text(lead)
+    if not describes_fault(newest):
+        return None
+    found = service_mention(newest, lead.business) or service_mention(lead_text(lead), lead.business)
+    return found[1].lower() if found and found[0] == service else None
+
+
+def signer(business: Business) -> str | None:
+    """Who signs: the first line of business.signature (drafts then speak as that person)."""
+    sig = (business.signature or "").strip()
+    return sig.splitlines()[0].strip().lstrip("-– ").strip() or None if sig else None
+
+
 def faq_answer(text: str, business: Business) -> str | None:
     """The business's own answer to a routine question, if one of its FAQ topics fits."""
     low = text.lower()
@@ -77,12 +123,38 @@ class Composer:
         self.lead = request.lead
         self.business = request.lead.business
         examples = request.lead.voice_examples or self.business.voice_examples
-        self.style: Style = learn_style(examples, self.business.owner_name)
+        self.signer = signer(self.business)
+        self.style: Style = learn_style(examples, self.signer or self.business.owner_name)
         self.name = first_name(self.lead)
-        self.service = lead_service(self.lead)
-        self.thing = _service_phrase(self.service)
+        service = draft_service(self.lead)
+        self.repair = repair_of(self.lead, service)
+        # A repair of equipment we also install: name the equipment, never the installation.
+        self.service = None if self.repair else service
+        self.thing = f"your {self.repair}" if self.repair else _service_phrase(service)
+        self.subject_service = self.repair.capitalize() + " repair" if self.repair else service
         self.link = self.business.booking_link
         self.owner = self.business.owner_name
+        self.when = self.lead.triage.extracted.requested_time
+
+    @property
+    def first_person(self) -> bool:
+        """With a signature the draft is written by that person: "I'll look into it", never "Dana will"."""
+        return self.signer is not None
+
+    def will(self, what: str) -> str:
+        """'I'll {what}' from the signer, else '{owner} will {what}'."""
+        return f"I'll {what}" if self.first_person else f"{self.owner} will {what}"
+
+    def asked_time(self) -> str | None:
+        """The time they asked for, repeated as asked and confirmed by a person (never ignored)."""
+        if not self.when:
+            return None
+        who = (
+            "let me check the schedule and confirm"
+            if self.first_person
+            else "we'll check the schedule and confirm"
+        )
+        return f"You asked for {self.when} - {who}."
 
     def _soften(self, sentence: str) -> str:
         """'Hey Sam, Thanks' → 'Hey Sam, thanks' (but keep 'I', names and acronyms)."""
@@ -181,9 +253,12 @@ def _first_reply(c: Composer, answering: bool) -> str:
         answer = faq_answer(c.lead.last_inbound, c.business)
         if answer:
             return c.compose(opener, [answer], "Anything else I can help with?", None, verbatim=True)
-        return c.compose(
-            opener, [f"Good question - I'll check with {owner} and come back to you shortly."], None, None
+        check = (
+            "I'll check and come back to you shortly"
+            if c.first_person
+            else f"I'll check with {owner} and come back to you shortly"
         )
+        return c.compose(opener, [f"Good question - {check}."], None, None)
     if cat == Category.STATUS_INQUIRY:
         ref = f" on {ex.order_ref}" if ex.order_ref else ""
         return c.compose(
@@ -196,20 +271,20 @@ def _first_reply(c: Composer, answering: bool) -> str:
             None,
         )
     if cat == Category.BOOKING:
-        when = f" for {ex.requested_time}" if ex.requested_time else ""
+        if c.when:
+            return c.compose(
+                opener, [c.asked_time()], None, c.cta("If it's easier, you can also pick a slot here")
+            )
         return c.compose(
             opener,
-            [
-                f"I've noted your request{when}; someone from the team will confirm the time "
-                "with you personally."
-            ],
-            None,
+            ["Happy to get you booked in."],
+            "Which day and time would suit you?",
             c.cta("If it's easier, you can also pick a slot here"),
         )
     if cat == Category.COMPLAINT:
         return c.compose(
             None,
-            [f"I'm really sorry about this. {owner} will look into it personally and get in touch with you."],
+            [f"I'm really sorry about this. {c.will('look into it personally and get in touch with you')}."],
             "What's the best number and time to reach you?",
             None,
         )
@@ -217,7 +292,9 @@ def _first_reply(c: Composer, answering: bool) -> str:
         return c.compose(
             None,
             [
-                f"Thanks for letting us know. I've passed your refund request to {owner}, who will "
+                "Thanks for letting us know. I'll review your refund request myself and get back to you."
+                if c.first_person
+                else f"Thanks for letting us know. I've passed your refund request to {owner}, who will "
                 "review it and get back to you."
             ],
             None,
@@ -236,7 +313,7 @@ def _first_reply(c: Composer, answering: bool) -> str:
     if cat == Category.HUMAN_REQUEST:
         return c.compose(
             None,
-            [f"Of course - {owner} will get back to you personally."],
+            [f"Of course - {c.will('get back to you personally')}."],
             "What's the best number and time to call you?",
             None,
         )
@@ -250,23 +327,37 @@ def _first_reply(c: Composer, answering: bool) -> str:
             [price]
             if price
             else [
-                f"Pricing depends on the job, so {owner} will get back to you with a proper figure shortly."
+                f"Pricing{' for ' + c.thing if c.service or c.repair else ''} depends on the job, "
+                f"so {c.will('get back to you with a proper figure shortly')}."
             ]
         )
-        return c.compose(opener, body, _qualifier(c), c.cta())
+        return c.compose(opener, [*body, c.asked_time()], _qualifier(c), c.cta())
     if cat == Category.LEAD_REPLY:
         return c.compose(
-            None, [s.end("Great, thanks for getting back to me")], _qualifier(c, reply=True), c.cta()
+            None,
+            [s.end("Great, thanks for getting back to me"), c.asked_time()],
+            _qualifier(c, reply=True),
+            c.cta(),
         )
     if cat == Category.SALES_INQUIRY:
-        help_line = s.end(f"Happy to help with {c.thing}" if c.service else "Happy to help")
-        return c.compose(opener, [help_line], _qualifier(c), c.cta())
-    return c.compose(opener, [f"I'll pass this on to {owner}, who will get back to you shortly."], None, None)
+        if c.repair:
+            help_line = s.end(f"Sorry to hear about the trouble with {c.thing} - happy to take a look")
+        else:
+            help_line = s.end(f"Happy to help with {c.thing}" if c.service else "Happy to help")
+        return c.compose(opener, [help_line, c.asked_time()], _qualifier(c), c.cta())
+    passed = (
+        "I'll look at this and get back to you shortly"
+        if c.first_person
+        else f"I'll pass this on to {owner}, who will get back to you shortly"
+    )
+    return c.compose(opener, [f"{passed}."], None, None)
 
 
 def _qualifier(c: Composer, reply: bool = False) -> str:
-    if c.lead.triage.extracted.requested_time or reply:
+    if c.when or reply:
         return "Is there anything else we should know before we come out?"
+    if c.repair:
+        return f"What is {c.thing} doing, and when would suit you for a visit?"
     return "Could you tell me a little more about what you need and when you'd like it done?"
 
 
@@ -401,5 +492,11 @@ def write_draft(request: DraftRequest) -> DraftText:
     body = make(composer)
     # A proposal for when the customer wrote no subject (a form, an SMS); an answer to their email
     # keeps their subject (domain.threads.email_subject decides, in handlers.drafting).
-    subject = opening_subject(request.lead.business.name, composer.service)
+    subject = opening_subject(request.lead.business.name, composer.subject_service)
+    code = request.lead.triage.extracted.language
+    if not language.is_english(code) and request.purpose in ("first_reply", "reply"):
+        note = (
+            f"the customer wrote in {language.name(code)}; this offline draft is in English: "
+            "a person answers (or edits it into their language)"
+        )
     return DraftText(body=body, subject=subject, note=note)

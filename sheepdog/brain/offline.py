@@ -6,13 +6,16 @@ Needs no key and no network. It is the default backend and the fallback whenever
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sheepdog import defaults
-from sheepdog.brain import rules
+from sheepdog.brain import language, rules
 from sheepdog.brain.classifier import Classifier
-from sheepdog.brain.drafts import write_draft
-from sheepdog.brain.scoring import brief_flags, lead_service, next_action, score_lead
+from sheepdog.brain.drafts import draft_service, repair_of, write_draft
+from sheepdog.brain.scoring import brief_flags, next_action, score_lead
 from sheepdog.domain.extract import extract_all
 from sheepdog.domain.models import (
     Brief,
@@ -45,6 +48,8 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     priced = rules.PRICE.search(text) is not None
     if rules.SPAM.search(text) and top != Category.SPAM:
         return Category.SPAM
+    if top != Category.SPAM and len(rules.pitch_markers(text)) >= 3 and not rules.sensitive_topic(text):
+        return Category.SPAM  # a bulk pitch ("WINNER! … claim … T&Cs … txt to 87121"), whatever the guess
     if (
         rules.CANCEL.search(text)
         and top in _LOOSE
@@ -88,9 +93,11 @@ class OfflineBrain:
         corrections: Iterable[tuple[str, str]] = (),
         *,
         confidence_floor: float = defaults.TRIAGE_CONFIDENCE_FLOOR,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.classifier = Classifier()
         self.confidence_floor = confidence_floor
+        self.clock = clock or (lambda: datetime.now(ZoneInfo("UTC")))
         for text, category in corrections:
             self.learn(text, category)
 
@@ -114,7 +121,13 @@ class OfflineBrain:
         ):
             signals.append(Signal(SignalName.PRICE_ASKED, 0.7))
         with_money = category in _MONEY_TOPIC or reading.refund or "refund" in text.lower()
-        extracted = extract_all(text, business, with_refund=with_money)
+        now = self.clock().astimezone(_zone(business.timezone))
+        code, _ = language.detect(text)
+        extracted = extract_all(text, business, with_refund=with_money, now=now)
+        extracted = replace(extracted, language=code)
+        signals += hold_signals(text, category, confidence, code)
+        if not language.is_english(code):
+            flags.append(f"written in {language.name(code)}: a person answers")
         if category == Category.REFUND_REQUEST and extracted.refund_amount is None:
             flags.append("refund amount not stated")
         if any(s.name == SignalName.PROMPT_INJECTION for s in signals):
@@ -137,6 +150,11 @@ class OfflineBrain:
             total = sum(probs.values())
             probs = {k: v / total for k, v in probs.items()}
         ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
+        if ranked[0][0] == Category.SPAM and rules.spam_evidence(text) is None:
+            # Held as spam only on evidence (links, pitches, bulk markers, known patterns), never
+            # on the classifier alone: "how can I file a complaint?" must reach a person.
+            ranked = ranked[1:] + ranked[:1]
+            flags.append("reads a little like spam, but shows no sign of it: not held as spam")
         if ranked[0][0] == Category.OPT_OUT and not rules.CONTACT_WORDS.search(
             rules.VISIT_STOP.sub(" ", text)
         ):
@@ -174,7 +192,10 @@ class OfflineBrain:
     def brief(self, lead: LeadContext) -> Brief:
         """Score against the rubric, say why in one paragraph, flag doubts, recommend the next move."""
         score, grade, reasons = score_lead(lead)
-        service = lead_service(lead)
+        service = draft_service(lead)
+        repair = repair_of(lead, service)
+        if repair:
+            service = f"a {repair} repair"
         action = next_action(lead, grade)
         flags = brief_flags(lead, service)
         return Brief(
@@ -214,10 +235,45 @@ def summarise(
         extras.append("returning customer")
     if ex.requested_time:
         extras.append(f"asked for {ex.requested_time}")
-    if lead.triage.has(SignalName.PRICE_ASKED):
+    if rules.asks_price(lead.last_inbound or "") or (
+        lead.triage.category == Category.PRICING_QUESTION and lead.triage.confidence >= 0.7
+    ):
         extras.append("asked about price")
+    if not language.is_english(ex.language):
+        extras.append(f"writes in {language.name(ex.language)}")
     why = "; ".join(reasons) if reasons else "no rubric rule matched"
     lines = [", ".join(bits + extras) + "."]
     lines.append(f"Score {score} ({grade}) from 40: {why}.")
     lines.append(f"Next: {action.replace('_', ' ')}.")
     return " ".join(lines)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # an unknown zone name: UTC, the dates are still read
+        return ZoneInfo("UTC")
+
+
+_NO_REPLY = {Category.SPAM, Category.OPT_OUT}
+
+
+def hold_signals(text: str, category: Category, confidence: float, code: str) -> list[Signal]:
+    """Why nothing may go out on its own (policy reads `needs_human`): another language, a
+    sensitive topic in a message that would otherwise be answered by itself, or too little
+    confidence. Safety that does not depend on the classifier being right."""
+    if category in _NO_REPLY:
+        return []
+    out: list[Signal] = []
+    if not language.is_english(code):
+        out.append(Signal(SignalName.NEEDS_HUMAN, 0.9, f"written in {language.name(code)}: a person answers"))
+    topic = rules.sensitive_topic(text)
+    if topic:
+        out.append(
+            Signal(SignalName.NEEDS_HUMAN, 0.8, f"mentions '{topic}': a person reads it before any reply")
+        )
+    if confidence < defaults.AUTO_REPLY_CONFIDENCE:
+        out.append(
+            Signal(SignalName.NEEDS_HUMAN, 0.7, f"not sure enough ({confidence:.0%}) to answer on its own")
+        )
+    return out

@@ -162,6 +162,7 @@ ANGER_WORDS = re.compile(
     r"wtf|damn|hell|crap|unbelievable|disappointed|unhappy|not happy|rude|harass\w*|avoid you)\b",
     _I,
 )
+POLITE = re.compile(r"\b(?:thanks|thank you|thx|ty|cheers|please|pls|appreciate|kind regards)\b", _I)
 ANGER_EMOJI = re.compile("[😡😤🤬👎💢]")
 URGENT = re.compile(
     r"\b(?:emergency|urgent(?:ly)?|asap|a\.s\.a\.p|right (?:now|away)|immediately|today|tonight|leak(?:ing|s)?|"
@@ -391,11 +392,11 @@ def read(text: str) -> RuleReading:
     anger = anger_score(text)
     if anger >= 0.35:
         signals.append(Signal(SignalName.FRUSTRATED, round(min(0.99, 0.5 + anger / 2), 2)))
-    elif WRONG_CHARGE.search(text):
-        signals.append(Signal(SignalName.FRUSTRATED, 0.6))
+    elif WRONG_CHARGE.search(text) and not POLITE.search(text):
+        signals.append(Signal(SignalName.FRUSTRATED, 0.6))  # a polite "charged twice … thanks!" is not angry
     if URGENT.search(text):
         signals.append(Signal(SignalName.URGENT, 0.8))
-    if PRICE.search(text):
+    if asks_price(text):
         signals.append(Signal(SignalName.PRICE_ASKED, 0.8))
     if HUMAN.search(text):
         signals.append(Signal(SignalName.ASKS_FOR_HUMAN, 0.8))
@@ -456,7 +457,7 @@ SPAM = re.compile(
     r"(?:account|password|details|identity)\b|\bupdate (?:your )?(?:payment |billing |bank )?details at\b|"
     r"\blottery\b|\bmake money\b|\bearn \$|\bbitcoin\b|\bcrypto\b|\bseo\b|\bbacklinks?\b|"
     r"\b(?:page 1|first page|top) of google\b|\brank(?:ing)? #?1\b|\bdatabase of\b|\bleads? (?:database|list)\b|"
-    r"\bbuy(?:ing)? your business\b|\bkindly\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
+    r"\bbuy(?:ing)? your business\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
     r"\bfollowers\b|\b(?:on|via) (?:whatsapp|telegram)\b|\bguaranteed \d+ ?%|\bmailbox is full\b|"
     r"\bbusiness proposal\b|\bwon an?\b.{0,20}\b(?:gift card|voucher|prize)\b|\binheritance\b|"
     r"\bdouble your (?:revenue|sales)\b|\bqualified leads\b|\bweb ?design\b.{0,30}\$",
@@ -481,3 +482,78 @@ COMPLAINT_STRONG = re.compile(
 
 # Categories a rule may pull a message away from when it clearly fits another.
 SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.ROUTINE_QUESTION}
+
+
+# They ask what something costs: a price word in a question or a request, not any "$" in the text
+# ("charged twice, $89" reports an amount; "how much for a tune-up?" asks one).
+PRICE_QUESTION = re.compile(
+    r"\bhow much\b|\bwhat(?:'s| is| are| would| will| do|'d)?\b[^.!?]{0,40}\b(?:price|cost|charge|rate|fee)s?\b|"
+    r"\b(?:price|cost|charge|rate|fee)s?\b[^.!?]{0,40}\?|\b(?:quote|estimate|quotation|ballpark|pricing|price list)\b|"
+    r"\bdo you (?:charge|offer (?:a )?discounts?)\b|\bany (?:discounts?|deals?|offers?)\b|\bafford\b|"
+    r"\b(?:is|are) (?:it|they|you) (?:expensive|pricey|cheap)\b|\bcheaper\b|\binterest rate\b|\bapr\b",
+    _I,
+)
+
+
+def asks_price(text: str) -> bool:
+    """Whether the message asks about price (the brief's "asked about price" and the signal)."""
+    return PRICE_QUESTION.search(text) is not None
+
+
+# Evidence that a message is spam, independent of the classifier: links, pitches, bulk-SMS
+# markers, known scam patterns. Without any, a message is never held as spam.
+SPAM_PITCH = re.compile(
+    r"\b(?:free (?:entry|msg|ringtone|gift|trial offer|prize|tickets?)|freemsg|winner|you(?:'ve| have)? (?:won|been selected)|"
+    r"congratulations?|congrats|claim (?:your|now|code|a|the)|prize|cash award|jackpot|bonus|voucher|"
+    r"valid \d+ ?(?:hrs|hours|days)|t ?& ?cs?|tscs|ts&cs|std (?:txt|rate)|per (?:msg|min)|\d+p ?(?:/|per) ?(?:msg|min|day|wk)|"
+    r"p(?:er)? ?min|18\+|16\+|over18|opt[- ]?out|reply (?:stop|end|yes|no)\b|send stop|text stop|"
+    r"txt\b|text [A-Z]{2,} to|to \d{5}\b|\b0[89]\d{8,}|po ?box|marketing (?:services|agency)|lead generation|"
+    r"grow your (?:business|sales)|increase your (?:sales|traffic|revenue)|more customers|special offer|limited time|"
+    r"act now|risk[- ]free|100% free|no obligation|loan (?:offer|approved)|pre-?approved|investment opportunity|"
+    r"dating|sexy|hot (?:girls|singles)|viagra|casino|betting|kindly|"
+    r"our (?:agency|team of experts|services include)|we (?:help|helped) (?:businesses|companies|contractors)|"
+    r"(?:website|web) (?:design|redesign|development)|rank(?:ing)? higher|google (?:reviews|ranking|maps)|"
+    r"guest post|sponsored (?:post|content)|free (?:audit|consultation|analysis|website)|appointment setting|"
+    r"virtual assistants?|outsourc\w*|offshore|white[- ]label|partnership opportunity|book a (?:quick )?call|"
+    r"\d+[- ]minute call|roi|leads per (?:month|week)|unusual (?:activity|sign-?in)|account (?:suspended|locked|on hold)|"
+    r"(?:confirm|verify) your (?:identity|payment|password)|password (?:expires|reset required)|wire transfer|"
+    r"gift cards?|invoice attached|domain (?:expir\w*|renewal))\b",
+    _I,
+)
+LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)
+
+
+def pitch_markers(text: str) -> set[str]:
+    """The distinct pitch and bulk-message markers in a text ('winner', 'claim your', 'txt' …)."""
+    return {m.group(0).lower() for m in SPAM_PITCH.finditer(text)}
+
+
+def spam_evidence(text: str) -> str | None:
+    """Why this looks like spam (a known pattern, a pitch or bulk marker, a link with a pitch), or None."""
+    if SPAM.search(text):
+        return "a known spam pattern"
+    pitches = pitch_markers(text)
+    if len(pitches) >= 2:
+        return "a sales pitch or bulk-message markers (" + ", ".join(sorted(pitches)[:3]) + ")"
+    if pitches and LINK.search(text):
+        return "a link with a pitch"
+    if pitches and not sensitive_topic(text):
+        return "a sales pitch (" + ", ".join(sorted(pitches)[:3]) + ")"
+    return None
+
+
+# What a customer with a problem mentions: never held as spam on a guess, never answered by a
+# machine without a person seeing it first.
+SENSITIVE = re.compile(
+    r"\b(?:complain\w*|complaint|(?:file|make|lodge|insurance|warranty) (?:a )?claim|refund\w*|money back|"
+    r"chargeback|dispute\w*|cancel\w*|(?:my|our|the) account|charged|overcharg\w*|double[- ]billed|"
+    r"manager|supervisor|(?:real|actual|live|a) (?:person|human)|speak (?:to|with) (?:someone|somebody)|"
+    r"representative|lawyer|attorney|legal action|sue|police|fraud|unsubscribe)\b",
+    _I,
+)
+
+
+def sensitive_topic(text: str) -> str | None:
+    """The first sensitive word in the message ('refund', 'complaint', 'manager' …), or None."""
+    m = SENSITIVE.search(text)
+    return m.group(0).lower() if m else None

@@ -7,6 +7,7 @@ use the same reading of a message (and a test can pin each case down).
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sheepdog.domain.models import Business, Extracted, Money
@@ -169,39 +170,153 @@ _TIME = re.compile(
 )
 
 
-def extract_requested_time(text: str) -> str | None:
-    """The day and time asked for, as written: 'Friday at 10', 'the 16th', 'tomorrow 2pm'."""
-    date = next(
-        (
-            m
-            for m in _DATE.finditer(text)
-            if not re.search(r"\b(?:since|last|until|till|before)\s*$", text[: m.start()], re.I)
-        ),
-        None,
-    )
+_CLOCK = r"\d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.)?"
+# A window right after a date: "Thursday Dec 3, 8–11", "Friday 9am-noon", "the 5th between 2 and 4".
+_WINDOW = re.compile(
+    rf"\s*,?\s*(?:(?:at|from|between|around|by|after|before)\s+)?"
+    rf"(?:{_CLOCK}\s?(?:-|–|—|to|till|until|and)\s?(?:{_CLOCK}|noon)|\d{{1,2}}(?::\d{{2}})?\s?(?:am|pm|a\.m\.|p\.m\.)"
+    rf"|\d{{1,2}}:\d{{2}}|noon|midday|(?:in the )?(?:morning|afternoon|evening))",
+    re.IGNORECASE,
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_PAST_CONTEXT = re.compile(
+    r"\b(?:since|last|until|till|before|ago)\s*$|"
+    r"\b(?:came|was|were|did|had|installed|serviced|visited|ordered|paid|bought|called|booked|"
+    r"fixed|repaired|charged|billed|happened|started|began|delivered|arrived)\b[^.!?]{0,30}$",
+    re.IGNORECASE,
+)
+_PAST_WINDOW_DAYS = 183  # a month-day earlier this year within this many days is past, else next year's
+
+
+def _calendar_date(piece: str, today: date) -> date | None:
+    """The calendar date a month-day piece names ('Dec 3', '3rd of December', '12/3', '12/3/2026')."""
+    low = piece.lower()
+    m = re.search(r"(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?", low)
+    if m:
+        month, day = int(m.group(1)), int(m.group(2))
+        year = int(m.group(3)) if m.group(3) else None
+    else:
+        mon = next((i + 1 for i, name in enumerate(_MONTHS) if re.search(rf"\b{name}", low)), None)
+        num = re.search(r"\d{1,2}", low)
+        if mon is None or num is None:
+            return None
+        month, day, year = mon, int(num.group(0)), None
+        y = re.search(r"\b(20\d\d)\b", low)
+        year = int(y.group(1)) if y else None
+    if year is not None and year < 100:
+        year += 2000
+    try:
+        when = date(year or today.year, month, day)
+    except ValueError:
+        return None
+    if year is None and when < today and (today - when).days > _PAST_WINDOW_DAYS:
+        when = date(today.year + 1, month, day)
+    return when
+
+
+def is_past(piece: str, now: datetime | date | None) -> bool:
+    """Whether a month-day piece is a date already gone ('Nov 10' read on Nov 29)."""
+    if now is None:
+        return False
+    today = now.date() if isinstance(now, datetime) else now
+    when = _calendar_date(piece, today)
+    return when is not None and when < today
+
+
+def extract_requested_time(text: str, now: datetime | date | None = None) -> str | None:
+    """The day and time asked for, as written: 'Friday at 10', 'Thursday Dec 3, 8–11', 'the 16th'.
+
+    Only a request: a date in a past-tense clause ("you came out on Tuesday") or one already gone
+    ("asked on Nov 10", read on Nov 29) is history, not a time they want."""
+    dates = [
+        m
+        for m in _DATE.finditer(text)
+        if not _PAST_CONTEXT.search(text[: m.start()]) and not is_past(m.group(0), now)
+    ]
+    if dates:
+        start, end = dates[0].start(), dates[0].end()
+        for m in dates[1:]:  # "Thursday Dec 3": adjacent pieces of one date
+            if m.start() - end > 3:
+                break
+            end = m.end()
+        window = _WINDOW.match(text, end)
+        if window:
+            return re.sub(r"^on\s+", "", text[start : window.end()].strip(" ,"), flags=re.IGNORECASE)
+        date_text = text[start:end].strip()
+    else:
+        date_text = None
     clock = _TIME.search(text)
-    if _SYMBOL_AMOUNT.search(clock.group(0) if clock else "") is not None:
+    if clock is not None and (
+        _SYMBOL_AMOUNT.search(clock.group(0)) is not None or _PAST_CONTEXT.search(text[: clock.start()])
+    ):
         clock = None
-    parts = [m.group(0).strip() for m in (date, clock) if m]
+    parts = [p for p in (date_text, clock.group(0).strip() if clock else None) if p]
     if not parts:
         return None
-    if date and clock and date.start() < clock.start():
-        return (
-            text[date.start() : clock.end()].strip() if clock.start() - date.end() < 12 else " ".join(parts)
-        )
+    if date_text and clock and start < clock.start() and clock.start() - end < 12:
+        return text[start : clock.end()].strip()
     return " ".join(parts)
 
 
-def extract_service(text: str, business: Business) -> str | None:
-    """The first of the business's services whose keyword (or name) appears as whole words."""
+def service_mention(text: str, business: Business) -> tuple[str, str] | None:
+    """(service name, the words the customer used for it) of the earliest service named in text."""
     low = text.lower()
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, str] | None = None
     for service in business.services:
         for kw in (*service.keywords, service.name.lower()):
             m = re.search(rf"(?<![\w/]){re.escape(kw)}(?:s|es)?(?![\w/])", low)
             if m and (best is None or m.start() < best[0]):
-                best = (m.start(), service.name)
-    return best[1] if best else None
+                best = (m.start(), service.name, text[m.start() : m.start() + len(kw)])
+    return (best[1], best[2]) if best else None
+
+
+def services_mentioned(text: str, business: Business) -> list[str]:
+    """Every service of ours the text names, in the order it names them."""
+    low = text.lower()
+    found: list[tuple[int, str]] = []
+    for service in business.services:
+        starts = [
+            m.start()
+            for kw in (*service.keywords, service.name.lower())
+            for m in [re.search(rf"(?<![\w/]){re.escape(kw)}(?:s|es)?(?![\w/])", low)]
+            if m
+        ]
+        if starts:
+            found.append((min(starts), service.name))
+    return [name for _, name in sorted(found)]
+
+
+def extract_service(text: str, business: Business) -> str | None:
+    """The first of the business's services whose keyword (or name) appears as whole words."""
+    found = service_mention(text, business)
+    return found[0] if found else None
+
+
+_FAULT = re.compile(
+    r"\b(?:buzz\w*|rattl\w*|nois\w*|broke\w*|leak\w*|repair\w*|fix\w*|fault\w*|error code|smell\w*|"
+    r"squeal\w*|grind\w*|bang\w*|click\w*|humm\w*|hums|died|dead|quit|acting up|trouble|problem|issue|"
+    r"stopped|not (?:working|cooling|heating|turning on|blowing|running|starting)|"
+    r"(?:won'?t|doesn'?t|does not|will not|isn'?t|is not) (?:turn on|start|work|cool|heat|run|blow))\b",
+    re.IGNORECASE,
+)
+_NEW_WORK = re.compile(
+    r"\b(?:install\w*|new|replace\w*|replacement|upgrade|put in|fit a|fitted)\b", re.IGNORECASE
+)
+_INSTALL_SERVICE = re.compile(r"\b(?:install\w*|replacement|new)\b", re.IGNORECASE)
+
+
+def describes_fault(text: str) -> bool:
+    """Something they have is broken or odd (a repair), and they do not ask for new equipment."""
+    return _FAULT.search(text) is not None and _NEW_WORK.search(text) is None
+
+
+def describes_new_work(text: str) -> bool:
+    """They want something new fitted ('install', 'replace', 'new')."""
+    return _NEW_WORK.search(text) is not None
+
+
+def is_installation(service: str | None) -> bool:
+    return bool(service) and _INSTALL_SERVICE.search(service or "") is not None
 
 
 _NOT_NAMES = {
@@ -297,13 +412,16 @@ def extract_company(text: str) -> str | None:
     return None
 
 
-def extract_all(text: str, business: Business, *, with_refund: bool = True) -> Extracted:
-    """All fields at once; refund_amount only when the message is about money back or a charge."""
+def extract_all(
+    text: str, business: Business, *, with_refund: bool = True, now: datetime | date | None = None
+) -> Extracted:
+    """All fields at once; refund_amount only when the message is about money back or a charge;
+    requested_time only for a time still to come (read at `now`)."""
     amounts = extract_money(text, business.currency) if with_refund else []
     return Extracted(
         refund_amount=amounts[0] if amounts else None,
         order_ref=extract_order_ref(text),
-        requested_time=extract_requested_time(text),
+        requested_time=extract_requested_time(text, now),
         service=extract_service(text, business),
         name=extract_name(text),
         company=extract_company(text),

@@ -39,6 +39,8 @@ class SignalName(StrEnum):
     REFERRAL = "referral"
     RETURNING_CUSTOMER = "returning_customer"
     PROMPT_INJECTION = "prompt_injection"
+    # Nothing goes out on its own: a person reads it first (value: why, e.g. "written in Spanish").
+    NEEDS_HUMAN = "needs_human"
 
 
 class Channel(StrEnum):
@@ -192,6 +194,7 @@ class Extracted:
     service: str | None = None
     name: str | None = None
     company: str | None = None
+    language: str | None = None  # ISO 639-1 code of the message's language, when detected
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,11 @@ def _exceptions(triage: Triage, facts: PolicyInput) -> list[str]:
         reasons.append(f"unsure what this is ({triage.category.value}, {triage.confidence:.0%} confident)")
     if triage.has(SignalName.PROMPT_INJECTION):
         reasons.append("the message tries to instruct the assistant")
+    reasons += [
+        s.value or "a person should read this first"
+        for s in triage.signals
+        if s.name == SignalName.NEEDS_HUMAN
+    ]
     if facts.step_needs_approval:
         reasons.append("this cadence step always waits for approval")
     return reasons

@@ -18,6 +18,8 @@ EVAL_PATH = ROOT / "bench" / "triage" / "eval.jsonl"
 HOLDOUT_PATH = ROOT / "bench" / "triage" / "holdout.jsonl"
 PER_CATEGORY = 420
 HOLDOUT2_PATH = ROOT / "bench" / "triage" / "holdout2.jsonl"
+REAL_TRAIN = [ROOT / "bench" / "triage" / "datagen" / "real_hint3.jsonl"]
+REAL_EVAL_DIR = ROOT / "bench" / "triage" / "real"
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
@@ -62,6 +64,17 @@ def main(argv: list[str] | None = None) -> None:
         if flag not in argv:
             frozen |= _read_texts(path)
     train = generate(train_templates.templates(), per_category=PER_CATEGORY, seed=7, exclude=frozen)
+    # Real customer language (HINT3, imported by import_real.py): never a sentence of any
+    # evaluation set, synthetic or real.
+    real_eval = set().union(*(_read_texts(p) for p in sorted(REAL_EVAL_DIR.glob("*.jsonl"))))
+    seen_train = {r["text"].lower() for r in train}
+    for path in REAL_TRAIN:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            key = row["text"].lower()
+            if key not in frozen and key not in real_eval and key not in seen_train:
+                seen_train.add(key)
+                train.append(row)
     train_texts = {r["text"].lower() for r in train}
     _write(TRAIN_PATH, [{"text": r["text"], "label": r["label"]} for r in train])
     print(f"train: {len(train)} → {TRAIN_PATH}")

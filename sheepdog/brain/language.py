@@ -1,0 +1,119 @@
+"""Which language a customer wrote in: py3langid (a naive-Bayes byte n-gram model, 4 MB, BSD,
+offline), loaded once per process on first use.
+
+Short texts ("ok", "STOP", "Gracias!") carry too little to tell, so they count as English unless
+the model is very sure; the offline brain writes English only and hands anything else to a person.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+ENGLISH = "en"
+SURE = 0.9  # normalised probability above which a non-English reading is trusted
+MIN_LETTERS = 12  # fewer letters than this: too short to tell
+
+# The languages customers of a small business plausibly write in; fewer candidates, fewer
+# false alarms on short English ("Can u come thurs?" is not Polish).
+CANDIDATES = [
+    "en",
+    "es",
+    "fr",
+    "de",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "ru",
+    "uk",
+    "zh",
+    "ja",
+    "ko",
+    "ar",
+    "hi",
+    "vi",
+    "tr",
+    "sv",
+    "da",
+    "no",
+    "ro",
+    "el",
+    "he",
+    "id",
+    "tl",
+    "cs",
+    "hu",
+    "fi",
+]
+NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "vi": "Vietnamese",
+    "tr": "Turkish",
+    "sv": "Swedish",
+    "da": "Danish",
+    "no": "Norwegian",
+    "ro": "Romanian",
+    "el": "Greek",
+    "he": "Hebrew",
+    "id": "Indonesian",
+    "tl": "Tagalog",
+    "cs": "Czech",
+    "hu": "Hungarian",
+    "fi": "Finnish",
+}
+
+_LOCK = threading.Lock()
+_IDENTIFIER: list[Any] = []
+_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+")
+
+
+def _identifier() -> Any:
+    with _LOCK:
+        if not _IDENTIFIER:
+            from py3langid.langid import _load_identifier
+
+            ident = _load_identifier(norm_probs=True, langs=list(CANDIDATES))
+            # Keep only the candidate languages' columns: the full 97-language table is most of
+            # the memory (about 60 MB) and is never used again.
+            ident.nb_ptc = ident.nb_ptc.copy()
+            ident._full_model = (ident.nb_ptc, ident.nb_pc, ident.nb_classes)
+            _IDENTIFIER.append(ident)
+        return _IDENTIFIER[0]
+
+
+def detect(text: str) -> tuple[str, float]:
+    """(ISO 639-1 code, confidence); English when the text is too short or the model unsure."""
+    clean = _URL.sub(" ", text or "")
+    letters = sum(1 for ch in clean if ch.isalpha())
+    if letters < MIN_LETTERS:
+        return ENGLISH, 0.0
+    code, prob = _identifier().classify(clean)
+    code, prob = str(code), float(prob)
+    if code != ENGLISH and prob < SURE:
+        return ENGLISH, 1.0 - prob
+    return code, prob
+
+
+def name(code: str | None) -> str:
+    """'es' → 'Spanish' (the code itself for a language without a name here)."""
+    return NAMES.get(code or ENGLISH, code or "English")
+
+
+def is_english(code: str | None) -> bool:
+    return code in (None, "", ENGLISH)
