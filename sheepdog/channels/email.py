@@ -6,6 +6,7 @@ mark, broken MIME): the message is kept with what could be decoded rather than r
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 from datetime import UTC, datetime
@@ -188,10 +189,8 @@ def _sender(msg: EmailMessage, from_header: str) -> tuple[str, str]:
     last = _ANGLE_ADDR.search(from_header.strip())
     if last:
         name = from_header.strip()[: last.start()].strip().strip('"').strip()
-        try:
+        with contextlib.suppress(Exception):  # undecodable encoded words: keep them as written
             name = str(make_header(decode_header(name)))
-        except Exception:  # undecodable encoded words: keep them as written
-            pass
         return name, last.group(1)
     return parseaddr(from_header)
 

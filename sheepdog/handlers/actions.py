@@ -448,3 +448,44 @@ __all__ = [
     "unclaim",
     "won",
 ]
+
+
+def refund(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """"Refund $40 and confirm": record, pay (webhook) or add a refund to do, confirm once."""
+    from sheepdog.handlers.refunds import refund_and_confirm
+
+    ok, message = refund_and_confirm(services, lead_id, actor)
+    return ActionResult(ok, message, lead_id)
+
+
+def went_out(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """The team checked: the sends shown as "may not have gone out" did reach the customer."""
+    with services.db.session() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        for row in rows:
+            row.state, row.sent_at = "sent", services.now()
+            if row.draft_id:
+                s.get(Draft, row.draft_id).state = DraftState.SENT.value
+            services.log(s, "send_confirmed", lead_id, actor, outbox_id=row.id)
+        if rows:
+            _lead(s, lead_id).needs_attention = None
+    if not rows:
+        return ActionResult(False, "nothing waits to be checked", lead_id)
+    return _done(services, lead_id, True, "marked as sent")
+
+
+def send_again(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """The team checked: it did not arrive. Sent again, by a person's decision, same headers."""
+    with services.db.session() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        for row in rows:
+            row.state, row.next_attempt_at, row.last_error = "queued", None, f"sent again by {actor}"
+            services.log(s, "send_again", lead_id, actor, outbox_id=row.id)
+        if rows:
+            _lead(s, lead_id).needs_attention = None
+        again = [(row.id, row.attempts) for row in rows]
+    if not rows:
+        return ActionResult(False, "nothing waits to be checked", lead_id)
+    for outbox_id, attempts in again:  # its own key: the first send's key may still be held
+        services.try_enqueue("send_outbox", outbox_id, key=f"send_outbox-{outbox_id}-again{attempts}")
+    return _done(services, lead_id, True, "sending again")

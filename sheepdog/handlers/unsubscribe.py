@@ -21,6 +21,11 @@ from sheepdog.storage.tables import Contact, Lead
 _KEYS: dict[int, bytes] = {}
 
 
+def ensure_key(services: Services) -> None:
+    """Load (or make) the signing key now, outside any open transaction of the caller's."""
+    _key(services)
+
+
 def _key(services: Services) -> bytes:
     key = _KEYS.get(id(services))
     if key is None:

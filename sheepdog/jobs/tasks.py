@@ -157,6 +157,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
     send whose outcome is unknown (the server stopped answering after it had the message, or the
     process died mid-send) is shown as "may not have gone out — check", never sent again blindly.
     Opt-out is checked last, right before the send, whatever path queued the row."""
+    unsubscribe.ensure_key(services)  # made (once) in its own transaction, never inside the claim's
     now = services.now()
     with services.db.session() as s:
         claimed = s.execute(
