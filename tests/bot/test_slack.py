@@ -213,7 +213,7 @@ async def test_edit_modal_sends_the_edit(rt: tuple[Runtime, Any], fake: FakeSlac
     recorder, _ = smtp
     await fake.wait_for(lambda: len(recorder.messages) == 1)
     body = recorder.messages[0].get_body(preferencelist=("plain",)).get_content()
-    assert body.strip() == "This is my example inputted value"
+    assert body.split("\n\n")[0].strip() == "This is my example inputted value"  # then the signature
     await fake.wait_for(
         lambda: any(
             "Edited and approved by Dana" in str(c.params.get("text"))
