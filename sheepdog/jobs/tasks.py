@@ -130,7 +130,8 @@ def _outbound(services: Services, row: Outbox, contact: Contact | None) -> Outbo
     public = services.settings.console.public_url.rstrip("/")
     if row.channel == Channel.EMAIL.value:
         extra["reply_to"] = services.business.email
-        if services.business.signature:
+        if services.business.signature and (row.author is None or row.draft_id is not None):
+            # the owner's signature under what Sheepdog wrote; a member's own words are theirs
             extra["signature"] = services.business.signature
         if contact is not None:
             extra["unsubscribe_url"] = f"{public}/unsubscribe/{unsubscribe.make_token(services, contact.id)}"
