@@ -20,8 +20,9 @@ async def answer(fake: FakeSlack, before: int) -> str:
 
 
 async def test_owner_changes_autonomy_and_a_member_is_refused(
-    rt: tuple[Runtime, Any], fake: FakeSlack
-) -> None:  # noqa: F811
+    rt: tuple[Runtime, Any],  # noqa: F811  (the fixture imported above)
+    fake: FakeSlack,
+) -> None:
     runtime, client = rt
     before = len(fake.calls)
     await check(client, fake, "slash_command__autonomy.txt", USER_ID="UALI")  # a member, not the owner
