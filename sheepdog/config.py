@@ -89,6 +89,10 @@ class BusinessConfig(_Section):
     rubric: list[RubricConfig] = []
     faq: dict[str, str] = {}
     refund_threshold: str = "100"
+    # Where "Refund and confirm" posts a signed JSON (the payment system or an automation tool);
+    # without it the click adds a "refund to do" for the owner and still confirms to the customer.
+    refund_webhook_url: str | None = None
+    refund_webhook_secret: str | None = None  # HMAC-SHA256 key of the X-Sheepdog-Signature header
     allowed_link_domains: list[str] = []
     allow_discounts: bool = False
     allow_guarantees: bool = False
@@ -197,6 +201,18 @@ class ConsoleConfig(_Section):
 
 class WorkflowPolicy(_Section):
     autonomy: Autonomy = Autonomy.L4
+    # At L4/L5, a message that waits for a person gets a short "we'll answer by …" on its own.
+    holding_reply: bool = True
+
+
+DEFAULT_PROMISES_H = {
+    "pricing": defaults.PRICING_HANDOFF_S / 3600,
+    "complaint": 1.0,
+    "booking": 2.0,
+    "refund": 4.0,
+    "human": 2.0,
+    "other": 2.0,
+}
 
 
 class PolicyConfig(_Section):
@@ -208,6 +224,21 @@ class PolicyConfig(_Section):
     pricing_handoff_s: int = Field(defaults.PRICING_HANDOFF_S, gt=0)
     claim_sla_s: int = Field(defaults.CLAIM_SLA_S, gt=0)
     on_call: str | None = None  # team member mentioned when an unclaimed lead escalates
+    # "all": STOP (or an unsubscribe) on one channel stops every channel; "channel": only that one.
+    opt_out_scope: Literal["all", "channel"] = "all"
+    # Business hours a person takes to answer, per handoff, as a holding reply promises it.
+    holding_promise_h: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PROMISES_H))
+
+    @field_validator("holding_promise_h")
+    @classmethod
+    def _promises(cls, v: dict[str, float]) -> dict[str, float]:
+        known = tuple(DEFAULT_PROMISES_H)
+        for kind, hours in v.items():
+            if kind not in known:
+                raise ValueError(f"unknown handoff {kind!r} (allowed: {', '.join(known)})")
+            if not 0 < hours <= 24 * 7:
+                raise ValueError(f"{kind} = {hours}: hours between 0 and 168")
+        return {**DEFAULT_PROMISES_H, **v}
 
 
 class CadenceStep(_Section):

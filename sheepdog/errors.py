@@ -52,6 +52,12 @@ class TransientSendError(SendError):
         self.retry_after_s = retry_after_s
 
 
+class UncertainSendError(SendError):
+    """The message may have gone out: the server stopped answering after it had the whole message
+    (an SMTP timeout after the data, a Twilio call that timed out). Never retried blindly: a
+    person checks ("may not have gone out — check")."""
+
+
 class PermanentSendError(SendError):
     """Retrying will not help: bad address, rejected recipient, opted-out number."""
 

@@ -55,7 +55,13 @@ async def test_reply_goes_out_and_a_note_never_does(l3: tuple[Runtime, Any], smt
     await _settle(runtime)
     assert len(recorder.messages) == 1
     sent = recorder.messages[0]
-    assert sent.get_body(preferencelist=("plain",)).get_content().strip() == "Hi Jordan, Dana here."
+    # a member's own words, unsigned, then the unsubscribe line of every email
+    assert (
+        sent.get_body(preferencelist=("plain",))
+        .get_content()
+        .replace("\r\n", "\n")
+        .startswith("Hi Jordan, Dana here.\n\n--\nUnsubscribe: ")
+    )
     assert "Called" not in sent.as_string()
 
     thread = await (await client.get(f"/api/leads/{lead_id}")).json()
@@ -78,7 +84,10 @@ async def test_edit_sends_the_new_text_and_learns_the_voice(l3: tuple[Runtime, A
     )
     assert resp.status == 200
     await _settle(runtime)
-    assert [m.get_body(preferencelist=("plain",)).get_content().strip() for m in recorder.messages] == [text]
+    sent = [
+        m.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n") for m in recorder.messages
+    ]
+    assert len(sent) == 1 and sent[0].startswith(text + "\n\nDana\nBrightside")  # with the owner's signature
     with runtime.services.db.session() as s:
         assert [v.text for v in s.scalars(select(VoiceExample))] == [text]
     thread = await (await client.get(f"/api/leads/{thread['lead']['id']}")).json()
@@ -185,7 +194,7 @@ def test_approve_and_edit_at_the_same_moment_send_one_message(make_settings: Any
     assert len(winners) == 1
     recorder, _ = smtp
     assert len(recorder.messages) == 1
-    sent = recorder.messages[0].get_body(preferencelist=("plain",)).get_content().strip()
+    sent = recorder.messages[0].get_body(preferencelist=("plain",)).get_content().splitlines()[0]  # then the signature
     assert (sent == "Ali's version") == (winners == ["edit"])  # what went out is what the winner saw
     svc.queue.stop()
     svc.db.dispose()

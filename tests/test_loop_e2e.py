@@ -75,7 +75,10 @@ async def test_webform_lead_to_email_and_back(make_settings: Any, smtp: Any, aio
         and "@brightside.example>" in str(sent["Message-ID"])
     )
     assert sent["Date"] and sent["Subject"]
-    assert sent.get_body(preferencelist=("plain",)).get_content().strip() == draft["text"].strip()
+    plain = sent.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.startswith(draft["text"].strip() + "\n\n")
+    signature = "Dana\nBrightside Heating & Cooling"  # business.signature of the demo config
+    assert plain.count(signature) == 1  # the owner's signature, once
 
     thread = await (await client.get(f"/api/leads/{lead['id']}")).json()
     card = next(c for c in thread["cards"] if c["key"] == draft["key"])

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sheepdog.config import Settings
 from sheepdog.domain.attention import LeadFacts, attention, signal_names
 from sheepdog.domain.clock import shown_time
-from sheepdog.domain.models import Channel, DraftState
-from sheepdog.storage.tables import Draft, Lead, Message, Outbox
+from sheepdog.domain.models import Channel, DraftState, Money
+from sheepdog.storage.tables import Draft, Lead, Message, Outbox, Refund
 
 CHANNEL_WORDS = {c.value: c.words for c in Channel}
 NEXT_ACTION_WORDS = {
@@ -77,7 +79,17 @@ def lead_title(lead: Lead) -> str:
     return c.name or c.email or c.phone or f"Lead #{lead.id}"
 
 
-def brief_card(lead: Lead, tz: str) -> Card:
+@dataclass(frozen=True)
+class LeadExtras:
+    """What a brief card shows beyond the lead row, read in the same session by lead_cards."""
+
+    autonomy: str | None = None  # "L4 (config)", "L5 (set by Dana in chat)"
+    refund_button: str | None = None  # "Refund $40 and confirm"
+    history: str | None = None  # the customer's history, for a refund above the threshold
+    uncertain: int = 0  # sends that may not have gone out
+
+
+def brief_card(lead: Lead, tz: str, extras: LeadExtras | None = None) -> Card:
     brief = lead.brief or {}
     c = lead.contact
     contact = " · ".join(x for x in (c.email, c.phone) if x)
@@ -104,11 +116,24 @@ def brief_card(lead: Lead, tz: str) -> Card:
         if lead.cadence_stop_reason and state == "stopped":
             state += f" ({lead.cadence_stop_reason})"
         fields.append(("Cadence", f"{lead.cadence.replace('_', ' ')}: {state}"))
+    extras = extras or LeadExtras()
+    if extras.autonomy:
+        fields.append(("Autonomy", extras.autonomy))
+    if extras.history:
+        fields.append(("History", extras.history))
     buttons: tuple[Button, ...] = ()
     if lead.cadence_state == "active":
         buttons = (Button("pause", "Pause", str(lead.id)),)
     elif lead.cadence_state == "paused":
         buttons = (Button("resume", "Resume", str(lead.id), "primary"),)
+    if extras.refund_button:
+        buttons = (Button("refund", extras.refund_button, str(lead.id), "primary"), *buttons)
+    if extras.uncertain:
+        buttons = (
+            Button("went_out", "It went out", str(lead.id)),
+            Button("send_again", "Send again", str(lead.id), "danger"),
+            *buttons,
+        )
     status = f"Claimed by {lead.owner}" if lead.owner else None
     if lead.needs_attention:
         facts = LeadFacts(
@@ -166,8 +191,15 @@ def draft_status(
         head = f"{verb} ({draft.decided_by.removeprefix('Sheepdog ').strip('()')})"
     else:
         head = f"{verb} by {draft.decided_by}" if draft.decided_by else verb
+    if outbox is not None and outbox.state == "uncertain":
+        return f"{head} · may not have gone out — check: {outbox.last_error}"
     if state == DraftState.SENT:
-        return f"{head} · sent {_clock(draft.sent_at, tz)} by {channel}"
+        sent = f"{head} · sent {_clock(draft.sent_at, tz)} by {channel}"
+        if outbox is not None and outbox.delivery_status in ("delivered", "read"):
+            return f"{sent} · delivered {_clock(outbox.delivery_at, tz)}"
+        if outbox is not None and outbox.delivery_status in ("failed", "undelivered", "bounced"):
+            return f"{sent} · {outbox.delivery_status}: {outbox.delivery_error or 'no reason given'}"
+        return sent
     if state == DraftState.FAILED:
         return f"{head} · failed to send by {channel}: {draft.error}"
     if state in (DraftState.APPROVED, DraftState.EDITED):
@@ -271,8 +303,9 @@ def message_card(msg: Message, lead_id: int, tz: str) -> Card:
     )
 
 
-def lead_cards(session: Session, lead_id: int, tz: str, pricing_within_s: int = 900) -> list[Card]:
+def lead_cards(session: Session, lead_id: int, tz: str, settings: Settings | None = None) -> list[Card]:
     """The whole thread for one lead: brief first, then everything in the order it happened."""
+    pricing_within_s = settings.policy.pricing_handoff_s if settings is not None else 900
     lead = session.get(Lead, lead_id)
     if lead is None:
         return []
@@ -303,4 +336,58 @@ def lead_cards(session: Session, lead_id: int, tz: str, pricing_within_s: int = 
         if m.direction == "outbound" and m.provider_message_id not in sent_drafts
     ]
     body.sort(key=lambda c: (c.at, c.key))
-    return [brief_card(lead, tz), *body]
+    extras = lead_extras(session, lead, settings) if settings is not None else None
+    return [brief_card(lead, tz, extras), *body]
+
+
+def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
+    """Autonomy in force for this lead, the refund button or the customer's history, and how
+    many sends wait to be checked."""
+    from sheepdog.handlers import policy_store  # handlers import cards: imported when used
+
+    has_out = session.scalar(select(Outbox.id).where(Outbox.lead_id == lead.id).limit(1)) is not None
+    workflow = "support" if has_out else "first_reply"
+    level = policy_store.autonomy(session, settings, workflow)
+    autonomy = f"{level.level.value} ({level.source})"
+    uncertain = len(
+        session.scalars(select(Outbox.id).where(Outbox.lead_id == lead.id, Outbox.state == "uncertain")).all()
+    )
+    button = history = None
+    last = session.scalar(
+        select(Message)
+        .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.category == "refund_request":
+        amount = ((last.triage or {}).get("extracted") or {}).get("refund_amount")
+        limit = settings.business.to_domain().refund_threshold
+        done = session.scalar(select(Refund.id).where(Refund.lead_id == lead.id, Refund.message_id == last.id))
+        within = amount and amount["currency"] == limit.currency and Decimal(amount["amount"]) <= limit.amount
+        if within and done is None:
+            button = f"Refund {Money(Decimal(amount['amount']), amount['currency'])} and confirm"
+        elif not within:
+            history = customer_history(session, lead)
+    return LeadExtras(autonomy, button, history, uncertain)
+
+
+def customer_history(session: Session, lead: Lead) -> str:
+    """Earlier leads with their outcomes, messages so far and refunds: what the owner needs to
+    decide a refund above the threshold."""
+    leads = session.scalars(select(Lead).where(Lead.contact_id == lead.contact_id, Lead.id != lead.id)).all()
+    outcomes = [
+        f"#{o.id} {o.stage}" + (f" {o.outcome_value} {o.outcome_currency}" if o.outcome_value else "")
+        for o in leads
+    ]
+    conversations = [lead.conversation_id, *(o.conversation_id for o in leads)]
+    messages = len(
+        session.scalars(
+            select(Message.id).where(Message.conversation_id.in_(conversations), Message.direction == "inbound")
+        ).all()
+    )
+    refunds = session.scalars(select(Refund).where(Refund.lead_id.in_([lead.id, *(o.id for o in leads)]))).all()
+    parts = [f"{len(leads)} earlier lead{'s' if len(leads) != 1 else ''}" + (f" ({', '.join(outcomes[:5])})" if outcomes else "")]
+    parts.append(f"{messages} message{'s' if messages != 1 else ''} from them")
+    paid = ", ".join(f"{Money(r.amount, r.currency)} {r.state.replace('_', ' ')}" for r in refunds[:5])
+    parts.append(f"refunds: {paid}" if refunds else "no refunds before")
+    return "; ".join(parts)

@@ -63,7 +63,7 @@ from sheepdog.bot.slack_blocks import (
     plain_text,
 )
 from sheepdog.config import SlackConfig
-from sheepdog.errors import BadInputError, ConfigError, NotFoundError, TransientSendError
+from sheepdog.errors import BadInputError, ConfigError, ForbiddenError, NotFoundError, TransientSendError
 from sheepdog.handlers import actions, commands
 from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Draft, Event, Lead, SurfacePost
@@ -265,7 +265,7 @@ class SlackSurface:
 
     def _load(self, services: Services, lead_id: int) -> tuple[list[Card], list[Card]]:
         with services.db.session() as s:
-            cards = lead_cards(s, lead_id, services.business.timezone)
+            cards = lead_cards(s, lead_id, services.business.timezone, services.settings)
             events = s.scalars(
                 select(Event)
                 .where(Event.lead_id == lead_id, Event.kind.in_(ESCALATION_KINDS))
@@ -629,6 +629,9 @@ class SlackSurface:
             "skip": actions.skip,
             "pause": actions.pause,
             "resume": actions.resume,
+            "refund": actions.refund,
+            "went_out": actions.went_out,
+            "send_again": actions.send_again,
         }[name]
         result = await self._run(fn, services, target, actor)
         if result is not None and not result.ok:
@@ -822,7 +825,10 @@ class SlackSurface:
                 str(body.get("text") or ""),
                 actor,
                 str(body.get("command") or COMMAND),
+                is_owner=self.is_owner(user_id),
             )
+        except ForbiddenError as exc:
+            answer = f"Nothing changed: {exc}."
         except (BadInputError, NotFoundError) as exc:
             answer = f"{exc} — try `{COMMAND} help`."
         await respond(response_type="ephemeral", text=answer)

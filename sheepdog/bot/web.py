@@ -8,6 +8,7 @@ kept in rejected_payloads; nothing here answers 500.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,11 +19,12 @@ from aiohttp import web
 from sheepdog import defaults
 from sheepdog.bot.health import add_health_routes
 from sheepdog.channels.base import InboundParser
-from sheepdog.channels.registry import inbound_routes
+from sheepdog.channels.registry import inbound_routes, status_routes
 from sheepdog.channels.webform import embeddable_form
 from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PayloadTooLargeError
+from sheepdog.handlers import delivery, unsubscribe
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.inbound import ReceiveResult, accept
 from sheepdog.storage.tables import RejectedPayload
@@ -187,6 +189,71 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
     return handle
 
 
+def status_handler(parser: Any) -> Handler:
+    """A platform's delivery report (Twilio status callback): signed, applied, 200; refused
+    payloads are kept like any hook's."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        services = request.app[SERVICES]
+        body = b""
+        try:
+            body = await read_body(request)
+            report = parser.parse(raw_request(request, body, services.settings.console.public_url))
+        except BadInputError as exc:
+            await keep_rejected(services, request, body, exc.status, str(exc))
+            return json_error(exc.status, str(exc))
+        matched = await asyncio.to_thread(delivery.record, services, report)
+        return web.json_response({"ok": True, "matched": matched})
+
+    return handle
+
+
+UNSUBSCRIBE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
+<h1 style="font-size:1.3rem">{title}</h1><p>{text}</p>{form}</body></html>"""
+
+
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    """GET /unsubscribe/{token}: a page with one button; following the link alone (a mail
+    scanner does) unsubscribes nobody."""
+    services = request.app[SERVICES]
+    token = request.match_info["token"]
+    try:
+        await asyncio.to_thread(unsubscribe.read_token, services, token)
+    except BadInputError as exc:
+        return _page(exc.status, "Link not valid", html.escape(str(exc)), "")
+    name = html.escape(services.business.name)
+    form = (
+        f'<form method="post" action="/unsubscribe/{html.escape(token)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _page(200, f"Unsubscribe from {name}", f"Stop receiving emails from {name}?", form)
+
+
+async def unsubscribe_post(request: web.Request) -> web.Response:
+    """POST /unsubscribe/{token}: RFC 8058 one-click (List-Unsubscribe=One-Click) or the page's button."""
+    services = request.app[SERVICES]
+    body = await read_body(request, 4096)
+    try:
+        name = await asyncio.to_thread(
+            unsubscribe.unsubscribe, services, request.match_info["token"], "unsubscribe link"
+        )
+    except BadInputError as exc:
+        await keep_rejected(services, request, body, exc.status, str(exc))
+        return _page(exc.status, "Link not valid", html.escape(str(exc)), "")
+    return _page(200, "You are unsubscribed", f"{html.escape(name)} will not email you again.", "")
+
+
+def _page(status: int, title: str, text: str, form: str) -> web.Response:
+    return web.Response(
+        status=status,
+        text=UNSUBSCRIBE_PAGE.format(title=title, text=text, form=form),
+        content_type="text/html",
+    )
+
+
 async def process(services: Services, messages: list[InboundMessage]) -> list[ReceiveResult]:
     """Store every message (off the event loop), then hand them to the queue to be read: the
     platform is answered as soon as the messages are stored, whatever the brain's backlog, so a
@@ -279,6 +346,10 @@ def build_web_app(
     app[SERVICES] = services
     for path, parser in inbound_routes(services.settings):
         app.router.add_post(path, hook_handler(parser, body_limit(services.settings, path)))
+    for path, status_parser in status_routes(services.settings):
+        app.router.add_post(path, status_handler(status_parser))
+    app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
+    app.router.add_post("/unsubscribe/{token}", unsubscribe_post)
     app.router.add_route("OPTIONS", "/hooks/form", form_preflight)
     app.router.add_get("/form", form_page)
     add_health_routes(app)

@@ -35,6 +35,17 @@ class Outbound:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """What a platform said later about a message we sent (a Twilio status callback)."""
+
+    channel: Channel
+    provider_message_id: str
+    status: str  # the platform's word: queued / sent / delivered / undelivered / failed / read
+    error_code: str | None = None
+    error_words: str | None = None  # the error in words, for the card
+
+
+@dataclass(frozen=True)
 class HttpReply:
     """A framework-free HTTP answer a channel wants to give its platform."""
 

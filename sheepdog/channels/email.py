@@ -6,10 +6,12 @@ mark, broken MIME): the message is kept with what could be decoded rather than r
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -19,7 +21,13 @@ import aiosmtplib
 from sheepdog.channels.base import HttpReply, Outbound, multipart_fields
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
 from sheepdog.domain.threads import normalized_subject
-from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
+from sheepdog.errors import (
+    BadInputError,
+    PermanentSendError,
+    SignatureError,
+    TransientSendError,
+    UncertainSendError,
+)
 
 _QUOTE_HEADER = re.compile(
     r"^(On .{3,200}wrote:|-{2,} ?Original Message ?-{2,}|From: .+|"
@@ -162,6 +170,31 @@ def _ids(value: object) -> tuple[str, ...]:
     return tuple(re.findall(r"<[^<>\s]+>", str(value or "")))
 
 
+_ANGLE_ADDR = re.compile(r"<([^<>\s@]+@[^<>\s@]+)>\s*$")
+
+
+def _sender(msg: EmailMessage, from_header: str) -> tuple[str, str]:
+    """(display name, address) of From, where the address is the mailbox itself, never text of
+    the display name: "Bob <a@x>" <b@y> is b@y, and so is Bob <a@x> <b@y> (the last angle-addr)."""
+    try:
+        addresses = getattr(msg["From"], "addresses", ())
+    except Exception:  # a header too broken for the registry: read the raw text below
+        addresses = ()
+    raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "from"), from_header)
+    if len(re.findall(r"<[^<>]*@[^<>]*>", raw)) > 1:
+        addresses, from_header = (), " ".join(raw.split())  # an address typed into an unquoted display name: the last one is the mailbox
+    if len(addresses) == 1 and addresses[0].addr_spec and "@" in addresses[0].addr_spec:
+        found = addresses[0]
+        return _header_text(found.display_name), found.addr_spec
+    last = _ANGLE_ADDR.search(from_header.strip())
+    if last:
+        name = from_header.strip()[: last.start()].strip().strip('"').strip()
+        with contextlib.suppress(Exception):  # undecodable encoded words: keep them as written
+            name = str(make_header(decode_header(name)))
+        return name, last.group(1)
+    return parseaddr(from_header)
+
+
 def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> InboundMessage:
     """Parse one RFC 822 message. Refuses what is not an email or has no sender."""
     if not raw.strip():
@@ -178,7 +211,7 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         subject = _header_text(msg.get("Subject", "")).strip()
     except Exception as exc:
         raise BadInputError(f"broken email header: {exc}") from exc
-    name, addr = parseaddr(from_header)
+    name, addr = _sender(msg, from_header)
     if not addr or "@" not in addr:
         raise BadInputError("email has no sender: the From header is missing or has no address", status=422)
     try:
@@ -277,8 +310,47 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def with_signature(body: str, signature: str | None) -> str:
+    """The body with the owner's signature, once: a draft that already ends with it is left as is."""
+    if not signature or not signature.strip():
+        return body
+    sig = signature.strip()
+    flat = " ".join(body.split())
+    if flat.endswith(" ".join(sig.split())):
+        return body
+    return f"{body.rstrip()}\n\n{sig}"
+
+
+_URL = re.compile(r"https?://[^\s<>\"')]+")
+
+
+def _html(text: str, unsubscribe_url: str | None, business: str) -> str:
+    """The text as simple HTML: paragraphs and line breaks kept, links clickable, everything the
+    customer or the brain wrote escaped; the unsubscribe link at the foot."""
+    import html as html_mod
+
+    paras = []
+    for para in re.split(r"\n\s*\n", text.strip()):
+        escaped = html_mod.escape(para)
+        escaped = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        paras.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
+    foot = ""
+    if unsubscribe_url:
+        link = html_mod.escape(unsubscribe_url, quote=True)
+        foot = (
+            '<p style="color:#777;font-size:12px">Don\'t want emails from '
+            f'{html_mod.escape(business)}? <a href="{link}">Unsubscribe</a>.</p>'
+        )
+    return (
+        '<!doctype html><html><body style="font-family:Arial,Helvetica,sans-serif;font-size:15px;'
+        'line-height:1.5;color:#222">\n' + "\n".join(paras) + foot + "\n</body></html>\n"
+    )
+
+
 def build_email(out: Outbound, from_address: str, from_name: str) -> EmailMessage:
-    """An RFC 5322 message with our Message-ID and the thread's In-Reply-To/References."""
+    """An RFC 5322 message: our Message-ID and the thread's In-Reply-To/References, Reply-To the
+    business, the text and an HTML version (multipart/alternative) with the owner's signature
+    once, and RFC 8058 one-click List-Unsubscribe when a link is given."""
     if not out.to_email:
         raise PermanentSendError("no email address to send to")
     msg = EmailMessage()
@@ -286,6 +358,9 @@ def build_email(out: Outbound, from_address: str, from_name: str) -> EmailMessag
     # or a header (a newline or quote in it is just text).
     msg["From"] = Address(display_name=_one_line(from_name), addr_spec=from_address)
     msg["To"] = Address(display_name=_one_line(out.to_name or ""), addr_spec=out.to_email)
+    reply_to = out.extra.get("reply_to")
+    if reply_to and "@" in reply_to:
+        msg["Reply-To"] = Address(display_name=_one_line(from_name), addr_spec=reply_to)
     msg["Subject"] = _one_line(out.subject or f"Your message to {from_name}")
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = out.message_id or new_message_id(from_address.rsplit("@", 1)[-1])
@@ -297,12 +372,26 @@ def build_email(out: Outbound, from_address: str, from_name: str) -> EmailMessag
     if refs:
         msg["References"] = " ".join(refs)
     msg["Auto-Submitted"] = "auto-generated" if out.extra.get("automated") == "1" else "no"
-    msg.set_content(out.body)
+    unsubscribe = out.extra.get("unsubscribe_url")
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if out.extra.get("idempotency_key"):
+        msg["X-Sheepdog-Key"] = _one_line(out.extra["idempotency_key"])
+    text = with_signature(out.body, out.extra.get("signature"))
+    plain = f"{text}\n\n--\nUnsubscribe: {unsubscribe}\n" if unsubscribe else text
+    msg.set_content(plain)
+    msg.add_alternative(_html(text, unsubscribe, from_name), subtype="html")
     return msg
 
 
 class SmtpSender:
-    """Sends over SMTP with aiosmtplib; classifies failures so the outbox knows whether to retry."""
+    """Sends over SMTP with aiosmtplib; classifies failures so the outbox knows whether to retry.
+
+    Everything before the message data (connect, TLS, login, MAIL, RCPT) may fail and be retried:
+    the server has nothing yet. Once the data is on its way, a timeout or a dropped connection
+    leaves the outcome unknown (the server may have stored it and only its 250 was lost), so it
+    is an UncertainSendError, never retried blindly."""
 
     channel = Channel.EMAIL
 
@@ -326,26 +415,41 @@ class SmtpSender:
 
     async def send(self, message: Outbound) -> str:
         msg = build_email(message, self.from_address, self.from_name)
-        recipients = [message.to_email or ""]  # the stored address, never re-read from a header
+        recipient = message.to_email or ""  # the stored address, never re-read from a header
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            use_tls=self.use_tls,
+            timeout=self.timeout_s,
+        )
+        data = False
         try:
-            await aiosmtplib.send(
-                msg,
-                hostname=self.host,
-                port=self.port,
-                sender=self.from_address,
-                recipients=recipients,
-                username=self.username,
-                password=self.password,
-                start_tls=self.starttls,
-                use_tls=self.use_tls,
-                timeout=self.timeout_s,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await client.connect()
+            try:
+                await client.mail(self.from_address)
+                await client.rcpt(recipient)
+                data = True
+                await client.data(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+            finally:
+                if client.is_connected:
+                    try:
+                        await client.quit()
+                    except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                        client.close()
+        except aiosmtplib.SMTPRecipientRefused as exc:
             raise PermanentSendError(f"recipient refused: {exc}") from exc
         except aiosmtplib.SMTPResponseException as exc:
+            # The server answered with a code: it did not take the message (RFC 5321 4.2.5).
             if 500 <= exc.code < 600:
                 raise PermanentSendError(f"SMTP {exc.code}: {exc.message}") from exc
             raise TransientSendError(f"SMTP {exc.code}: {exc.message}") from exc
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            if data:
+                raise UncertainSendError(
+                    f"the mail server stopped answering after it had the message: {exc}"
+                ) from exc
             raise TransientSendError(f"SMTP server unreachable: {exc}") from exc
         return str(msg["Message-ID"])

@@ -8,6 +8,7 @@ only when their channel is on: a process that does not use them neither waits fo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sheepdog.channels.base import InboundParser, Reject, Sender
 from sheepdog.channels.email import EmailParser, SmtpSender
@@ -53,6 +54,17 @@ def inbound_routes(settings: Settings) -> list[tuple[str, InboundParser]]:
             routes.append(("/hooks/inbound/{source}", WebhookParser(sources)))
         except ValueError as exc:
             raise ConfigError(f"channels.webhook.sources: {exc}") from exc
+    return routes
+
+
+def status_routes(settings: Settings) -> list[tuple[str, Any]]:
+    """(path, parser) for every enabled delivery-report webhook: parse(RawRequest) -> DeliveryReport."""
+    ch = settings.channels
+    routes: list[tuple[str, Any]] = []
+    if ch.sms.enabled and ch.sms.auth_token:
+        from sheepdog.channels.sms_twilio import TwilioStatusParser
+
+        routes.append(("/hooks/twilio/status", TwilioStatusParser(ch.sms.auth_token)))
     return routes
 
 

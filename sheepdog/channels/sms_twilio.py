@@ -23,9 +23,15 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from sheepdog.channels.base import HttpReply, Outbound
+from sheepdog.channels.base import DeliveryReport, HttpReply, Outbound
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
-from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
+from sheepdog.errors import (
+    BadInputError,
+    PermanentSendError,
+    SignatureError,
+    TransientSendError,
+    UncertainSendError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,73 @@ def help_line(business_name: str, phone: str | None, email: str | None, website:
     return f"{business_name}: reach us at {contact}.{site} Reply STOP to opt out."
 
 
+def signed_form(validator: RequestValidator, request: RawRequest) -> dict[str, str]:
+    """The form fields of a Twilio webhook whose X-Twilio-Signature is right; refuses the rest."""
+    ctype = request.content_type.lower()
+    if ctype and ctype != "application/x-www-form-urlencoded":
+        raise BadInputError(f"unsupported content type {ctype!r}: Twilio posts a form", status=415)
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInputError("form body is not UTF-8") from exc
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        params.setdefault(key, value)
+    signature = request.header("x-twilio-signature")
+    if not signature:
+        raise SignatureError("missing X-Twilio-Signature header")
+    if not validator.validate(request.url, params, signature):
+        raise SignatureError("wrong X-Twilio-Signature for this URL and body (is console.public_url right?)")
+    return params
+
+
+# Twilio's messaging error codes a carrier gives back most, in words for the card
+# (https://www.twilio.com/docs/api/errors); any other code is shown with its number.
+ERROR_WORDS = {
+    "30001": "Twilio's queue overflowed",
+    "30002": "the Twilio account is suspended",
+    "30003": "the phone is switched off or out of reach",
+    "30004": "the message was blocked (the number may have blocked you)",
+    "30005": "the number does not exist or is no longer in service",
+    "30006": "the number is a landline or its carrier cannot take texts",
+    "30007": "the carrier filtered it as spam",
+    "30008": "the carrier gave no reason",
+    "30034": "the sending number is not registered for A2P 10DLC",
+    "21610": "they replied STOP to this number earlier",
+    "21614": "the number is not a mobile number",
+}
+
+DELIVERY_STATUSES = frozenset(
+    {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled"}
+)
+
+
+class TwilioStatusParser:
+    """POST /hooks/twilio/status: Twilio's status callback for a message we sent, signed like
+    the inbound webhook; becomes a DeliveryReport."""
+
+    channel = Channel.SMS
+
+    def __init__(self, auth_token: str) -> None:
+        self.validator = RequestValidator(auth_token)
+
+    def parse(self, request: RawRequest) -> DeliveryReport:
+        params = signed_form(self.validator, request)
+        sid = params.get("MessageSid") or params.get("SmsSid")
+        status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+        if not sid or not status:
+            raise BadInputError("not a status callback: MessageSid and MessageStatus are required", 422)
+        if status not in DELIVERY_STATUSES:
+            raise BadInputError(f"unknown MessageStatus {status!r}", 422)
+        code = params.get("ErrorCode") or None
+        words = None
+        if code:
+            words = ERROR_WORDS.get(code, f"Twilio error {code}")
+            if code not in ERROR_WORDS and params.get("ErrorMessage"):
+                words = f"{params['ErrorMessage']} (Twilio error {code})"
+        return DeliveryReport(Channel.SMS, sid, status, code, words)
+
+
 class TwilioSmsParser:
     """POST /hooks/twilio/sms: one inbound SMS/MMS per request."""
 
@@ -62,24 +135,7 @@ class TwilioSmsParser:
         self.help_text = help_text
 
     def parse(self, request: RawRequest) -> list[InboundMessage]:
-        ctype = request.content_type.lower()
-        if ctype and ctype != "application/x-www-form-urlencoded":
-            raise BadInputError(f"unsupported content type {ctype!r}: Twilio posts a form", status=415)
-        try:
-            text = request.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadInputError("form body is not UTF-8") from exc
-        pairs = parse_qsl(text, keep_blank_values=True)
-        params: dict[str, str] = {}
-        for key, value in pairs:
-            params.setdefault(key, value)
-        signature = request.header("x-twilio-signature")
-        if not signature:
-            raise SignatureError("missing X-Twilio-Signature header")
-        if not self.validator.validate(request.url, params, signature):
-            raise SignatureError(
-                "wrong X-Twilio-Signature for this URL and body (is console.public_url right?)"
-            )
+        params = signed_form(self.validator, request)
         sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid")
         sender = params.get("From", "").strip()
         if not sid or not sender:
@@ -178,8 +234,13 @@ class _LocalBaseHttpClient(AsyncTwilioHttpClient):
             ):
                 text = await resp.text()
                 status, resp_headers = resp.status, dict(resp.headers)
+        except (aiohttp.ClientConnectorError, ConnectionRefusedError) as exc:
+            raise TransientSendError(f"Twilio unreachable: {exc!r}") from exc  # never reached Twilio
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransientSendError(f"Twilio unreachable: {exc!r}") from exc
+            if method.upper() != "POST":
+                raise TransientSendError(f"Twilio unreachable: {exc!r}") from exc
+            # The request left: Twilio may have taken the message and only its answer was lost.
+            raise UncertainSendError(f"Twilio did not answer after taking the request: {exc!r}") from exc
         if status == 429 or status >= 500:
             raise TransientSendError(f"Twilio answered {status}: {text[:200]}", _retry_after(resp_headers))
         return Response(status, text, resp_headers)
@@ -208,6 +269,8 @@ class TwilioSmsSender:
         timeout_s: float = 15.0,
     ) -> None:
         self.from_number = from_number
+        # Twilio calls back only on a public https URL; a local API server (tests) takes any.
+        self.local_callbacks = bool(api_base_url)
         self.client = Client(
             account_sid, auth_token, http_client=_LocalBaseHttpClient(api_base_url, timeout_s)
         )
@@ -216,6 +279,9 @@ class TwilioSmsSender:
         if not message.to_phone:
             raise PermanentSendError("no phone number to send the SMS to")
         kwargs: dict[str, Any] = {"to": message.to_phone, "from_": self.from_number, "body": message.body}
+        callback = message.extra.get("status_callback") or ""
+        if callback.startswith("https://") or (callback and self.local_callbacks):
+            kwargs["status_callback"] = callback
         try:
             sent = await self.client.messages.create_async(**kwargs)
         except TwilioRestException as exc:

@@ -9,10 +9,13 @@ threshold → one-click confirmation (auto at L5), above it → escalated with t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sheepdog.domain.models import (
     ANSWER_PURPOSES,
     Autonomy,
+    BusinessHours,
     Category,
     Decision,
     DecisionKind,
@@ -181,3 +184,114 @@ def _is_routine(triage: Triage, facts: PolicyInput) -> str | None:
     if facts.purpose not in ANSWER_PURPOSES:
         return f"L4: cadence touch '{facts.purpose}' goes out on its own"
     return None
+
+
+# ---- holding replies ------------------------------------------------------------------------
+
+HOLDING_KINDS = ("pricing", "complaint", "booking", "refund", "human", "other")
+"""What a person is waited for, each with its own promise (config policy.holding_promise_h)."""
+
+
+def holding_kind(triage: Triage, decision: Decision, facts: PolicyInput) -> str | None:
+    """Why this message waits for a person, when a holding reply should say so; None when no
+    holding reply is due: nothing waits, or the message must not be answered at all (spam, an
+    opt-out, an auto-reply), or someone who opted out wrote again."""
+    if decision.kind != DecisionKind.HANDOFF or facts.autonomy == Autonomy.L3:
+        return None  # L3: nothing goes out on its own, a holding reply included
+    if facts.purpose not in ANSWER_PURPOSES:
+        return None
+    if facts.auto_message or facts.spam_reason or facts.opted_out:
+        return None
+    cat = triage.category
+    if cat in NO_REPLY or triage.has(SignalName.PROMPT_INJECTION):
+        return None
+    if cat == Category.COMPLAINT or triage.has(SignalName.FRUSTRATED):
+        return "complaint"
+    if cat == Category.REFUND_REQUEST:
+        # within the threshold the card's one click refunds and confirms at once
+        return "refund" if decision.urgent else None
+    if cat == Category.PRICING_QUESTION or triage.has(SignalName.PRICE_ASKED):
+        return "pricing"
+    if cat == Category.BOOKING:
+        return "booking"
+    if cat in (Category.HUMAN_REQUEST, Category.CANCELLATION) or triage.has(SignalName.ASKS_FOR_HUMAN):
+        return "human"
+    return "other"
+
+
+def answer_by(now: datetime, promise: timedelta, hours: BusinessHours, tz: str) -> tuple[datetime, bool]:
+    """When a person will answer: `promise` of business time from now (the clock runs only while
+    the business is open). Returns (local time, within today's opening)."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    left = promise
+    day = local
+    for _ in range(14):
+        span = hours.days.get(day.weekday())
+        if span is not None:
+            opens = day.replace(hour=span[0].hour, minute=span[0].minute, second=0, microsecond=0)
+            closes = day.replace(hour=span[1].hour, minute=span[1].minute, second=0, microsecond=0)
+            start = max(opens, local) if day.date() == local.date() else opens
+            if start < closes:
+                if start + left <= closes:
+                    end = start + left
+                    return end, end.date() == local.date() and start == local
+                left -= closes - start
+        day = (day + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local + promise, False  # no opening hours at all: the plain promise
+
+
+def _span_words(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(minutes / 60, 1)
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+
+
+def holding_text(
+    *,
+    first_name: str | None,
+    owner_name: str,
+    kind: str,
+    now: datetime,
+    promise: timedelta,
+    hours: BusinessHours,
+    tz: str,
+    signature: str | None,
+) -> str:
+    """'Hi Sam, thanks for your message — Dana will get back to you within 2 hours.' in the
+    owner's voice; outside opening hours it names the day and time instead of a promise it
+    cannot keep."""
+    by, same_stretch = answer_by(now, promise, hours, tz)
+    local_now = now.astimezone(ZoneInfo(tz))
+    if same_stretch:
+        when = f"within {_span_words(promise)}"
+    elif by.date() == local_now.date():
+        when = f"by {by:%H:%M} today"
+    elif by.date() == (local_now + timedelta(days=1)).date():
+        when = f"by {by:%H:%M} tomorrow"
+    else:
+        when = f"by {by:%A} at {by:%H:%M}"
+    topic = {
+        "complaint": "I'm sorry to hear about this. ",
+        "refund": "Thanks for letting us know about the refund. ",
+        "pricing": "Thanks for asking about pricing. ",
+        "booking": "Thanks for reaching out about a time. ",
+    }.get(kind, "Thanks for your message. ")
+    hello = f"Hi {first_name}," if first_name else "Hi,"
+    body = f"{hello}\n\n{topic}{owner_name} will get back to you personally {when}."
+    return f"{body}\n\n{signature}" if signature else body
+
+
+# ---- opt-out ---------------------------------------------------------------------------------
+
+ALL_CHANNELS = "*"
+
+
+def opted_out_of(channels: list[str] | None, flag: bool, channel: str, scope: str) -> bool:
+    """Has the contact closed this channel? With scope "all" any opt-out closes every channel;
+    with "channel" only the channels they opted out on (or "*", set by the team) are closed."""
+    if scope == "all":
+        return flag or bool(channels)
+    return ALL_CHANNELS in (channels or []) or channel in (channels or [])

@@ -7,6 +7,7 @@ event with the actor, and asks the surfaces to update the lead's cards in place.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,6 +20,7 @@ from sheepdog.domain.models import Category, Channel, Direction, DraftState, Mon
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import (
+    closed,
     new_outbox,
     opt_out,
     queue_outbox,
@@ -104,7 +106,7 @@ def _decide_draft(
         if why := _settled(draft):
             return ActionResult(False, why, lead_id)
         sending = state != DraftState.SKIPPED
-        if sending and draft.lead.contact.opted_out:
+        if sending and closed(services, draft.lead.contact, draft.channel):
             return ActionResult(False, OPTED_OUT, lead_id)
         values: dict[str, object] = {"state": state.value, "decided_by": actor, "decided_at": now}
         if text is not None and text != draft.body:
@@ -198,18 +200,25 @@ def unclaim(services: Services, lead_id: int, actor: str) -> ActionResult:
     return _done(services, lead_id, True, "released")
 
 
-def reply(services: Services, lead_id: int, actor: str, text: str) -> ActionResult:
-    """A team member answers the customer directly, on the lead's channel."""
+def reply(
+    services: Services, lead_id: int, actor: str, text: str, key: str | None = None
+) -> ActionResult:
+    """A team member answers the customer directly, on the lead's channel. `key` is the surface's
+    id of the message (a Slack ts, a console request id): the same key never sends twice."""
     text = _text(text, "reply")
+    key = f"team:{key}" if key else f"team:{uuid.uuid4().hex}"
     with services.db.session() as s:
         lead = _lead(s, lead_id)
-        if lead.contact.opted_out:
-            return ActionResult(False, OPTED_OUT, lead_id)
+        known = s.scalar(select(Outbox).where(Outbox.idempotency_key == key))
+        if known is not None:
+            return ActionResult(True, f"reply already {known.state}", lead_id, known.id)
         channel = reply_channel(services, lead, lead.contact)
         if channel is None:
             return ActionResult(False, "no channel to answer this lead on", lead_id)
+        if closed(services, lead.contact, channel):
+            return ActionResult(False, OPTED_OUT, lead_id)
         subject = thread_subject(s, services, lead) if channel == Channel.EMAIL else None
-        out = new_outbox(s, services, lead, channel, text, subject=subject, author=actor)
+        out = new_outbox(s, services, lead, channel, text, subject=subject, author=actor, key=key)
         lead.needs_attention = None
         services.log(s, "team_reply", lead_id, actor, outbox_id=out.id, channel=channel)
         services.enqueue_after_commit(s, "send_outbox", out.id)
@@ -439,3 +448,44 @@ __all__ = [
     "unclaim",
     "won",
 ]
+
+
+def refund(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """"Refund $40 and confirm": record, pay (webhook) or add a refund to do, confirm once."""
+    from sheepdog.handlers.refunds import refund_and_confirm
+
+    ok, message = refund_and_confirm(services, lead_id, actor)
+    return ActionResult(ok, message, lead_id)
+
+
+def went_out(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """The team checked: the sends shown as "may not have gone out" did reach the customer."""
+    with services.db.session() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        for row in rows:
+            row.state, row.sent_at = "sent", services.now()
+            if row.draft_id:
+                s.get(Draft, row.draft_id).state = DraftState.SENT.value
+            services.log(s, "send_confirmed", lead_id, actor, outbox_id=row.id)
+        if rows:
+            _lead(s, lead_id).needs_attention = None
+    if not rows:
+        return ActionResult(False, "nothing waits to be checked", lead_id)
+    return _done(services, lead_id, True, "marked as sent")
+
+
+def send_again(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """The team checked: it did not arrive. Sent again, by a person's decision, same headers."""
+    with services.db.session() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        for row in rows:
+            row.state, row.next_attempt_at, row.last_error = "queued", None, f"sent again by {actor}"
+            services.log(s, "send_again", lead_id, actor, outbox_id=row.id)
+        if rows:
+            _lead(s, lead_id).needs_attention = None
+        again = [(row.id, row.attempts) for row in rows]
+    if not rows:
+        return ActionResult(False, "nothing waits to be checked", lead_id)
+    for outbox_id, attempts in again:  # its own key: the first send's key may still be held
+        services.try_enqueue("send_outbox", outbox_id, key=f"send_outbox-{outbox_id}-again{attempts}")
+    return _done(services, lead_id, True, "sending again")

@@ -13,14 +13,15 @@ import shlex
 from sqlalchemy import select
 
 from sheepdog.domain import metrics as metric_rules
-from sheepdog.domain.models import Category, Stage
-from sheepdog.errors import BadInputError, NotFoundError
-from sheepdog.handlers import actions
+from sheepdog.domain.models import Autonomy, Category, Stage
+from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
+from sheepdog.handlers import actions, policy_store
 from sheepdog.handlers.context import Services
 from sheepdog.reports import data as report_data
 from sheepdog.storage.tables import Contact, Lead, Message
 
 ACTING = frozenset({"won", "lost", "pause", "resume", "was"})  # commands that change a lead
+OWNER_ONLY = frozenset({"autonomy"})  # policy changes: the owner alone (Slack owner_user_id, console)
 # Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
 # names and revenue) is for the team only, and a surface checks that before calling run().
 PUBLIC = frozenset({"help"})
@@ -38,13 +39,19 @@ def help_text(command: str = "/sheepdog") -> str:
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
             f"*{command} was <lead> <category>* — correct the triage of their last message, e.g. "
             f"`{command} was 12 a booking`; the brain learns it",
+            f"*{command} policy* — autonomy per workflow and where it comes from",
+            f"*{command} autonomy [workflow] L3|L4|L5* — owner only, e.g. `{command} autonomy first_reply L5` "
+            "(no workflow: all of them)",
             'A lead is its number on the card (12 or #12) or its name: `"Jordan Ellis"` or `Jordan`.',
         ]
     )
 
 
-def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -> str:
-    """Parse and run one command; the answer is plain text with light markdown."""
+def run(
+    services: Services, text: str, actor: str, command: str = "/sheepdog", *, is_owner: bool = False
+) -> str:
+    """Parse and run one command; the answer is plain text with light markdown. `is_owner` is the
+    surface's word that the actor is the business owner (policy changes are theirs alone)."""
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -57,6 +64,10 @@ def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -
         return pipeline(services)
     if verb == "metrics":
         return metrics(services, " ".join(rest))
+    if verb == "policy":
+        return policy(services)
+    if verb == "autonomy":
+        return autonomy(services, rest, actor, is_owner=is_owner, command=command)
     if verb not in ACTING:
         raise BadInputError(f"unknown command {verb!r}")
     if not rest:
@@ -83,6 +94,49 @@ def run(services: Services, text: str, actor: str, command: str = "/sheepdog") -
         if result.ok
         else f"Lead #{lead_id}: nothing changed ({result.message})"
     )
+
+
+def policy(services: Services) -> str:
+    """Autonomy per workflow, and whether it is the config's or the owner's choice from chat."""
+    with services.db.session() as s:
+        rows = policy_store.all_autonomy(s, services.settings)
+    p = services.settings.policy
+    lines = ["*Policy*"]
+    for row in rows:
+        holding = "holding replies on" if getattr(p, row.workflow).holding_reply else "no holding replies"
+        lines.append(f"• {row.workflow.replace('_', ' ')}: {row.level.value} ({row.source}; {holding})")
+    lines.append(f"• refunds up to {services.business.refund_threshold} are refunded and confirmed in one click")
+    lines.append(f"• opt-out applies to {'every channel' if p.opt_out_scope == 'all' else 'its own channel'}")
+    return "\n".join(lines)
+
+
+def autonomy(services: Services, words: list[str], actor: str, *, is_owner: bool, command: str) -> str:
+    """`autonomy [workflow] L3|L4|L5`: stored over the config, logged, shown on every card."""
+    if not words:
+        return policy(services)
+    if not is_owner:
+        with services.db.session() as s:
+            services.log(s, "autonomy_refused", None, actor, asked=" ".join(words))
+        raise ForbiddenError("only the owner can change autonomy")
+    level_word = words[-1].upper()
+    try:
+        level = Autonomy(level_word)
+    except ValueError:
+        raise BadInputError(f"{words[-1]!r} is not a level: L3, L4 or L5, e.g. `{command} autonomy L4`") from None
+    if len(words) > 2:
+        raise BadInputError(f"one workflow at most, e.g. `{command} autonomy first_reply {level.value}`")
+    targets = list(policy_store.WORKFLOWS)
+    if len(words) == 2:
+        workflow = words[0].lower().replace("-", "_")
+        workflow = {"first": "first_reply", "replies": "support", "follow_up": "cadence"}.get(workflow, workflow)
+        if workflow not in policy_store.WORKFLOWS:
+            raise BadInputError(f"unknown workflow {words[0]!r}; one of: {', '.join(policy_store.WORKFLOWS)}")
+        targets = [workflow]
+    changes = []
+    for workflow in targets:
+        before = policy_store.set_autonomy(services, workflow, level, actor)
+        changes.append(f"{workflow.replace('_', ' ')} {before.value} → {level.value}")
+    return f"Autonomy changed by {actor}: " + ", ".join(changes) + "."
 
 
 def parse_category(words: str) -> Category:

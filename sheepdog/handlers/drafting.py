@@ -7,6 +7,7 @@ so the same checks apply to each whatever wrote the text.
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +38,9 @@ from sheepdog.domain.models import (
     SignalName,
     Triage,
 )
-from sheepdog.domain.policy import PolicyInput, decide
+from sheepdog.domain.policy import ALL_CHANNELS, PolicyInput, decide, holding_kind, holding_text, opted_out_of
 from sheepdog.domain.threads import email_subject
+from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Contact, Draft, Lead, Message, Outbox, VoiceExample
 
@@ -124,12 +126,19 @@ def lead_context(session: Session, services: Services, lead: Lead, triage: Triag
     )
 
 
-def autonomy_for(settings: Settings, purpose: str) -> Autonomy:
-    if purpose == "first_reply":
-        return settings.policy.first_reply.autonomy
-    if purpose == "reply":
-        return settings.policy.support.autonomy
-    return settings.policy.cadence.autonomy
+def autonomy_for(settings: Settings, purpose: str, session: Session | None = None) -> Autonomy:
+    """The workflow's autonomy: the owner's choice from chat when there is one, else the config."""
+    if session is not None:
+        return policy_store.autonomy_for(session, settings, purpose)
+    return getattr(settings.policy, policy_store.workflow_of(purpose)).autonomy
+
+
+def closed(services: Services, contact: Contact, channel: Channel | str | None) -> bool:
+    """Has the contact opted out of this channel (of every channel under opt_out_scope = "all")?"""
+    name = channel.value if isinstance(channel, Channel) else (channel or "*")
+    return opted_out_of(
+        contact.opted_out_channels, contact.opted_out, name, services.settings.policy.opt_out_scope
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,11 +175,12 @@ def compose(
             raise ValueError(f"no lead {lead_id}")
         contact = lead.contact
         channel = reply_channel(services, lead, contact)
+        opted_out = closed(services, contact, channel or Channel(lead.channel))
         facts = PolicyInput(
-            autonomy=autonomy_for(services.settings, purpose),
+            autonomy=autonomy_for(services.settings, purpose, session),
             purpose=purpose,
             guardrails=GuardrailResult(True),
-            opted_out=contact.opted_out,
+            opted_out=opted_out,
             auto_message=auto_message,
             spam_reason=spam_reason,
             returning_customer=lead.returning_customer,
@@ -181,7 +191,7 @@ def compose(
             confidence_floor=services.settings.brain.confidence_floor,
         )
         early = decide(triage, facts)
-        if early.kind == DecisionKind.DROP or (early.kind == DecisionKind.HANDOFF and contact.opted_out):
+        if early.kind == DecisionKind.DROP or (early.kind == DecisionKind.HANDOFF and opted_out):
             # Nothing to write: held back, or a person decides (someone who opted out wrote again).
             services.log(
                 session, "decision", lead.id, kind=early.kind, reasons=list(early.reasons), purpose=purpose
@@ -257,13 +267,15 @@ def compose(
             decision=decision.kind,
             reasons=reasons,
         )
-        if decision.kind == DecisionKind.SEND and not lead.contact.opted_out:
+        if decision.kind == DecisionKind.SEND and not closed(services, lead.contact, draft.channel):
             draft.state = DraftState.APPROVED
             draft.decided_by = f"Sheepdog ({plan.facts.autonomy.value})"
             draft.decided_at = services.now()
             queue_outbox(session, services, draft, author=None, automated=True)
         else:
             lead.needs_attention = reasons[0] if reasons else "waiting for approval"
+            if plan.channel is not None and reply_to_id is not None:
+                hold(session, services, lead, plan.channel, triage, decision, plan.facts, reply_to_id)
         if decision.notify or decision.urgent:
             services.log(
                 session,
@@ -274,6 +286,65 @@ def compose(
                 notify_within_s=decision.notify_within_s,
             )
         return draft.id, decision
+
+
+def hold(
+    session: Session,
+    services: Services,
+    lead: Lead,
+    channel: Channel,
+    triage: Triage,
+    decision: Decision,
+    facts: PolicyInput,
+    reply_to_id: int,
+) -> Outbox | None:
+    """A message that waits for a person gets a short holding reply on its own, saying when a
+    person answers (business hours counted), unless the workflow switched it off, it must not be
+    answered at all, or an earlier holding reply is still unanswered by a person."""
+    kind = holding_kind(triage, decision, facts)
+    workflow = policy_store.workflow_of(facts.purpose)
+    if kind is None or not getattr(services.settings.policy, workflow).holding_reply:
+        return None
+    key = f"holding:{reply_to_id}"
+    if session.scalar(select(Outbox.id).where(Outbox.idempotency_key == key)) is not None:
+        return None  # a reader before us (killed half-way) queued it already
+    if closed(services, lead.contact, channel):
+        return None
+    last = session.scalar(
+        select(Outbox)
+        .where(Outbox.lead_id == lead.id, Outbox.state.not_in(("cancelled", "failed")))
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.purpose == "holding_reply":
+        return None  # the first one is still unanswered by a person: never a second
+    promise = timedelta(hours=services.settings.policy.holding_promise_h[kind])
+    name = (lead.contact.name or "").split()
+    body = holding_text(
+        first_name=name[0] if name else None,
+        owner_name=services.business.owner_name,
+        kind=kind,
+        now=services.now(),
+        promise=promise,
+        hours=services.business.hours,
+        tz=services.business.timezone,
+        signature=services.business.signature,
+    )
+    subject = thread_subject(session, services, lead) if channel == Channel.EMAIL else None
+    out = new_outbox(
+        session,
+        services,
+        lead,
+        channel,
+        body,
+        subject=subject,
+        author=None,
+        key=key,
+        purpose="holding_reply",
+    )
+    services.log(session, "holding_reply_queued", lead.id, outbox_id=out.id, handoff=kind, channel=channel)
+    services.enqueue_after_commit(session, "send_outbox", out.id)
+    return out
 
 
 def customer_subject(session: Session, lead: Lead, reply_to: Message | None = None) -> str | None:
@@ -309,7 +380,15 @@ def queue_outbox(
         return existing
     lead = draft.lead
     out = new_outbox(
-        session, services, lead, Channel(draft.channel), draft.body, subject=draft.subject, author=author
+        session,
+        services,
+        lead,
+        Channel(draft.channel),
+        draft.body,
+        subject=draft.subject,
+        author=author,
+        key=f"draft:{draft.id}",
+        purpose=draft.purpose,
     )
     out.draft_id = draft.id
     session.flush()
@@ -327,8 +406,14 @@ def new_outbox(
     *,
     subject: str | None,
     author: str | None,
+    key: str,
+    purpose: str | None = None,
 ) -> Outbox:
-    """An outbox row with the recipient and, for email, the thread's headers fixed before sending."""
+    """An outbox row with the recipient and, for email, the thread's headers fixed before sending.
+
+    `key` is the row's idempotency key: what it is for (a draft, a holding reply to one message,
+    a refund, a surface's event), so the same intent never makes two rows. The recipient is the
+    address, number or chat the customer last wrote from on this channel, not the contact's first."""
     contact = lead.contact
     last_in = session.scalar(
         select(Message)
@@ -336,14 +421,28 @@ def new_outbox(
         .order_by(Message.id.desc())
         .limit(1)
     )
+    used = session.scalar(
+        select(Message.sender)
+        .join(Lead, Lead.conversation_id == Message.conversation_id)
+        .where(
+            Lead.contact_id == contact.id,
+            Message.direction == Direction.INBOUND.value,
+            Message.channel == channel.value,
+            Message.sender.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
     out = Outbox(
+        idempotency_key=key,
+        purpose=purpose,
         lead_id=lead.id,
         channel=channel.value,
         author=author,
-        to_email=contact.email,
-        to_phone=contact.phone,
+        to_email=(used if channel == Channel.EMAIL and used else contact.email),
+        to_phone=(used if channel == Channel.SMS and used else contact.phone),
         to_name=contact.name,
-        to_handle=_handle(contact, channel),
+        to_handle=(used if channel == Channel.TELEGRAM and used else _handle(contact, channel)),
         subject=subject,
         body=body,
         state="queued",
@@ -413,19 +512,51 @@ def opt_out(
     actor: str | None = None,
     **how: Any,
 ) -> None:
-    """They asked for no more messages (a keyword, a message, or the team saying so): recorded once,
-    every follow-up stopped and every draft still waiting skipped, so no card offers an Approve
-    button that could only fail. What is queued is stopped at send time (jobs.tasks)."""
-    if contact.opted_out:
+    """They asked for no more messages (a keyword, a message, an unsubscribe link, or the team
+    saying so): recorded once per channel, and whatever that closes is stopped: follow-ups, drafts
+    still waiting (so no card offers an Approve button that could only fail) and queued sends.
+    The outbox checks again right before each send (jobs.tasks), for every path."""
+    channel = str(how.get("channel") or ALL_CHANNELS) if actor is None else ALL_CHANNELS
+    channels = list(contact.opted_out_channels or [])
+    if channel in channels and (contact.opted_out or services.settings.policy.opt_out_scope == "channel"):
         return
-    contact.opted_out, contact.opted_out_at = True, services.now()
-    services.log(session, "opted_out", lead_id, actor, contact_id=contact.id, **how)
+    if channel not in channels:
+        contact.opted_out_channels = [*channels, channel]
+    everything = services.settings.policy.opt_out_scope == "all" or channel == ALL_CHANNELS
+    if everything:
+        contact.opted_out = True
+    contact.opted_out_at = services.now()
+    services.log(session, "opted_out", lead_id, actor, contact_id=contact.id, scope=channel, **how)
     for draft in session.scalars(
         select(Draft)
         .join(Lead, Draft.lead_id == Lead.id)
         .where(Lead.contact_id == contact.id, Draft.state == DraftState.PENDING.value)
     ):
-        skip_draft(draft, "withdrawn: they opted out")
+        if closed(services, contact, draft.channel):
+            skip_draft(draft, "withdrawn: they opted out")
+    for row in session.scalars(
+        select(Outbox)
+        .join(Lead, Outbox.lead_id == Lead.id)
+        .where(Lead.contact_id == contact.id, Outbox.state == "queued")
+    ):
+        if closed(services, contact, row.channel):
+            row.state, row.last_error = "cancelled", "they opted out before it was sent"
+            services.log(session, "send_cancelled", row.lead_id, outbox_id=row.id, reason="opted out")
     for lead in session.scalars(select(Lead).where(Lead.contact_id == contact.id)):
-        stop_cadence(session, services, lead, "opted out", actor)
+        if everything or lead.channel == channel or closed(services, contact, reply_channel(services, lead, contact)):
+            stop_cadence(session, services, lead, "opted out", actor)
         services.lead_changed(lead.id, session)
+
+
+def opt_in(session: Session, services: Services, contact: Contact, lead_id: int | None, channel: str) -> bool:
+    """START (or UNSTOP) reopens the channel it was sent on, and only that: an unsubscribe from
+    email or a team's opt-out stays. Returns whether anything reopened."""
+    channels = list(contact.opted_out_channels or [])
+    if channel not in channels and not (contact.opted_out and not channels):
+        return False
+    left = [c for c in channels if c != channel]
+    contact.opted_out_channels = left
+    if not left:
+        contact.opted_out, contact.opted_out_at = False, None
+    services.log(session, "opted_in", lead_id, contact_id=contact.id, channel=channel, still_closed=left)
+    return True

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sheepdog import defaults
 from sheepdog.domain import cadence as cadence_rules
-from sheepdog.domain.contacts import find_referral
+from sheepdog.domain.contacts import find_referral, normalize_email, normalize_phone
 from sheepdog.domain.models import (
     ANSWER_PURPOSES,
     Attachment,
@@ -40,6 +40,7 @@ from sheepdog.handlers.drafting import (
     compose,
     json_ready,
     lead_context,
+    opt_in,
     opt_out,
     skip_draft,
     stop_cadence,
@@ -295,6 +296,7 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         conversation_id=conversation.id,
         direction=Direction.INBOUND.value,
         channel=msg.channel.value,
+        sender=_sender(services, msg),
         subject=msg.subject,
         text=msg.text,
         triage_text=msg.triage_text,
@@ -336,6 +338,17 @@ def _store(session: Session, services: Services, msg: InboundMessage) -> _Stored
         awaiting,
         new_lead=opened,
     )
+
+
+def _sender(services: Services, msg: InboundMessage) -> str | None:
+    """The address, number or chat this message came from, as answers are sent to it."""
+    if msg.channel == Channel.EMAIL:
+        return normalize_email(msg.sender_email)
+    if msg.channel == Channel.SMS:
+        return normalize_phone(msg.sender_phone, services.business.country)
+    if msg.channel == Channel.TELEGRAM:
+        return msg.sender_handle
+    return None
 
 
 def _no_words_yet(session: Session, message: Message) -> bool:
@@ -745,7 +758,13 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
     if msg.bounce:
         lead.needs_attention = "our email bounced: check the address or reach them another way"
         stop_cadence(session, services, lead, "our email bounced")
-        services.log(session, "bounced", lead.id)
+        bounced = session.scalars(
+            select(Outbox).where(Outbox.lead_id == lead.id, Outbox.message_id.in_(msg.references or ("-",)))
+        ).all()
+        for row in bounced:  # the email's own card says it bounced, not only the lead's
+            row.delivery_status, row.delivery_at = "bounced", services.now()
+            row.delivery_error = (msg.text_for_triage or "")[:300] or "the mail server returned it"
+        services.log(session, "bounced", lead.id, outbox_ids=[r.id for r in bounced])
         return
     if msg.is_auto:
         return
@@ -766,11 +785,8 @@ def _apply_opt(
     contact: Contact,
     lead: Lead | None,
 ) -> None:
-    if msg.opt_in is True and contact.opted_out:
-        contact.opted_out, contact.opted_out_at = False, None
-        services.log(
-            session, "opted_in", lead.id if lead else None, contact_id=contact.id, channel=msg.channel
-        )
+    if msg.opt_in is True:
+        opt_in(session, services, contact, lead.id if lead else None, msg.channel.value)
     elif msg.opt_in is False or _sure_opt_out(services, triage):
         opt_out(session, services, contact, lead.id if lead else None, channel=msg.channel)
 
@@ -851,8 +867,8 @@ def _restored(session: Session, message: Message) -> tuple[InboundMessage, _Stor
         received_at=message.created_at,
         raw_content_type=message.raw_content_type or "",
         sender_name=contact.name,
-        sender_email=contact.email,
-        sender_phone=contact.phone,
+        sender_email=message.sender if message.channel == Channel.EMAIL.value and message.sender else contact.email,
+        sender_phone=message.sender if message.channel == Channel.SMS.value and message.sender else contact.phone,
         sender_handle=conversation.thread_key if message.channel == Channel.TELEGRAM.value else None,
         subject=message.subject,
         provider_message_id=message.provider_message_id,

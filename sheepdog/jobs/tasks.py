@@ -21,9 +21,10 @@ from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain import metrics as metric_rules
 from sheepdog.domain.models import ANSWER_PURPOSES, Category, Channel, Direction, DraftState, Stage, Triage
-from sheepdog.errors import PermanentSendError, SendError, TransientSendError
+from sheepdog.errors import PermanentSendError, SendError, TransientSendError, UncertainSendError
+from sheepdog.handlers import unsubscribe
 from sheepdog.handlers.context import PROCESS_ID, Services
-from sheepdog.handlers.drafting import compose
+from sheepdog.handlers.drafting import closed, compose, skip_draft
 from sheepdog.handlers.inbound import read_stragglers, understand_stored
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
@@ -118,8 +119,46 @@ def describe_send_error(exc: BaseException, channel: Channel, settings: Settings
     return sentence if len(sentence) <= 300 else sentence[:299].rstrip() + "…"
 
 
+MAY_NOT_HAVE_GONE = "may not have gone out — check"
+"""What the card and needs-attention say of a send whose outcome nobody knows."""
+
+
+def _outbound(services: Services, row: Outbox, contact: Contact | None) -> Outbound:
+    """The row as its channel's sender needs it, with what only the engine knows: the
+    unsubscribe link, the status-callback URL, the business's Reply-To and signature."""
+    extra = {"automated": "1" if row.author is None else "0", "idempotency_key": row.idempotency_key}
+    public = services.settings.console.public_url.rstrip("/")
+    if row.channel == Channel.EMAIL.value:
+        extra["reply_to"] = services.business.email
+        if services.business.signature and (row.author is None or row.draft_id is not None):
+            # the owner's signature under what Sheepdog wrote; a member's own words are theirs
+            extra["signature"] = services.business.signature
+        if contact is not None:
+            extra["unsubscribe_url"] = f"{public}/unsubscribe/{unsubscribe.make_token(services, contact.id)}"
+    if row.channel == Channel.SMS.value:
+        extra["status_callback"] = f"{public}/hooks/twilio/status"
+    return Outbound(
+        outbox_id=row.id,
+        channel=Channel(row.channel),
+        body=row.body,
+        to_email=row.to_email,
+        to_phone=row.to_phone,
+        to_handle=row.to_handle,
+        to_name=row.to_name,
+        subject=row.subject,
+        message_id=row.message_id,
+        in_reply_to=row.in_reply_to,
+        references=tuple(row.references or ()),
+        extra=extra,
+    )
+
+
 def send_outbox(services: Services, outbox_id: int) -> str:
-    """Deliver one outbox row exactly once: the row is claimed atomically before the send."""
+    """Deliver one outbox row at most once: the row is claimed atomically before the send, and a
+    send whose outcome is unknown (the server stopped answering after it had the message, or the
+    process died mid-send) is shown as "may not have gone out — check", never sent again blindly.
+    Opt-out is checked last, right before the send, whatever path queued the row."""
+    unsubscribe.ensure_key(services)  # made (once) in its own transaction, never inside the claim's
     now = services.now()
     with services.db.session() as s:
         claimed = s.execute(
@@ -135,29 +174,20 @@ def send_outbox(services: Services, outbox_id: int) -> str:
             return "not due or already taken"
         row = s.get(Outbox, outbox_id)
         assert row is not None
-        out = Outbound(
-            outbox_id=row.id,
-            channel=Channel(row.channel),
-            body=row.body,
-            to_email=row.to_email,
-            to_phone=row.to_phone,
-            to_handle=row.to_handle,
-            to_name=row.to_name,
-            subject=row.subject,
-            message_id=row.message_id,
-            in_reply_to=row.in_reply_to,
-            references=tuple(row.references or ()),
-            extra={"automated": "1" if row.author is None else "0"},
-        )
-        attempts = row.attempts
         lead = s.get(Lead, row.lead_id)
-        if lead is not None and lead.contact.opted_out:
-            _fail(s, services, row, "the contact opted out before it was sent")
-            return "failed"
         if lead is not None and row.author is None and _stale_touch(s, row, lead):
             row.state, row.last_error = "cancelled", "the cadence stopped before this touch went out"
             services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="cadence stopped")
             return "cancelled"
+        if lead is not None and closed(services, lead.contact, row.channel):
+            row.state, row.last_error = "cancelled", "they opted out before it was sent"
+            if row.draft_id:
+                skip_draft(s.get(Draft, row.draft_id), "not sent: they opted out")
+            services.log(s, "send_cancelled", lead.id, outbox_id=row.id, reason="opted out")
+            services.lead_changed(lead.id, s)
+            return "cancelled"
+        out = _outbound(services, row, lead.contact if lead is not None else None)
+        attempts = row.attempts
     sender = services.senders.get(out.channel)
     try:
         if sender is None:
@@ -171,10 +201,16 @@ def send_outbox(services: Services, outbox_id: int) -> str:
             shown = describe_send_error(exc, out.channel, services.settings)
             _fail(s, services, s.get(Outbox, outbox_id), str(exc), shown)
         return "failed"
-    except Exception as exc:  # an unexpected SDK error: treat as transient, never lose the message
+    except UncertainSendError as exc:
+        with services.db.session() as s:
+            _uncertain(s, services, s.get(Outbox, outbox_id), describe_send_error(exc, out.channel, services.settings), str(exc))
+        return "uncertain"
+    except Exception as exc:  # an unexpected SDK error: it may have sent; a person checks
         log.exception("unexpected error sending outbox %s", outbox_id)
         shown = describe_send_error(exc, out.channel, services.settings)
-        return _retry_or_fail(services, outbox_id, attempts, TransientSendError(repr(exc)), shown)
+        with services.db.session() as s:
+            _uncertain(s, services, s.get(Outbox, outbox_id), shown, repr(exc))
+        return "uncertain"
     with services.db.session() as s:
         row = s.get(Outbox, outbox_id)
         _mark_sent(s, services, row, provider_id)
@@ -188,6 +224,23 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         extra={"outbox_id": outbox_id, "lead_id": lead_id, "channel": out.channel.value},
     )
     return "sent"
+
+
+def _uncertain(s: Any, services: Services, row: Outbox, shown: str, error: str) -> None:
+    """Nobody knows whether it went out: the card and needs-attention say so, the team checks
+    (and marks it sent, or sends it again from the card); it is never sent again on its own."""
+    log.warning(
+        "send outcome unknown: outbox %s (lead %s): %s",
+        row.id,
+        row.lead_id,
+        shown,
+        extra={"outbox_id": row.id, "lead_id": row.lead_id, "channel": row.channel},
+    )
+    row.state, row.last_error = "uncertain", shown
+    lead = s.get(Lead, row.lead_id)
+    lead.needs_attention = f"{MAY_NOT_HAVE_GONE}: {shown}"[:200]
+    services.log(s, "send_uncertain", row.lead_id, outbox_id=row.id, channel=row.channel, error=error)
+    services.lead_changed(row.lead_id, s)
 
 
 def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
@@ -240,6 +293,12 @@ def _fail(s: Any, services: Services, row: Outbox, error: str, shown: str | None
     services.lead_changed(row.lead_id, s)
 
 
+PURPOSE_AUTHORS = {
+    "holding_reply": "Sheepdog · holding reply",
+    "refund_confirmation": "Sheepdog · refund confirmation",
+}
+
+
 def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> None:
     now = services.now()
     row.state, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
@@ -249,7 +308,7 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
             conversation_id=lead.conversation_id,
             direction=Direction.OUTBOUND.value,
             channel=row.channel,
-            author=row.author or "Sheepdog",
+            author=row.author or PURPOSE_AUTHORS.get(row.purpose or "", "Sheepdog"),
             subject=row.subject,
             text=row.body,
             provider_message_id=row.message_id or provider_id,
@@ -350,11 +409,11 @@ def _touch(services: Services, lead_id: int) -> int:
 
 
 def recover_sends(services: Services) -> int:
-    """A send whose process died mid-way (kill -9, a crash) is taken over at once: an email is sent
-    again with the same Message-ID (the receiving side threads and de-duplicates on it; the
-    process most likely died before the server took it); an SMS or chat message, which carries no
-    such id, is shown as failed for a person to check, never re-sent blindly. A send held by a
-    live process for longer than STUCK_SENDING_S is shown as failed too. Returns rows handled."""
+    """A send whose process died mid-way (kill -9, a crash), or that a live process has held
+    longer than STUCK_SENDING_S, may or may not have reached the customer: it is shown as
+    "may not have gone out — check" on its card and in needs-attention, never dropped silently
+    and never sent again blindly (a mail server that stored the message but answered late would
+    get it twice). Returns rows handled."""
     now = services.now()
     with services.db.session() as s:
         rows = s.scalars(
@@ -375,15 +434,9 @@ def recover_sends(services: Services) -> int:
                 continue  # still being sent (or claimed before claimers were recorded: wait)
             handled += 1
             died = row.claimed_by not in alive
-            if died and row.channel == Channel.EMAIL.value and row.message_id:
-                row.state, row.next_attempt_at = "queued", None
-                row.last_error = "the process sending it stopped; sending again with the same Message-ID"
-                services.log(s, "send_interrupted", row.lead_id, outbox_id=row.id, claimed_by=row.claimed_by)
-                services.enqueue_after_commit(s, "send_outbox", row.id)
-            else:
-                _fail(
-                    s, services, row, "interrupted while sending: check the customer got it before resending"
-                )
+            why = "the process sending it stopped mid-send" if died else "the send hung for 15 minutes"
+            services.log(s, "send_interrupted", row.lead_id, outbox_id=row.id, claimed_by=row.claimed_by)
+            _uncertain(s, services, row, why, why)
     return handled
 
 

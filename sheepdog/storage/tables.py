@@ -70,8 +70,11 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # primary phone, E.164
     company: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no automated messages at all
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no messages on any channel
     opted_out_at: Mapped[datetime | None]
+    # The channels they opted out on ("sms", "email", …; "*" when the team opted them out): with
+    # policy.opt_out_scope = "channel" only those are closed, and START reopens its own channel.
+    opted_out_channels: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     identities: Mapped[list[Identity]] = relationship(back_populates="contact")
@@ -110,6 +113,8 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     author: Mapped[str | None] = mapped_column(String(200))  # team member for outbound and notes
+    # The address, number or chat the customer wrote from (inbound): answers go back to it.
+    sender: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(String(500))
     text: Mapped[str] = mapped_column(Text, default="")
     triage_text: Mapped[str | None] = mapped_column(Text)
@@ -189,10 +194,14 @@ class Draft(Base):
 
 
 class Outbox(Base):
-    """One message to deliver exactly once. The row is the lock: sending claims it atomically."""
+    """One message to deliver exactly once. The row is the lock: sending claims it atomically; the
+    idempotency key (draft:<id>, holding:<message id>, refund:<id>, a surface's event id for a team
+    reply) makes a second row for the same intent impossible."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))  # holding_reply / refund_confirmation / …
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -206,16 +215,20 @@ class Outbox(Base):
     message_id: Mapped[str | None] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(500))
     references: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    # queued / sending / sent / failed / cancelled
+    # queued / sending / sent / failed / cancelled / uncertain (may have gone out: a person checks)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]  # when a worker took it to send (the stuck-send sweep's clock)
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # the process sending it (jobs.liveness)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    provider_message_id: Mapped[str | None] = mapped_column(String(500))
+    provider_message_id: Mapped[str | None] = mapped_column(String(500), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # What the carrier or mail system said afterwards: delivered / failed / undelivered / bounced
+    delivery_status: Mapped[str | None] = mapped_column(String(32))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    delivery_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -338,3 +351,30 @@ class ScorerModel(Base):
     last_outcome_id: Mapped[int] = mapped_column(Integer)  # the newest outcome event it learnt from
     history_rows: Mapped[int] = mapped_column(Integer)
     model: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AppSetting(Base):
+    """A setting changed from chat (autonomy per workflow) or made once (the unsubscribe-link
+    key): it wins over the config file and survives restarts."""
+
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Refund(Base):
+    """A refund the team confirmed: one per lead and customer message (a double click records one)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("lead_id", "message_id", name="uq_refunds_lead_message"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16))  # processed (webhook accepted) / to_do (owner pays)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

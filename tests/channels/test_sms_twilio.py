@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from sheepdog.channels.base import Outbound
 from sheepdog.channels.sms_twilio import TwilioSmsParser, TwilioSmsSender, carrier_keyword, help_line
 from sheepdog.domain.models import Attachment, Channel
-from sheepdog.errors import PermanentSendError, TransientSendError
+from sheepdog.errors import PermanentSendError, TransientSendError, UncertainSendError
 from tests.channels.helpers import check_event, expect_refused, load, parse_or_refuse, raw
 
 TOKEN = "twilio-test-auth-token"
@@ -265,10 +265,14 @@ async def test_4xx_is_permanent(fake_twilio: tuple[FakeTwilio, str]) -> None:
         await _sender(base).send(_out())
 
 
-async def test_timeout_and_refused_connection_are_transient(fake_twilio: tuple[FakeTwilio, str]) -> None:
+async def test_a_timeout_is_uncertain_and_a_refused_connection_transient(
+    fake_twilio: tuple[FakeTwilio, str],
+) -> None:
+    """A POST that timed out may have been taken by Twilio (only the answer was lost): never
+    retried blindly. A connection refused never reached Twilio: retried."""
     state, base = fake_twilio
     state.delay_s = 2.0
-    with pytest.raises(TransientSendError):
+    with pytest.raises(UncertainSendError):
         await _sender(base, timeout_s=0.3).send(_out())
     with pytest.raises(TransientSendError):
         await _sender("http://127.0.0.1:9", timeout_s=2).send(_out())

@@ -192,6 +192,23 @@ smtp_sink = false
                 futures.append(pool.submit(self.post_lead, i, tag))
             return [f.result() for f in futures]
 
+    def flagged(self) -> set[str]:
+        """The addresses whose send is flagged "may not have gone out — check" on its lead."""
+        from sheepdog.storage.tables import Lead
+
+        db = Database(self.pg_url, run_migrations=False)
+        try:
+            with db.session() as s:
+                rows = s.execute(
+                    select(Outbox.to_email, Lead.needs_attention)
+                    .join(Lead, Lead.id == Outbox.lead_id)
+                    .where(Outbox.state == "uncertain")
+                ).all()
+        finally:
+            db.dispose()
+        assert all((why or "").startswith("may not have gone out — check") for _, why in rows), rows
+        return {email for email, _ in rows}
+
     def outbox_settled(self) -> bool:
         """Every outbox row is sent or failed: nothing more can go out."""
         db = Database(self.pg_url, run_migrations=False)

@@ -301,6 +301,7 @@ def test_the_stuck_send_sweep_measures_from_the_claim(make_settings: Any, smtp: 
         for minutes_ago in (1, 20):
             s.add(
                 Outbox(
+                    idempotency_key=f"test:{minutes_ago}",
                     lead_id=lead_id,
                     channel="email",
                     body=f"claimed {minutes_ago} min ago",
@@ -312,7 +313,8 @@ def test_the_stuck_send_sweep_measures_from_the_claim(make_settings: Any, smtp: 
     tasks.requeue_outbox(svc)  # the sweep runs with the outbox sweep
     with svc.db.session() as s:
         states = {o.body: o.state for o in s.scalars(select(Outbox))}
-    assert states == {"claimed 1 min ago": "sending", "claimed 20 min ago": "failed"}
+    # a hung send may have reached the server: shown for a person to check, never sent again
+    assert states == {"claimed 1 min ago": "sending", "claimed 20 min ago": "uncertain"}
     svc.db.dispose()
 
 

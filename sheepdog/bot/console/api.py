@@ -23,8 +23,8 @@ from sheepdog.bot.console.listing import HELD_AS_SPAM, lead_rows
 from sheepdog.bot.web import SERVICES, json_error, read_body
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Category, Stage
-from sheepdog.errors import BadInputError, NotFoundError
-from sheepdog.handlers import actions
+from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
+from sheepdog.handlers import actions, commands
 from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Event, SinkMail
 
@@ -148,7 +148,7 @@ async def get_lead(request: web.Request) -> web.Response:
             rows = lead_rows(s, tz, services.now(), pricing_s, only=lead_id)
             if not rows:
                 return None
-            cards = lead_cards(s, lead_id, tz, pricing_s)
+            cards = lead_cards(s, lead_id, tz, services.settings)
             return {"lead": rows[0], "cards": [c.as_json() for c in cards]}
 
     data = await _run(load)
@@ -169,6 +169,9 @@ def _int(request: web.Request, key: str) -> int:
 
 DRAFT_ACTIONS = {"approve": actions.approve, "skip": actions.skip}
 LEAD_ACTIONS = {
+    "refund": actions.refund,
+    "went_out": actions.went_out,
+    "send_again": actions.send_again,
     "pause": actions.pause,
     "resume": actions.resume,
     "claim": actions.claim,
@@ -219,6 +222,20 @@ async def lead_action(request: web.Request) -> web.Response:
     else:
         return json_error(404, f"unknown lead action {name!r}")
     return _result(result)
+
+
+async def command(request: web.Request) -> web.Response:
+    """POST /api/command {"text": "autonomy first_reply L5"}: the chat commands from the console,
+    whose token holder is the owner (who may change policy)."""
+    services: Services = request.app[SERVICES]
+    body = await _json(request)
+    try:
+        answer = await asyncio.to_thread(
+            commands.run, services, str(body.get("text", "")), _actor(request, body), "/sheepdog", is_owner=True
+        )
+    except ForbiddenError as exc:
+        return json_error(403, str(exc))
+    return web.json_response({"ok": True, "text": answer})
 
 
 async def correct_triage(request: web.Request) -> web.Response:
@@ -410,6 +427,7 @@ def add_console(token: str) -> Callable[[web.Application], None]:
         app.router.add_post("/api/leads/{lead_id}/{action}", lead_action)
         app.router.add_post("/api/drafts/{draft_id}/{action}", draft_action)
         app.router.add_post("/api/messages/{message_id}/triage", correct_triage)
+        app.router.add_post("/api/command", command)
         app.router.add_get("/api/stream", events_stream)
         app.router.add_get("/api/mail", sink_mail)
         app.router.add_get("/api/jobs", jobs)
