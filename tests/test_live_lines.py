@@ -32,6 +32,7 @@ async def test_a_line_per_message_in_and_per_send(client: Any, runtime: Any) -> 
         "← Jordan Ellis · web form · a new inquiry → answered on its own",
         "→ Jordan Ellis · email · sent on its own",
         "← Lee Park · web form · a pricing question → waits for you: a pricing question — answer within 15 minutes",
+        "→ Lee Park · email · holding reply sent on its own",  # "a person will answer by …"
         "→ Lee Park · email · sent, approved by Dana",
     ]
     assert all(line[:5].strip() for line in lines)  # each line starts with the business's time

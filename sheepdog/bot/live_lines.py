@@ -86,6 +86,8 @@ def _line(s: Session, event: Event) -> str | None:
     channel = _channel(data.get("channel"))
     if event.kind == "sent":
         how = "sent on its own" if data.get("automated") else f"sent, approved by {event.actor}"
+        if data.get("purpose") == "holding_reply":
+            how = "holding reply sent on its own"
         return f"→ {lead_title(lead)} · {channel} · {how}"
     error = str(data.get("error") or "").splitlines()[0:1]
     return f"✗ {lead_title(lead)} · {channel} · not sent: {error[0] if error else 'failed'}"

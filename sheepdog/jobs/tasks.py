@@ -338,6 +338,7 @@ def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> Non
         draft_id=row.draft_id,
         channel=row.channel,
         automated=row.author is None,
+        purpose=row.purpose,
     )
     services.lead_changed(lead.id, s)
 
