@@ -38,7 +38,7 @@ async function loadMetrics() {
     `${data.period.label} (${data.period.shown}) compared with ${data.before.label} (${data.before.shown}) · times in ${data.timezone}`;
   $("#metric-tiles").replaceChildren(...data.metrics.map(tile));
   const stages = data.conversion_by_stage.map(s => el("li", {},
-    `${s.stage.replace("_", " ")}: ${s.rate_text} of ${s.reached} won`, s.change ? el("span", { class: "change" }, ` ${s.change}`) : null));
+    `${s.stage.replace("_", " ")}: ${s.reached} reached` + (s.reached ? `, ${s.rate_text} of them won` : ""), s.change ? el("span", { class: "change" }, ` ${s.change}`) : null));
   const cadences = data.opt_out_by_cadence.map(c => el("li", {}, `${c.cadence}: ${c.rate_text}`, c.change ? el("span", { class: "change" }, ` ${c.change}`) : null));
   $("#metric-more").replaceChildren(
     el("div", { class: "minor" }, el("h4", {}, "Conversion from each stage"), el("ul", {}, stages)),
@@ -56,13 +56,16 @@ function leadButton(l, withReason) {
 async function loadPipeline() {
   const p = await api("/api/pipeline");
   if (!p.stages) return;
-  const box = $("#pipeline"); box.replaceChildren();
+  const box = $("#pipeline");
+  // A live refresh keeps the stages a person opened open.
+  const opened = new Set([...box.querySelectorAll("details[open]")].map(d => d.dataset.stage));
+  box.replaceChildren();
   const open = p.stages.filter(s => s.count);
   if (!open.length) box.append(el("p", { class: "empty" }, "No open leads."));
   for (const st of open) {
     const owners = Object.entries(st.owners).map(([who, n]) => el("span", { class: "owner" }, `${who} ${n}`));
     const stuck = st.leads.filter(l => l.stuck).length;
-    box.append(el("details", { class: "stage", "data-stage": st.stage },
+    box.append(el("details", { class: "stage", "data-stage": st.stage, open: opened.has(st.stage) ? "" : null },
       el("summary", {},
         el("span", { class: "name" }, st.stage.replace("_", " ")),
         el("span", { class: "count" }, String(st.count)),
