@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from sheepdog.domain.clock import shown_time
 from sheepdog.handlers import commands
 from sheepdog.jobs.tasks import run_job
 from sheepdog.storage.tables import Event
@@ -163,11 +162,3 @@ async def test_the_numbers_page_is_served_with_its_script(client: Any) -> None:
     assert 'id="tab-numbers"' in page and "/static/numbers.js" in page
     script = await client.get("/static/numbers.js")
     assert script.status == 200 and "/api/pipeline" in await script.text()
-
-
-def test_shown_times_are_the_business_zone() -> None:
-    # 14:00 UTC on Monday 30 November is 08:00 in Chicago: what the page says for the report.
-    assert shown_time(MONDAY_8, "America/Chicago", MONDAY_8) == "08:00"
-    assert (
-        shown_time(datetime(2026, 11, 23, 6, tzinfo=UTC), "America/Chicago", MONDAY_8) == "Mon 23 Nov 00:00"
-    )
