@@ -157,8 +157,19 @@ async def test_the_pipeline_by_stage_with_owners_value_and_stuck_leads(client: A
     assert "no activity for 4 days" in chat and "Jordan Ellis" in chat
 
 
-async def test_the_numbers_page_is_served_with_its_script(client: Any) -> None:
+async def test_the_numbers_page_on_a_fresh_install_and_behind_the_login(
+    client: Any, runtime: Any, aiohttp_client: Any
+) -> None:
     page = await (await client.get("/")).text()
     assert 'id="tab-numbers"' in page and "/static/numbers.js" in page
     script = await client.get("/static/numbers.js")
     assert script.status == 200 and "/api/pipeline" in await script.text()
+    # Nothing yet: empty figures, an empty pipeline, no report; never an error.
+    m = _by_key(await (await client.get("/api/metrics")).json())
+    assert m["leads"]["now"] == 0 and m["conversion"]["now_text"] == "—"
+    p = await (await client.get("/api/pipeline")).json()
+    assert p["stuck"] == [] and all(st["count"] == 0 for st in p["stages"]) and p["average_win"] is None
+    assert (await (await client.get("/api/reports")).json())["reports"] == []
+    anon = await aiohttp_client(runtime.app)
+    for path in ("/api/metrics", "/api/pipeline", "/api/reports", "/api/reports/1/chart.png"):
+        assert (await anon.get(path)).status == 401, path
