@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -32,6 +33,22 @@ async def serve(settings: Any, aiohttp_server: Any) -> tuple[Any, str]:
 def launch(pw: Any, chromium: str) -> Any:
     """Debian's Chromium, headless, with the flags this machine's closed network needs."""
     return pw.chromium.launch(executable_path=chromium, headless=True, args=LAUNCH_ARGS)
+
+
+async def post_a_weekly_report(services: Any) -> None:
+    """Run the Monday job as if it were the coming Monday 08:00 in the business's zone."""
+    from datetime import timedelta
+
+    from sheepdog.jobs.tasks import run_job
+    from sheepdog.reports import weekly
+
+    run_at, _ = weekly.due(services.now() + timedelta(days=7), services.business.timezone)
+    real = services.clock
+    services.clock = lambda: run_at
+    try:
+        assert await asyncio.to_thread(run_job, services, "weekly_report") == "posted"
+    finally:
+        services.clock = real
 
 
 PHONE = {"width": 390, "height": 844}
@@ -150,6 +167,26 @@ async def test_console_on_a_phone_and_a_desktop(
         await expect(phone.locator(".lead").first.locator("[data-reason]")).to_have_text(
             "Waiting for you: a pricing question — answer within 15 minutes"
         )
+
+        # Numbers on the phone: this Monday's report (posted by the job), the metrics, the
+        # pipeline; nothing wider than the screen; a lead in the pipeline opens its thread.
+        await post_a_weekly_report(runtime.services)
+        await phone.locator("#tab-numbers").tap()
+        await expect(phone.locator("#metric-tiles .tile[data-metric=leads] .value")).to_have_text("3")
+        await expect(phone.locator("#weekly img.chart")).to_have_count(1)
+        await phone.wait_for_function(
+            "() => document.querySelector('#weekly img.chart').naturalWidth === 1200"
+        )
+        await phone.locator("#numbers .chip[data-period=custom]").tap()
+        await expect(phone.locator("#range")).to_be_visible()
+        await expect(phone.locator(".stage").first).to_be_visible()
+        assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await phone.screenshot(path=str(shots / "console-phone-numbers.png"), full_page=True)
+        stuck = phone.locator(".stucklist .plead").first
+        name = await stuck.locator(".who").text_content()
+        await stuck.tap()
+        await expect(phone.locator("#thread .head h2")).to_have_text(name or "")
+        await expect(phone.locator("#numbers")).to_be_hidden()
         await browser.close()
 
     assert len(recorder.messages) == 2

@@ -38,3 +38,22 @@ def minutes_words(seconds: float) -> str:
     if hours < 36:
         return f"{hours} hours"
     return f"{round(hours / 24)} days"
+
+
+def shown_span(start: datetime, end: datetime, tz: str, now: datetime | None = None) -> str:
+    """A half-open period as a person reads it, in the business's zone: whole days as days
+    ('Mon 23 Nov – Sun 29 Nov'), else times with the day ('Mon 23 Nov 08:00 – now')."""
+    zone = ZoneInfo(tz)
+    now = now or datetime.now(UTC)
+    first, after = start.astimezone(zone), end.astimezone(zone)
+    year = now.astimezone(zone).year
+
+    def day(d: datetime) -> str:
+        return f"{d:%a} {d.day} {d:%b}" + ("" if d.year == year else f" {d.year}")
+
+    if first.time() == after.time() == datetime.min.time():
+        last = (after - timedelta(days=1)).date()
+        last_dt = datetime.combine(last, datetime.min.time())
+        return day(first) if last == first.date() else f"{day(first)} – {day(last_dt)}"
+    tail = "now" if abs((end - now).total_seconds()) < 60 else f"{day(after)} {after:%H:%M}"
+    return f"{day(first)} {first:%H:%M} – {tail}"

@@ -89,6 +89,146 @@ def metrics_text(c: Comparison, currency: str) -> str:
     return "\n".join(tidy)
 
 
+def metrics_json(c: Comparison, currency: str) -> dict[str, Any]:
+    """The same figures as metrics_text, as rows a page lays out: each metric's value now and in
+    the period before, in words (domain.metrics' duration/percent/change) and as numbers."""
+    m, b = c.now, c.before
+    rules_words = {"duration": rules.duration, "rate": rules.percent}
+
+    def words(value: Any, kind: str) -> str:
+        if kind == "money":
+            return "—" if value is None else str(Money(value, currency))
+        if kind == "count":
+            return "—" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        return rules_words[kind](value)
+
+    def number(value: Any) -> Any:
+        return str(value) if isinstance(value, Decimal) else value
+
+    def row(key: str, label: str, kind: str, now: Any, before: Any, note: str = "") -> dict[str, Any]:
+        return {
+            "key": key,
+            "label": label,
+            "kind": kind,
+            "now": number(now),
+            "before": number(before),
+            "now_text": words(now, kind),
+            "before_text": words(before, kind),
+            "change": rules.change(now, before, kind="count" if kind == "money" else kind).strip("()"),
+            "note": note,
+        }
+
+    rows = [
+        row("leads", "New leads", "count", m.leads, b.leads),
+        row(
+            "first_auto_p50_s",
+            "First reply, automated (p50)",
+            "duration",
+            m.first_auto_p50_s,
+            b.first_auto_p50_s,
+        ),
+        row(
+            "first_auto_p90_s",
+            "First reply, automated (p90)",
+            "duration",
+            m.first_auto_p90_s,
+            b.first_auto_p90_s,
+        ),
+        row(
+            "first_human_p50_s",
+            "First reply, human (p50)",
+            "duration",
+            m.first_human_p50_s,
+            b.first_human_p50_s,
+        ),
+        row(
+            "first_human_p90_s",
+            "First reply, human (p90)",
+            "duration",
+            m.first_human_p90_s,
+            b.first_human_p90_s,
+        ),
+        row(
+            "first_touch_p50_s",
+            "First meaningful touch (p50)",
+            "duration",
+            m.first_touch_p50_s,
+            b.first_touch_p50_s,
+        ),
+        row(
+            "first_touch_p90_s",
+            "First meaningful touch (p90)",
+            "duration",
+            m.first_touch_p90_s,
+            b.first_touch_p90_s,
+        ),
+        row("reply_rate", "Reply rate", "rate", m.reply_rate, b.reply_rate),
+        row("qualification_rate", "Qualification rate", "rate", m.qualification_rate, b.qualification_rate),
+        row("handoff_rate", "Handoff rate", "rate", m.handoff_rate, b.handoff_rate),
+        row("conversion", "Conversion", "rate", m.conversion, b.conversion, f"{m.won} won, {m.lost} lost"),
+        row("won_value", "Won value", "money", m.won_value, b.won_value),
+        row(
+            "revenue_per_closer_hour",
+            "Revenue per closer hour",
+            "money",
+            m.revenue_per_closer_hour,
+            b.revenue_per_closer_hour,
+            f"{words(m.revenue, 'money')} won over {m.closer_hours:g} h of team time",
+        ),
+        row(
+            "support_resolved_rate",
+            "Support resolved without escalation",
+            "rate",
+            m.support_resolved_rate,
+            b.support_resolved_rate,
+            f"of {m.support_messages} support messages",
+        ),
+        row(
+            "owner_share",
+            "Messages that needed the owner",
+            "rate",
+            m.owner_share,
+            b.owner_share,
+            f"{m.owner_messages} of {m.messages}",
+        ),
+    ]
+    return {
+        "period": {
+            "label": c.period.label,
+            "start": c.period.start.isoformat(),
+            "end": c.period.end.isoformat(),
+        },
+        "before": {
+            "label": c.period.previous().label,
+            "start": c.period.previous().start.isoformat(),
+            "end": c.period.previous().end.isoformat(),
+        },
+        "metrics": rows,
+        "conversion_by_stage": [
+            {
+                "stage": stage,
+                "reached": m.stage_reached.get(stage, 0),
+                "rate": rate,
+                "rate_text": rules.percent(rate),
+                "before_text": rules.percent(b.conversion_by_stage.get(stage)),
+                "change": rules.change(rate, b.conversion_by_stage.get(stage)).strip("()"),
+            }
+            for stage, rate in m.conversion_by_stage.items()
+        ],
+        "opt_out_by_cadence": [
+            {
+                "cadence": name,
+                "rate": rate,
+                "rate_text": rules.percent(rate),
+                "before_text": rules.percent(b.opt_out_by_cadence.get(name)),
+                "change": rules.change(rate, b.opt_out_by_cadence.get(name)).strip("()"),
+            }
+            for name, rate in m.opt_out_by_cadence.items()
+        ],
+        "text": metrics_text(c, currency),
+    }
+
+
 # ---- pipeline -------------------------------------------------------------------------------------
 
 
@@ -121,12 +261,16 @@ class Pipeline:
         return {
             "currency": self.currency,
             "average_win": None if self.average_win is None else str(self.average_win),
+            "average_win_text": None
+            if self.average_win is None
+            else str(Money(self.average_win, self.currency)),
             "stages": [
                 {
                     "stage": st.stage,
                     "count": len(st.leads),
                     "owners": st.owners,
                     "value": None if st.value is None else str(st.value),
+                    "value_text": None if st.value is None else str(Money(st.value, self.currency)),
                     "leads": [lead.__dict__ for lead in st.leads],
                 }
                 for st in self.stages

@@ -19,6 +19,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from sheepdog.bot.cards import lead_cards
+from sheepdog.bot.console import numbers
 from sheepdog.bot.console.listing import HELD_AS_SPAM, lead_rows
 from sheepdog.bot.web import SERVICES, json_error, read_body
 from sheepdog.domain.clock import shown_time
@@ -118,7 +119,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name not in ("app.js", "style.css"):
+    if name not in ("app.js", "numbers.js", "style.css"):
         raise web.HTTPNotFound()
     ctype = "application/javascript" if name.endswith(".js") else "text/css"
     return web.Response(text=STATIC.joinpath(name).read_text(encoding="utf-8"), content_type=ctype)
@@ -432,5 +433,6 @@ def add_console(token: str) -> Callable[[web.Application], None]:
         app.router.add_get("/api/mail", sink_mail)
         app.router.add_get("/api/jobs", jobs)
         app.router.add_post("/api/jobs/{job_id}/{action}", job_action)
+        numbers.install(app)
 
     return install

@@ -224,10 +224,12 @@ async function loadJobs() {
 function showTab(which) {
   if (which !== "leads") document.body.classList.add("reading");
   else if (!state.current || !location.hash) document.body.classList.remove("reading");
-  for (const t of ["leads", "mail", "jobs"]) $(`#tab-${t}`).classList.toggle("active", which === t);
+  for (const t of ["leads", "numbers", "mail", "jobs"]) $(`#tab-${t}`).classList.toggle("active", which === t);
   $("#thread").hidden = which !== "leads"; $("#mail").hidden = which !== "mail"; $("#jobs").hidden = which !== "jobs";
+  $("#numbers").hidden = which !== "numbers";
   if (which === "mail") loadMail();
   if (which === "jobs") loadJobs();
+  if (which === "numbers") loadNumbers();
 }
 
 // Events come in bursts (one action logs several rows, for several leads). Every lead a burst
@@ -241,6 +243,7 @@ function flushChanges() {
   loadLeads();
   if (state.current !== null && leads.has(state.current)) refreshThread();
   if (!$("#mail").hidden) loadMail();
+  if (!$("#numbers").hidden) loadNumbers();
 }
 function live() {
   const src = new EventSource("/api/stream");
@@ -262,6 +265,7 @@ async function main() {
   $("#tab-leads").onclick = () => showTab("leads");
   $("#tab-mail").onclick = () => showTab("mail");
   $("#tab-jobs").onclick = () => showTab("jobs");
+  $("#tab-numbers").onclick = () => showTab("numbers");
   $("#tab-mail").hidden = !state.me.demo_mail;  // only the demo's sink has mail to show here
   await loadLeads();
   loadJobs(); setInterval(loadJobs, 15000);
