@@ -6,6 +6,7 @@ Status lines read as a person would say them: "Approved by Dana · sent 14:02 by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from sheepdog.config import Settings
 from sheepdog.domain.attention import LeadFacts, attention, signal_names
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Channel, DraftState, Money
-from sheepdog.storage.tables import Draft, Lead, Message, Outbox, Refund
+from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, Refund
 
 CHANNEL_WORDS = {c.value: c.words for c in Channel}
 NEXT_ACTION_WORDS = {
@@ -51,6 +52,9 @@ class Card:
     author: str | None = None
     flags: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # Stage buttons (Visit scheduled / Quoted / Won / Lost) for chat surfaces; the console has
+    # its own stage controls, so they are kept apart from `buttons`.
+    stage_buttons: tuple[Button, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,7 @@ class Card:
             "author": self.author,
             "flags": list(self.flags),
             "extra": self.extra,
+            "stage_buttons": [b.__dict__ for b in self.stage_buttons],
         }
 
 
@@ -145,6 +150,7 @@ def brief_card(lead: Lead, tz: str, extras: LeadExtras | None = None) -> Card:
         why = attention(facts).reason  # plain words: "Waiting for you: a booking request — …"
         status = f"{status} · {why}" if status else why
     return Card(
+        stage_buttons=stage_buttons(lead),
         key=f"brief:{lead.id}",
         kind="brief",
         lead_id=lead.id,
@@ -156,6 +162,71 @@ def brief_card(lead: Lead, tz: str, extras: LeadExtras | None = None) -> Card:
         buttons=buttons,
         flags=tuple(brief.get("flags", [])),
         extra={"reasons": brief.get("reasons", []), "grade": lead.grade, "score": lead.score},
+    )
+
+
+STAGE_BUTTONS = (
+    ("visit_scheduled", "Visit scheduled", "default"),
+    ("quoted", "Quoted", "default"),
+    ("won", "Won…", "primary"),
+    ("lost", "Lost…", "danger"),
+)
+"""The stage buttons of a lead's card (kinds of handlers.team_actions); Won asks for the amount,
+Lost for the reason."""
+STAGE_ORDER = ("new", "contacted", "qualified", "visit_scheduled", "quoted")
+
+
+def stage_buttons(lead: Lead) -> tuple[Button, ...]:
+    """The stages a lead can still move to: none once won or lost, never the one it is in."""
+    if lead.stage in ("won", "lost"):
+        return ()
+    return tuple(
+        Button(kind, label, str(lead.id), style) for kind, label, style in STAGE_BUTTONS if kind != lead.stage
+    )
+
+
+ESCALATION_KINDS = ("sla_escalated", "handoff")
+
+
+def escalation_events(session: Session, lead_id: int) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event).where(Event.lead_id == lead_id, Event.kind.in_(ESCALATION_KINDS)).order_by(Event.id)
+        )
+    )
+
+
+def escalation_card(
+    event: Event, *, mention: str, holder: str | None, claim_hint: str, esc: Callable[[str], str]
+) -> Card:
+    """A thread message that pings someone: SLA breach, pricing question, complaint.
+
+    Its text is the surface's markup, rendered as is so the mention notifies: `mention` (the
+    on-call member, or the owner, with a trailing space) and `holder` (whoever holds the lead) come
+    rendered by the surface; everything else is escaped here with `esc`."""
+    data = event.data or {}
+    if event.kind == "sla_escalated" and str(data.get("reason", "")).startswith("handoff:"):
+        minutes = int(data.get("waited_s") or 0) // 60
+        has = f" ({holder} has it)" if holder else ""
+        text = (
+            f"{mention}still untouched after {minutes} minutes{has}: "
+            f"{esc(str(data.get('why') or 'a human should answer'))}"
+        )
+    elif event.kind == "sla_escalated":
+        text = f"{mention}nobody has claimed this lead yet. {claim_hint}"
+    else:
+        reasons = esc(", ".join(str(r) for r in data.get("reasons") or []) or "a human should answer")
+        within = data.get("notify_within_s")
+        when = f" within {int(within) // 60} minutes" if within else (" now" if data.get("urgent") else "")
+        has = f" ({holder} has it)" if holder else ""
+        text = f"{mention}needs a person{when}{has}: {reasons}"
+    return Card(
+        key=f"event:{event.id}",
+        kind="alert",
+        lead_id=event.lead_id or 0,
+        title="Attention",
+        text=text,
+        at=event.at,
     )
 
 

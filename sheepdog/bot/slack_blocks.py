@@ -17,6 +17,8 @@ from sheepdog.bot.cards import Button, Card
 ACTION_PREFIX = "sheepdog_"  # action_id of every button: sheepdog_approve, sheepdog_edit …
 EDIT_CALLBACK = "sheepdog_edit"  # callback_id of the edit modal
 EDIT_BLOCK, EDIT_ACTION = "draft", "text"  # where the modal's text input lives in view.state
+OUTCOME_CALLBACK = "sheepdog_outcome"  # callback_id of the Won (amount) / Lost (reason) modal
+OUTCOME_BLOCK, OUTCOME_ACTION = "outcome", "text"
 MAX_TEXT = 2900  # under Slack's 3,000-character section limit, room for a suffix
 MAX_FIELDS = 10
 MAX_INPUT = 3000  # a plain_text_input's max_length (and so its initial_value) in Slack
@@ -39,6 +41,8 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+"""A user mention in Slack's markup: <@U024BE7LH> or <@U024BE7LH|dana>."""
 _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
@@ -115,6 +119,14 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         blocks.append(
             {"type": "actions", "block_id": f"{card.key}", "elements": [_button(b) for b in card.buttons]}
         )
+    if card.stage_buttons:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"stage:{card.lead_id}",
+                "elements": [_button(b) for b in card.stage_buttons],
+            }
+        )
     return blocks[:50]
 
 
@@ -169,5 +181,32 @@ def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, 
                     "initial_value": body[:MAX_INPUT],
                 },
             }
+        ],
+    }
+
+
+def outcome_modal(kind: str, lead_id: int, title: str, currency: str) -> dict[str, Any]:
+    """Won asks for the amount (optional: a lead can be won before the price is known), Lost for
+    the reason (required: it is what the weekly report learns from)."""
+    won = kind == "won"
+    label = f"Amount ({currency}), optional" if won else "Why was it lost?"
+    hint = "e.g. 4500 or 4,500.00; leave empty if not known yet" if won else "e.g. went with a competitor"
+    return {
+        "type": "modal",
+        "callback_id": OUTCOME_CALLBACK,
+        "private_metadata": json.dumps({"kind": kind, "lead_id": lead_id}),
+        "title": {"type": "plain_text", "text": "Won" if won else "Lost"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(_clip(escape(f"Lead #{lead_id}: {title}"), 2000))},
+            {
+                "type": "input",
+                "block_id": OUTCOME_BLOCK,
+                "optional": won,
+                "label": {"type": "plain_text", "text": label},
+                "hint": {"type": "plain_text", "text": hint},
+                "element": {"type": "plain_text_input", "action_id": OUTCOME_ACTION, "max_length": 500},
+            },
         ],
     }

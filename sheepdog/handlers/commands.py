@@ -15,12 +15,14 @@ from sqlalchemy import select
 from sheepdog.domain import metrics as metric_rules
 from sheepdog.domain.models import Autonomy, Category, Stage
 from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
-from sheepdog.handlers import actions, policy_store
+from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
+from sheepdog.handlers.team_actions import TeamAction, dispatch
 from sheepdog.reports import data as report_data
 from sheepdog.storage.tables import Contact, Lead, Message
 
-ACTING = frozenset({"won", "lost", "pause", "resume", "was"})  # commands that change a lead
+# Commands that change a lead.
+ACTING = frozenset({"won", "lost", "quoted", "visit_scheduled", "pause", "resume", "was"})
 OWNER_ONLY = frozenset({"autonomy"})  # policy changes: the owner alone (Slack owner_user_id, console)
 # Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
 # names and revenue) is for the team only, and a surface checks that before calling run().
@@ -36,6 +38,7 @@ def help_text(command: str = "/sheepdog") -> str:
             "(default the last 7 days), against the period before",
             f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
             f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
+            f"*{command} quoted <lead>* / *{command} visit_scheduled <lead>* — move the lead to that stage",
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
             f"*{command} was <lead> <category>* — correct the triage of their last message, e.g. "
             f"`{command} was 12 a booking`; the brain learns it",
@@ -48,10 +51,17 @@ def help_text(command: str = "/sheepdog") -> str:
 
 
 def run(
-    services: Services, text: str, actor: str, command: str = "/sheepdog", *, is_owner: bool = False
+    services: Services,
+    text: str,
+    actor: str,
+    command: str = "/sheepdog",
+    surface: str = "console",
+    *,
+    is_owner: bool = False,
 ) -> str:
-    """Parse and run one command; the answer is plain text with light markdown. `is_owner` is the
-    surface's word that the actor is the business owner (policy changes are theirs alone)."""
+    """Parse and run one command (the lead-changing ones through the team-action dispatch); the
+    answer is plain text with light markdown. `is_owner` is the surface's word that the actor is the
+    business owner (policy changes are theirs alone)."""
     try:
         words = shlex.split(text)
     except ValueError as exc:
@@ -73,22 +83,15 @@ def run(
     if not rest:
         raise BadInputError(f"which lead? e.g. `{command} {verb} 12`")
     lead_id = find_lead(services, rest[0])
-    if verb == "won":
-        amount = actions.parse_amount(rest[1], services.business.currency) if len(rest) > 1 else None
-        result = actions.won(services, lead_id, actor, amount)
-    elif verb == "lost":
-        reason = " ".join(rest[1:]).strip()
-        if not reason:
-            raise BadInputError(f"say why it was lost, e.g. `{command} lost {rest[0]} too expensive`")
-        result = actions.lost(services, lead_id, actor, reason)
+    target, text = lead_id, " ".join(rest[1:]).strip()
+    if verb == "won" and len(rest) > 1:
+        text = rest[1]
+    elif verb == "lost" and not text:
+        raise BadInputError(f"say why it was lost, e.g. `{command} lost {rest[0]} too expensive`")
     elif verb == "was":
-        category = parse_category(" ".join(rest[1:]))
-        message_id = last_inbound(services, lead_id)
-        result = actions.correct_triage(services, message_id, category, actor)
-    elif verb == "pause":
-        result = actions.pause(services, lead_id, actor)
-    else:
-        result = actions.resume(services, lead_id, actor)
+        text = parse_category(text).value
+        target = last_inbound(services, lead_id)
+    result = dispatch(services, TeamAction(verb, target, actor, text, surface))
     return (
         f"Lead #{lead_id}: {result.message}"
         if result.ok

@@ -281,19 +281,64 @@ class TriageCorrection(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SurfacePost(Base):
-    """Where a card lives on a chat surface, so it is updated in place and never posted twice."""
+class CardPost(Base):
+    """Where a card lives on a chat surface ("slack", "telegram", "telegram:owner"), so it is
+    updated in place and never posted twice. A row with no ref is a post in flight (the claim)."""
 
-    __tablename__ = "surface_posts"
-    __table_args__ = (UniqueConstraint("surface", "card_key", name="uq_surface_posts_surface_card"),)
+    __tablename__ = "card_posts"
+    __table_args__ = (UniqueConstraint("surface", "card_key", name="uq_card_posts_surface_card"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     surface: Mapped[str] = mapped_column(String(32))
     card_key: Mapped[str] = mapped_column(String(200))  # "brief:12", "draft:40", "message:77"
     lead_id: Mapped[int] = mapped_column(Integer, index=True)
     container: Mapped[str | None] = mapped_column(String(200))  # Slack channel id, Telegram chat id
-    ref: Mapped[str | None] = mapped_column(String(200))  # Slack ts, Telegram message id
-    thread_ref: Mapped[str | None] = mapped_column(String(200))
+    ref: Mapped[str | None] = mapped_column(String(200), index=True)  # Slack ts, Telegram message id
+    thread_ref: Mapped[str | None] = mapped_column(String(200))  # Slack root ts, Telegram topic id
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SeenDelivery(Base):
+    """A platform delivery already handled (Slack event_id, Telegram update_id), so a retry or a
+    replay never acts twice. The unique key makes it atomic; rows older than a week are pruned."""
+
+    __tablename__ = "seen_deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_seen_deliveries_source_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))  # "slack", "telegram"
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ThreadMessage(Base):
+    """A team member's own message on a surface that became something (a reply, a note), or a
+    prompt the bot is waiting on (Telegram's ForceReply for an edit, an amount, a reason)."""
+
+    __tablename__ = "thread_messages"
+    __table_args__ = (UniqueConstraint("surface", "message_key", name="uq_thread_messages_surface_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surface: Mapped[str] = mapped_column(String(32))
+    message_key: Mapped[str] = mapped_column(String(200))  # "<channel>:<ts>", "<chat>:<message id>"
+    lead_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # reply / note / prompt:edit / prompt:won / preview:edit …
+    ref: Mapped[str | None] = mapped_column(String(200))  # the outbox row, note, or draft it is about
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(Text)  # an edit shown back before it is sent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamIdentity(Base):
+    """Who claimed a lead on a surface: Lead.owner holds the name, this row the platform's user id,
+    valid only while Lead.owner is still that name (an escalation mentions them; they can release
+    the lead after renaming themselves)."""
+
+    __tablename__ = "team_identities"
+    __table_args__ = (UniqueConstraint("surface", "lead_id", name="uq_team_identities_surface_lead"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surface: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))  # Lead.owner when they claimed it
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, SurfacePost
+from sheepdog.storage.tables import CardPost, Draft, Event, Lead, Message, Outbox
 from tests.bot.conftest import CHANNEL, SECRET, slack_settings
 from tests.bot.slack_fake import FakeSlack
 from tests.conftest import FIXTURES, fixture_bytes
@@ -134,7 +134,7 @@ async def new_lead(rt: tuple[Runtime, Any], fake: FakeSlack) -> tuple[int, int, 
         draft = s.scalars(select(Draft)).one()
         posts = {
             p.card_key: p.ref or ""
-            for p in s.scalars(select(SurfacePost).where(SurfacePost.surface == "slack"))
+            for p in s.scalars(select(CardPost).where(CardPost.surface == "slack"))
         }
         return lead.id, draft.id, posts
 

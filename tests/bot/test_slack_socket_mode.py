@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from sheepdog.app import Runtime, build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Draft, Event, SurfacePost
+from sheepdog.storage.tables import Draft, Event, SeenDelivery
 from tests.bot.conftest import slack_settings
 from tests.bot.slack_fake import FakeSlack
 from tests.bot.test_slack import new_lead as http_new_lead
@@ -122,7 +122,7 @@ async def test_approve_over_the_socket_sends_once_and_updates_the_card(
         assert [((e.data or {}).get("event_id"), (e.data or {}).get("retry")) for e in ignored] == [
             (reply["event_id"], "1")
         ]
-        assert s.scalar(select(func.count()).where(SurfacePost.surface == "slack:event")) == 1
+        assert s.scalar(select(func.count()).where(SeenDelivery.source == "slack")) == 1
 
 
 async def test_slash_command_over_the_socket_is_acked_and_answered(

@@ -26,6 +26,7 @@ from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.db import Database, alembic_config, make_engine
 from sheepdog.storage.tables import (
     Base,
+    CardPost,
     Contact,
     Event,
     FailedJob,
@@ -33,7 +34,6 @@ from sheepdog.storage.tables import (
     Message,
     RejectedPayload,
     SinkMail,
-    SurfacePost,
     TriageCorrection,
     VoiceExample,
 )
@@ -86,7 +86,7 @@ def add_extras(db: Database, conversation_id: int) -> None:
         s.add(RejectedPayload(endpoint="/hooks/form", status=400, reason="bad", body=bytes(range(256))))
         s.add(SinkMail(mail_from="a@b.c", rcpt_to=["x@y.z"], data=b"\x00\xffSubject: hi\r\n\r\nbody"))
         s.add(VoiceExample(text="Thanks — talk soon, Dana", author="Dana"))
-        s.add(SurfacePost(surface="console", card_key="brief:1", lead_id=1, content_hash="h", updated_at=at))
+        s.add(CardPost(surface="console", card_key="brief:1", lead_id=1, content_hash="h", updated_at=at))
         s.add(FailedJob(key="send_outbox-9", job="send_outbox", args=[9, {"k": None}], error="boom"))
     with db.engine.begin() as conn:
         conn.execute(

@@ -46,7 +46,10 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
         "outbox",
         "events",
         "rejected_payloads",
-        "surface_posts",
+        "card_posts",
+        "seen_deliveries",
+        "thread_messages",
+        "team_identities",
         "alembic_version",
     } <= names
     db.dispose()

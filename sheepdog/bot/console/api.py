@@ -27,6 +27,7 @@ from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
 from sheepdog.handlers import actions, commands
 from sheepdog.handlers.context import Services
+from sheepdog.handlers.team_actions import TeamAction, dispatch
 from sheepdog.storage.tables import Event, SinkMail
 
 COOKIE = "sheepdog_token"
@@ -168,61 +169,48 @@ def _int(request: web.Request, key: str) -> int:
     return value
 
 
-DRAFT_ACTIONS = {"approve": actions.approve, "skip": actions.skip}
+DRAFT_ACTIONS = ("approve", "edit", "skip")
+"""What the console's draft buttons may ask of handlers.team_actions (the target is the draft)."""
 LEAD_ACTIONS = {
-    "refund": actions.refund,
-    "went_out": actions.went_out,
-    "send_again": actions.send_again,
-    "pause": actions.pause,
-    "resume": actions.resume,
-    "claim": actions.claim,
-    "unclaim": actions.unclaim,
+    # console action → (team action kind, the JSON key its text comes from)
+    "refund": ("refund", None),
+    "went_out": ("went_out", None),
+    "send_again": ("send_again", None),
+    "pause": ("pause", None),
+    "resume": ("resume", None),
+    "claim": ("claim", None),
+    "unclaim": ("unclaim", None),
+    "reply": ("reply", "text"),
+    "note": ("note", "text"),
+    "stage": ("stage", "stage"),
+    "won": ("won", "amount"),
+    "lost": ("lost", "reason"),
 }
-LEAD_TEXT_ACTIONS = {"reply": actions.reply, "note": actions.note}
 
 
 async def draft_action(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     draft_id, name = _int(request, "draft_id"), request.match_info["action"]
     body = await _json(request)
-    actor = _actor(request, body)
-    if name == "edit":
-        result = await _run(actions.edit, services, draft_id, actor, str(body.get("text", "")))
-    elif name in DRAFT_ACTIONS:
-        result = await _run(DRAFT_ACTIONS[name], services, draft_id, actor)
-    else:
+    if name not in DRAFT_ACTIONS:
         return json_error(404, f"unknown draft action {name!r} (approve, edit, skip)")
-    return _result(result)
+    action = TeamAction(name, draft_id, _actor(request, body), str(body.get("text", "")), "console")
+    return _result(await _run(dispatch, services, action))
 
 
 async def lead_action(request: web.Request) -> web.Response:
     services: Services = request.app[SERVICES]
     lead_id, name = _int(request, "lead_id"), request.match_info["action"]
     body = await _json(request)
-    actor = _actor(request, body)
-    if name in LEAD_ACTIONS:
-        result = await _run(LEAD_ACTIONS[name], services, lead_id, actor)
-    elif name in LEAD_TEXT_ACTIONS:
-        result = await _run(LEAD_TEXT_ACTIONS[name], services, lead_id, actor, str(body.get("text", "")))
-    elif name == "stage":
-        try:
-            stage = Stage(str(body.get("stage", "")))
-        except ValueError:
-            return json_error(400, f"stage must be one of {', '.join(s.value for s in Stage)}")
-        result = await _run(actions.set_stage, services, lead_id, stage, actor)
-    elif name == "won":
-        amount = body.get("amount")
-        money = (
-            actions.parse_amount(str(amount), services.business.currency)
-            if amount not in (None, "")
-            else None
-        )
-        result = await _run(actions.won, services, lead_id, actor, money)
-    elif name == "lost":
-        result = await _run(actions.lost, services, lead_id, actor, str(body.get("reason", "")))
-    else:
+    if name not in LEAD_ACTIONS:
         return json_error(404, f"unknown lead action {name!r}")
-    return _result(result)
+    kind, key = LEAD_ACTIONS[name]
+    value = body.get(key) if key else None
+    text = "" if value is None else str(value)
+    if name == "stage" and text not in {s.value for s in Stage}:
+        return json_error(400, f"stage must be one of {', '.join(s.value for s in Stage)}")
+    action = TeamAction(kind, lead_id, _actor(request, body), text, "console")
+    return _result(await _run(dispatch, services, action))
 
 
 async def command(request: web.Request) -> web.Response:
@@ -246,10 +234,8 @@ async def correct_triage(request: web.Request) -> web.Response:
         category = Category(str(body.get("category", "")))
     except ValueError:
         return json_error(400, f"category must be one of {', '.join(c.value for c in Category)}")
-    result = await _run(
-        actions.correct_triage, services, _int(request, "message_id"), category, _actor(request, body)
-    )
-    return _result(result)
+    action = TeamAction("was", _int(request, "message_id"), _actor(request, body), category.value, "console")
+    return _result(await _run(dispatch, services, action))
 
 
 def _result(result: actions.ActionResult) -> web.Response:
