@@ -48,6 +48,10 @@ def build_surfaces(settings: Settings) -> list[Surface]:
         from sheepdog.bot.slack import SlackSurface
 
         surfaces.append(SlackSurface(settings.slack))
+    if settings.telegram_team.enabled:
+        from sheepdog.bot.telegram_team import TelegramTeamSurface
+
+        surfaces.append(TelegramTeamSurface(settings.telegram_team, settings.channels.telegram))
     return surfaces
 
 

@@ -402,6 +402,27 @@ class ReportsConfig(_Section):
     telegram_api_base_url: str | None = None  # tests point python-telegram-bot at a local server
 
 
+class TelegramTeamConfig(_Section):
+    """[telegram_team]: the team's workflow in a Telegram group (a topic per lead) and the owner's
+    private chat (the approval queue). See docs/telegram.md."""
+
+    enabled: bool = False
+    bot_token: str | None = None  # empty: share channels.telegram.bot_token (one consumer routes by chat)
+    secret_token: str | None = None  # X-Telegram-Bot-Api-Secret-Token of POST /hooks/telegram/team
+    mode: Literal["webhook", "polling"] = "webhook"
+    group_chat_id: int | None = None  # the team's supergroup (-100…)
+    topics: bool = True  # a forum topic per lead; false: a reply chain under each brief
+    owner_chat_id: int | None = None  # the owner's private chat with the bot: every waiting draft
+    owner_user_id: int | None = None  # mentioned on escalations when nobody is on call; may always act
+    on_call_user_id: int | None = None  # mentioned when an unclaimed lead escalates
+    allowlist: list[int] = []  # user ids allowed to act besides the group's members
+    claim_emoji: str = "✍"  # a reaction from Telegram's allowed list; on a lead's card: claim it
+    note_marker: str = "note:"
+    set_webhook: bool = True  # webhook mode: call setWebhook at start-up (console.public_url)
+    api_base_url: str | None = None  # a local Bot API server (tests, self-hosted)
+    poll_timeout_s: int = Field(30, ge=0, le=50)
+
+
 class DemoConfig(_Section):
     smtp_sink: bool = True  # run a local SMTP sink that the console shows
     smtp_sink_port: int = Field(defaults.DEMO_SMTP_PORT, ge=1, le=65535)
@@ -418,6 +439,7 @@ class Settings(_Section):
     channels: ChannelsConfig = ChannelsConfig()
     slack: SlackConfig = SlackConfig()
     reports: ReportsConfig = ReportsConfig()
+    telegram_team: TelegramTeamConfig = TelegramTeamConfig()
     demo: DemoConfig = DemoConfig()
     source_path: Annotated[str | None, Field(exclude=True)] = None
 
