@@ -128,10 +128,11 @@ class TelegramTeamSurface:
         self.secret = config.secret_token or (customer.secret_token if self.shared else None) or ""
         if config.mode == "webhook" and not self.secret:
             raise ConfigError("[telegram_team] mode = 'webhook' needs secret_token (or mode = 'polling')")
-        if self.shared and config.mode != customer.mode:
+        if self.shared and (config.mode != "webhook" or customer.mode != "webhook"):
             raise ConfigError(
-                "[telegram_team] shares channels.telegram's bot: both must use the same mode (one consumer "
-                "receives every update and routes it by chat)"
+                "[telegram_team] shares channels.telegram's bot: that works in webhook mode only (Telegram "
+                "gives a bot's updates to one consumer, which routes them by chat); for polling, give the "
+                "team its own bot_token"
             )
         self.config, self.customer, self.token = config, customer, token
         self.group, self.owner_chat = config.group_chat_id, config.owner_chat_id

@@ -133,8 +133,7 @@ async def new_lead(rt: tuple[Runtime, Any], fake: FakeSlack) -> tuple[int, int, 
         lead = s.scalars(select(Lead)).one()
         draft = s.scalars(select(Draft)).one()
         posts = {
-            p.card_key: p.ref or ""
-            for p in s.scalars(select(CardPost).where(CardPost.surface == "slack"))
+            p.card_key: p.ref or "" for p in s.scalars(select(CardPost).where(CardPost.surface == "slack"))
         }
         return lead.id, draft.id, posts
 

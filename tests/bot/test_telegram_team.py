@@ -515,3 +515,91 @@ async def test_slack_and_telegram_together_update_each_other_and_send_once(
     finally:
         runtime.services.db.dispose()
         await slack.stop()
+
+
+async def test_an_escalation_mentions_the_on_call_member_in_the_topic(
+    make_settings: Any, tg: FakeTelegram, aiohttp_client: Any
+) -> None:
+    runtime, client = await start(team_settings(make_settings, tg, on_call_user_id=DANA), aiohttp_client)
+    try:
+        lead_id, _, _ = await new_lead((runtime, client), tg)
+        services = runtime.services
+        with services.db.session() as s:
+            services.log(s, "sla_escalated", lead_id, reason="unclaimed", on_call="U0SLACK")
+        services.lead_changed(lead_id)
+        await settle(runtime)
+        (alert,) = [c for c in tg.made("sendMessage") if "nobody has claimed" in c.params["text"]]
+        assert (
+            f'<a href="tg://user?id={DANA}">on call</a> nobody has claimed this lead yet'
+            in alert.params["text"]
+        )
+        assert "React with ✍ on the brief to take it." in alert.params["text"]
+    finally:
+        runtime.services.db.dispose()
+
+
+async def test_a_note_edited_in_the_topic_changes_the_note(rt: tuple[Runtime, Any], tg: FakeTelegram) -> None:
+    runtime, client = rt
+    lead_id, _, cards = await new_lead(rt, tg)
+    root = cards[f"brief:{lead_id}"]
+    note = in_topic("note: gate code 1234", root)
+    await post(client, note)
+    message_id = json.loads(note)["message"]["message_id"]
+    edited = update(
+        "edited_message.json", MESSAGE_ID=message_id, USER_ID=DANA, USER_NAME="Dana", CHAT_ID=GROUP,
+        THREAD_ID=int(root.thread_ref or 0), TEXT="note: gate code 4321",
+    )  # fmt: skip
+    await post(client, edited)
+    await settle(runtime)
+    with runtime.services.db.session() as s:
+        (row,) = s.scalars(select(Message).where(Message.direction == "note")).all()
+        assert row.text == "gate code 4321" and row.edits[0]["text"] == "gate code 1234"
+
+
+async def test_long_polling_takes_the_same_updates(
+    make_settings: Any, tg: FakeTelegram, aiohttp_client: Any, smtp: Any
+) -> None:
+    settings = team_settings(make_settings, tg, mode="polling", secret_token=None, poll_timeout_s=0)
+    runtime, client = await start(settings, aiohttp_client)
+    try:
+        assert ROUTE not in {r.resource.canonical for r in runtime.app.router.routes() if r.resource}
+        _, draft_id, cards = await new_lead((runtime, client), tg)
+        tg.updates.append(json.loads(press(f"sd:approve:{draft_id}", cards[f"draft:{draft_id}"])))
+        await tg.wait_for(lambda: len(tg.made("answerCallbackQuery")) == 1)
+        await settle(runtime)
+        assert len(smtp[0].messages) == 1
+        polls = tg.made("getUpdates")
+        assert json.loads(json.dumps(polls[0].params["allowed_updates"])) == [
+            "message", "edited_message", "callback_query", "message_reaction", "my_chat_member"
+        ]  # fmt: skip
+        assert tg.made("deleteWebhook")
+    finally:
+        runtime.services.db.dispose()
+
+
+async def test_one_shared_bot_routes_customer_dms_to_the_customer_channel(
+    make_settings: Any, tg: FakeTelegram, aiohttp_client: Any
+) -> None:
+    settings = make_settings(
+        policy={"first_reply": {"autonomy": "L3"}},
+        channels={"telegram": {"enabled": True, "bot_token": "123456:SHARED", "secret_token": SECRET, "api_base_url": tg.base_url}},
+        telegram_team={"enabled": True, "group_chat_id": GROUP, "api_base_url": tg.base_url},
+    )  # fmt: skip
+    runtime, client = await start(settings, aiohttp_client)
+    try:
+        dm = update(
+            "private_text.json",
+            MESSAGE_ID=11223,
+            USER_ID=555,
+            USER_NAME="Jordan",
+            CHAT_ID=555,
+            TEXT="Do you install heat pumps?",
+        )
+        await post(client, dm)
+        await settle(runtime)
+        with runtime.services.db.session() as s:
+            lead = s.scalars(select(Lead)).one()
+            assert lead.channel == "telegram"
+        assert tg.methods()[:2] == ["createForumTopic", "sendMessage"]  # its topic opened in the team group
+    finally:
+        runtime.services.db.dispose()

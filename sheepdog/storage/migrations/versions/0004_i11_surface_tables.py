@@ -167,35 +167,49 @@ def downgrade() -> None:
     )
     op.create_index("ix_surface_posts_lead_id", "surface_posts", ["lead_id"])
     bind = op.get_bind()
-    rows: list[dict[str, Any]] = []
-    for r in bind.execute(
-        sa.text(
-            "SELECT surface, card_key, lead_id, container, ref, thread_ref, content_hash, updated_at FROM card_posts"
-        )
-    ):
-        rows.append(dict(r._mapping))
-    for r in bind.execute(sa.text("SELECT source, delivery_id, at FROM seen_deliveries")):
+    text_columns = ("surface", "card_key", "container", "ref", "thread_ref", "content_hash")
+    cards = sa.table(
+        "card_posts",
+        *(sa.column(c, sa.String) for c in text_columns),
+        sa.column("lead_id", sa.Integer),
+        sa.column("updated_at", UTC_DT),
+    )
+    seen = sa.table(
+        "seen_deliveries",
+        sa.column("source", sa.String),
+        sa.column("delivery_id", sa.String),
+        sa.column("at", UTC_DT),
+    )
+    thread = sa.table(
+        "thread_messages",
+        *(sa.column(c, sa.String) for c in ("surface", "message_key", "kind", "ref", "content_hash")),
+        sa.column("lead_id", sa.Integer),
+        sa.column("created_at", UTC_DT),
+    )
+    owners = sa.table(
+        "team_identities",
+        *(sa.column(c, sa.String) for c in ("surface", "user_id", "name")),
+        sa.column("lead_id", sa.Integer),
+        sa.column("updated_at", UTC_DT),
+    )
+    rows: list[dict[str, Any]] = [dict(r._mapping) for r in bind.execute(sa.select(cards))]
+    for r in bind.execute(sa.select(seen)):
         rows.append(
             {"surface": f"{r.source}:event", "card_key": r.delivery_id, "lead_id": 0, "updated_at": r.at}
         )
-    for r in bind.execute(
-        sa.text(
-            "SELECT surface, message_key, lead_id, kind, ref, content_hash, created_at FROM thread_messages"
+    for r in bind.execute(sa.select(thread).where(thread.c.kind.in_(("reply", "note")))):
+        rows.append(
+            {
+                "surface": f"{r.surface}:thread",
+                "card_key": r.message_key,
+                "lead_id": r.lead_id,
+                "container": r.kind,
+                "ref": r.ref,
+                "content_hash": r.content_hash,
+                "updated_at": r.created_at,
+            }
         )
-    ):
-        if r.kind in ("reply", "note"):
-            rows.append(
-                {
-                    "surface": f"{r.surface}:thread",
-                    "card_key": r.message_key,
-                    "lead_id": r.lead_id,
-                    "container": r.kind,
-                    "ref": r.ref,
-                    "content_hash": r.content_hash,
-                    "updated_at": r.created_at,
-                }
-            )
-    for r in bind.execute(sa.text("SELECT surface, lead_id, user_id, name, updated_at FROM team_identities")):
+    for r in bind.execute(sa.select(owners)):
         rows.append(
             {
                 "surface": f"{r.surface}:owner",
@@ -207,9 +221,7 @@ def downgrade() -> None:
             }
         )
     if rows:
-        bind.execute(
-            OLD.insert(),
-            [{"container": None, "ref": None, "thread_ref": None, "content_hash": None, **r} for r in rows],
-        )
+        blank = {"container": None, "ref": None, "thread_ref": None, "content_hash": None}
+        bind.execute(OLD.insert(), [{**blank, **r} for r in rows])
     for name in ("team_identities", "thread_messages", "seen_deliveries", "card_posts"):
         op.drop_table(name)
