@@ -307,6 +307,12 @@ class ThreadMessages:
             s.expunge(row)
             return row
 
+    def typed_here(self, services: Services, card: Card) -> bool:
+        """A note or a reply card that a member typed on this surface: it is there already."""
+        return card.kind in ("note", "outbound") and self.written_here(
+            services, card.lead_id, text_hash(card.author, card.text)
+        )
+
     def written_here(self, services: Services, lead_id: int, digest: str) -> bool:
         """A note or reply a member typed on this surface is already there: never echo it."""
         with services.db.session() as s:

@@ -103,9 +103,7 @@ class SlackSurface(SlackModals):
         if root is None:
             raise TransientSendError(f"thread root of lead {lead_id} is being posted elsewhere; retry")
         for card in cards[1:]:
-            if card.kind in ("note", "outbound") and await asyncio.to_thread(
-                self.thread.written_here, services, card.lead_id, posts.text_hash(card.author, card.text)
-            ):
+            if await asyncio.to_thread(self.thread.typed_here, services, card):
                 continue  # typed in the thread by a member: already there
             await self._place(services, client, card, root)
         for card in escalations:

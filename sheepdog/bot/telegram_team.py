@@ -45,6 +45,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from sheepdog.bot import posts
 from sheepdog.bot import telegram_render as render
 from sheepdog.bot.cards import Card, escalation_card, escalation_events, lead_cards, lead_title
+from sheepdog.channels import telegram_customer as customer_updates
 from sheepdog.channels.telegram_customer import make_bot, parse_update
 from sheepdog.config import TelegramCustomerConfig, TelegramTeamConfig
 from sheepdog.errors import BadInputError, ConfigError, NotFoundError, TransientSendError
@@ -85,26 +86,8 @@ HANDLED_UPDATES = {
     "message_reaction": "the claim emoji on a lead's card: claim / release",
     "my_chat_member": "the bot added, demoted or removed: reported",
 }
-IGNORED_UPDATES = (
-    "channel_post",
-    "edited_channel_post",
-    "business_connection",
-    "business_message",
-    "edited_business_message",
-    "deleted_business_messages",
-    "message_reaction_count",
-    "inline_query",
-    "chosen_inline_result",
-    "shipping_query",
-    "pre_checkout_query",
-    "purchased_paid_media",
-    "poll",
-    "poll_answer",
-    "chat_member",
-    "chat_join_request",
-    "chat_boost",
-    "removed_chat_boost",
-)
+IGNORED_UPDATES = tuple(u for u in customer_updates.IGNORED_UPDATES if u not in HANDLED_UPDATES)
+"""What the customer bot ignores, less what the team handles (a list kept in one place)."""
 ALLOWED_UPDATES = list(HANDLED_UPDATES)
 """For setWebhook / getUpdates: message_reaction is not sent unless asked for."""
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
@@ -277,9 +260,7 @@ class TelegramTeamSurface:
         if root is None:
             raise TransientSendError(f"the topic of lead {cards[0].lead_id} is being opened elsewhere; retry")
         for card in cards[1:]:
-            if card.kind in ("note", "outbound") and await asyncio.to_thread(
-                self.thread.written_here, services, card.lead_id, posts.text_hash(card.author, card.text)
-            ):
+            if await asyncio.to_thread(self.thread.typed_here, services, card):
                 continue  # typed in the topic by a member: already there
             await self._place(services, self.cards, self.group, card, root, stages=stages)
         for card in alerts:

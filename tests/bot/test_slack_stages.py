@@ -39,6 +39,13 @@ async def test_stage_buttons_on_the_brief_and_the_won_and_lost_modals(
         "sheepdog_lost",
     ]
     brief = {"DRAFT_ID": str(lead_id), "CARD_TS": posts[f"brief:{lead_id}"]}
+
+    async def press_for_modal(kind: str) -> dict[str, Any]:
+        """Press Won or Lost on the brief: the modal Slack was asked to open."""
+        press = {"sheepdog_approve": f"sheepdog_{kind}"}
+        await check(client, fake, "block_actions__approve.json", **press, expect=["views.open"], **brief)
+        return next(c for c in reversed(fake.calls) if c.method == "views.open").params["view"]
+
     await check(
         client, fake, "block_actions__approve.json", **{"sheepdog_approve": "sheepdog_quoted"}, **brief
     )
@@ -46,15 +53,7 @@ async def test_stage_buttons_on_the_brief_and_the_won_and_lost_modals(
     with runtime.services.db.session() as s:
         assert s.get(Lead, lead_id).stage == "quoted"
 
-    await check(
-        client,
-        fake,
-        "block_actions__approve.json",
-        **{"sheepdog_approve": "sheepdog_won"},
-        expect=["views.open"],
-        **brief,
-    )
-    view = next(c for c in reversed(fake.calls) if c.method == "views.open").params["view"]
+    view = await press_for_modal("won")
     assert view["callback_id"] == "sheepdog_outcome" and view["blocks"][1]["optional"] is True
     resp = await check(client, fake, "view_submission__edit.json", **outcome_submission(view, "lots"))
     assert (await resp.json())["response_action"] == "errors"  # said in the modal, nothing changed
@@ -70,14 +69,6 @@ async def test_stage_buttons_on_the_brief_and_the_won_and_lost_modals(
     ][-1]
     assert all(b["type"] != "actions" for b in last_root.params["blocks"])  # won: no stage buttons left
 
-    await check(
-        client,
-        fake,
-        "block_actions__approve.json",
-        **{"sheepdog_approve": "sheepdog_lost"},
-        expect=["views.open"],
-        **brief,
-    )
-    view = next(c for c in reversed(fake.calls) if c.method == "views.open").params["view"]
+    view = await press_for_modal("lost")
     resp = await check(client, fake, "view_submission__edit.json", **outcome_submission(view, ""))
     assert (await resp.json())["errors"] == {"outcome": "Say why it was lost."}

@@ -39,9 +39,10 @@ OLD = sa.table(
 )
 
 
-def _create() -> None:
+def _card_table(name: str) -> None:
+    """card_posts has the columns surface_posts had (and, going back, the reverse)."""
     op.create_table(
-        "card_posts",
+        name,
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("surface", sa.String(length=32), nullable=False),
         sa.Column("card_key", sa.String(length=200), nullable=False),
@@ -51,9 +52,13 @@ def _create() -> None:
         sa.Column("thread_ref", sa.String(length=200), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.Column("updated_at", UTC_DT, nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_card_posts")),
-        sa.UniqueConstraint("surface", "card_key", name="uq_card_posts_surface_card"),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+        sa.UniqueConstraint("surface", "card_key", name=f"uq_{name}_surface_card"),
     )
+
+
+def _create() -> None:
+    _card_table("card_posts")
     op.create_index("ix_card_posts_lead_id", "card_posts", ["lead_id"])
     op.create_index("ix_card_posts_ref", "card_posts", ["ref"])
     op.create_table(
@@ -151,20 +156,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_table(
-        "surface_posts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("surface", sa.String(length=32), nullable=False),
-        sa.Column("card_key", sa.String(length=200), nullable=False),
-        sa.Column("lead_id", sa.Integer(), nullable=False),
-        sa.Column("container", sa.String(length=200), nullable=True),
-        sa.Column("ref", sa.String(length=200), nullable=True),
-        sa.Column("thread_ref", sa.String(length=200), nullable=True),
-        sa.Column("content_hash", sa.String(length=64), nullable=True),
-        sa.Column("updated_at", UTC_DT, nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_surface_posts")),
-        sa.UniqueConstraint("surface", "card_key", name="uq_surface_posts_surface_card"),
-    )
+    _card_table("surface_posts")
     op.create_index("ix_surface_posts_lead_id", "surface_posts", ["lead_id"])
     bind = op.get_bind()
     text_columns = ("surface", "card_key", "container", "ref", "thread_ref", "content_hash")
