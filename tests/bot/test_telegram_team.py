@@ -357,8 +357,9 @@ async def test_secret_token_malformed_unknown_and_replayed_updates(
 ) -> None:
     _, client = rt
     body = update(
-        "private_text.json", MESSAGE_ID=1, USER_ID=DANA, USER_NAME="Dana", CHAT_ID=GROUP, TEXT="/help"
-    )
+        "supergroup_message.json", MESSAGE_ID=1, USER_ID=DANA, USER_NAME="Dana", CHAT_ID=GROUP, REPLY_TO_ID=1,
+        TEXT="/help",
+    )  # fmt: skip
     await post(client, body, secret="wrong", status=401)
     await post(client, body, secret=None, status=401)
     await post(client, body, secret=SECRET[:-1] + "X", status=401)
@@ -400,6 +401,15 @@ async def test_the_owners_private_chat_gets_the_waiting_draft_and_approves_it_on
         assert len(smtp[0].messages) == 1
         edit = tg.made("editMessageText")[-1]
         assert int(edit.params["chat_id"]) == OWNER_CHAT and "Approved by Sam · sent" in edit.params["text"]
+        # A command in the private chat is answered there.
+        before = len(tg.calls)
+        command = update(
+            "private_text.json", MESSAGE_ID=5, USER_ID=OWNER_CHAT, USER_NAME="Sam", CHAT_ID=OWNER_CHAT,
+            TEXT="/pipeline",
+        )  # fmt: skip
+        await post(client, command)
+        (said,) = tg.made("sendMessage", since=before)
+        assert int(said.params["chat_id"]) == OWNER_CHAT and "<b>Pipeline</b>" in said.params["text"]
     finally:
         runtime.services.db.dispose()
 
