@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from sheepdog.app import build_services
@@ -31,7 +32,8 @@ def test_the_split_keeps_every_row_and_goes_back(db_url: str) -> None:
     db = Database(db_url)
     migrate(db.engine)
     cfg = alembic_config(db.engine)
-    command.downgrade(cfg, "0003")
+    before = ScriptDirectory.from_config(cfg).get_revision("0004_i11").down_revision
+    command.downgrade(cfg, str(before))
     rows = [  # what a Slack install before the split held
         ("slack", "brief:12", 12, "C0LEADS", "1700000000.000100", None, "h1"),
         ("slack", "draft:40", 12, "C0LEADS", "1700000000.000200", "1700000000.000100", "h2"),
@@ -74,7 +76,7 @@ def test_the_split_keeps_every_row_and_goes_back(db_url: str) -> None:
         )  # fmt: skip
         owner = s.scalars(select(TeamIdentity)).one()
         assert (owner.surface, owner.lead_id, owner.user_id, owner.name) == ("slack", 12, "UDANA", "Dana")
-    command.downgrade(cfg, "0003")  # and back: the same five rows in surface_posts
+    command.downgrade(cfg, str(before))  # and back: the same five rows in surface_posts
     with db.engine.connect() as conn:
         back = conn.execute(
             text("SELECT surface, card_key, ref FROM surface_posts ORDER BY surface, card_key")
