@@ -36,11 +36,25 @@ def slack_client(services: Services) -> Any:
     return WebClient(token=conf.bot_token, base_url=base)
 
 
+def telegram_target(settings: Any) -> tuple[str, str, str | None] | None:
+    """(bot token, chat id, Bot API base URL) of the report's Telegram post: [reports]'s own bot and
+    chat when set, else the Telegram team surface's bot and group (or the owner's chat)."""
+    conf = settings.reports
+    if conf.telegram_bot_token and conf.telegram_chat_id:
+        return conf.telegram_bot_token, conf.telegram_chat_id, conf.telegram_api_base_url
+    team, customer = settings.telegram_team, settings.channels.telegram
+    token = team.bot_token or (customer.bot_token if customer.enabled else None)
+    chat = team.group_chat_id or team.owner_chat_id
+    if team.enabled and token and chat:
+        return token, str(chat), team.api_base_url
+    return None
+
+
 def telegram_bot(services: Services) -> Any:
     from sheepdog.channels.telegram_customer import make_bot
 
-    conf = services.settings.reports
-    return make_bot(conf.telegram_bot_token or "", conf.telegram_api_base_url)
+    token, _, base_url = telegram_target(services.settings) or ("", "", None)
+    return make_bot(token, base_url)
 
 
 def destinations(services: Services) -> dict[str, Any]:
@@ -50,9 +64,9 @@ def destinations(services: Services) -> dict[str, Any]:
     channel = settings.reports.slack_channel or settings.slack.channel
     if settings.slack.enabled and settings.slack.bot_token and channel:
         out["slack"] = lambda r: weekly.post_to_slack(slack_client(services), channel, r)
-    conf = settings.reports
-    if conf.telegram_bot_token and conf.telegram_chat_id:
-        chat = conf.telegram_chat_id
+    target = telegram_target(settings)
+    if target is not None:
+        chat = target[1]
         out["telegram"] = lambda r: asyncio.run(weekly.post_to_telegram(telegram_bot(services), chat, r))
     return out
 

@@ -613,3 +613,21 @@ async def test_one_shared_bot_routes_customer_dms_to_the_customer_channel(
         assert tg.methods()[:2] == ["createForumTopic", "sendMessage"]  # its topic opened in the team group
     finally:
         runtime.services.db.dispose()
+
+
+async def test_the_weekly_report_goes_to_the_team_group_without_a_bot_of_its_own(
+    rt: tuple[Runtime, Any], tg: FakeTelegram
+) -> None:
+    from datetime import UTC, datetime
+
+    from sheepdog.reports import job, weekly
+
+    runtime, _ = rt
+    services = runtime.services
+    assert job.telegram_target(services.settings) == ("123456:TEAM-token", str(GROUP), tg.base_url)
+    now = datetime(2026, 11, 30, 14, tzinfo=UTC)
+    _, period = weekly.due(now, services.business.timezone)
+    report = weekly.build(services.db, now, services.business.timezone, services.business.currency, period)
+    await asyncio.to_thread(job.destinations(services)["telegram"], report)
+    (photo,) = tg.made("sendPhoto")
+    assert int(photo.params["chat_id"]) == GROUP and photo.params["photo"].startswith(b"\x89PNG")
