@@ -305,8 +305,7 @@ class TelegramTeamSurface:
             thread_id: int | None = None
             reply_to: int | None = None
             if root is None and topic is not None and self.config.topics:
-                opened = await self.call(bot.create_forum_topic, chat_id=chat, name=topic)
-                thread_id = opened.message_thread_id
+                thread_id = await self._open_topic(chat, topic)
             elif root is not None:
                 thread_id = int(root.thread_ref) if root.thread_ref else None
                 reply_to = None if thread_id else int(root.ref or 0)
@@ -333,6 +332,19 @@ class TelegramTeamSurface:
         return await posts.place(
             services, where, card, str(chat), render.digest(parts[0], markup), post, edit, root
         )
+
+    async def _open_topic(self, chat: int, name: str) -> int | None:
+        """A forum topic for the lead; None in a group without topics (a reply chain instead)."""
+        try:
+            opened = await self.call(self.bot().create_forum_topic, chat_id=chat, name=name)
+        except BadRequest as exc:
+            if "forum" not in exc.message.lower():
+                raise
+            log.warning(
+                "Telegram group %s has no topics (%s): a reply chain per lead instead", chat, exc.message
+            )
+            return None
+        return int(opened.message_thread_id)
 
     async def _send(
         self,

@@ -631,3 +631,16 @@ async def test_the_weekly_report_goes_to_the_team_group_without_a_bot_of_its_own
     await asyncio.to_thread(job.destinations(services)["telegram"], report)
     (photo,) = tg.made("sendPhoto")
     assert int(photo.params["chat_id"]) == GROUP and photo.params["photo"].startswith(b"\x89PNG")
+
+
+async def test_a_group_without_topics_falls_back_to_a_reply_chain(
+    rt: tuple[Runtime, Any], tg: FakeTelegram
+) -> None:
+    tg.fail_next("createForumTopic", 400, "Bad Request: the chat is not a forum")
+    lead_id, _, cards = await new_lead(rt, tg)
+    assert tg.methods() == ["createForumTopic!400", "sendMessage", "sendMessage", "sendMessage"]
+    root = cards[f"brief:{lead_id}"]
+    assert root.thread_ref is None
+    assert all(
+        c.params["reply_parameters"]["message_id"] == int(root.ref or 0) for c in tg.made("sendMessage")[1:]
+    )
