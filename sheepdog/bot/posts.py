@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from sheepdog.bot.cards import Card
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import CardPost, Lead, SeenDelivery, TeamIdentity, ThreadMessage
+from sheepdog.storage.tables import CardPost, Event, Lead, SeenDelivery, TeamIdentity, ThreadMessage
 
 log = logging.getLogger(__name__)
 
@@ -369,3 +369,30 @@ class TeamIdentities:
             if lead is not None and self.holder(s, lead) == user_id:
                 return lead.owner
             return None
+
+
+# ---- what a surface cannot do (shown on the console) --------------------------------------
+
+PROBLEMS_SHOWN_S = 7 * 24 * 3600
+"""How long a surface's problem (the bot removed from its group) stays on the console's banner."""
+
+
+def open_problems(services: Services) -> list[str]:
+    """Surface problems not tied to one lead ("<surface>_problem" events, e.g. the Telegram bot
+    removed from the team group) and not resolved since ("<surface>_restored"): the console's
+    health banner shows them."""
+    since = services.now() - timedelta(seconds=PROBLEMS_SHOWN_S)
+    with services.db.session() as s:
+        rows = s.scalars(
+            select(Event)
+            .where(Event.at >= since, Event.lead_id.is_(None), Event.kind.like("%\\_problem", escape="\\"))
+            .order_by(Event.id)
+        ).all()
+        out: list[str] = []
+        for event in rows:
+            restored = event.kind.removesuffix("_problem") + "_restored"
+            later = s.scalar(select(Event.id).where(Event.kind == restored, Event.id > event.id).limit(1))
+            why = f"{event.actor or 'a chat surface'}: {(event.data or {}).get('why', event.kind)}"
+            if later is None and why not in out:
+                out.append(why)
+        return out

@@ -65,7 +65,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MEMBERS_TTL_S = 120  # how long getChatMember's answer about one user is trusted
 RETRY_INLINE_MAX_S = 5.0  # a 429 asking to wait this long or less is waited out; longer: the queue retries
 RETRIES_INLINE = 3
-PROBLEM = "telegram_team_problem"
+PROBLEM = "telegram_team_problem"  # shown on the console until RESTORED (bot.posts.open_problems)
+RESTORED = "telegram_team_restored"
 
 COMMANDS = {
     "pipeline": "open leads by stage, with owners and the stuck ones",
@@ -709,7 +710,9 @@ class TelegramTeamSurface:
                 self.problem, services, None, f"the bot was removed from chat {chat} ({status})"
             )
         elif status in MEMBER_STATUSES or status == "restricted":
-            self._gone.discard(chat)
+            if chat in self._gone:
+                self._gone.discard(chat)
+                await asyncio.to_thread(_log, services, RESTORED, None, "Telegram", chat=chat, status=status)
             if status != "administrator" and chat == self.group:
                 log.warning(
                     "Telegram team: the bot is not an admin of %s: reactions and topics need it", chat

@@ -449,13 +449,21 @@ async def test_a_deleted_topic_or_a_removed_bot_is_reported_not_retried(
     failed = [c.method for c in tg.calls if c.method.endswith("!400")]
     assert failed == ["sendMessage!400"]  # once: the sync job did not fail and retry
 
-    kicked = update("my_chat_member.json", CHAT_ID=GROUP, USER_ID=DANA, USER_NAME="Dana")
+    kicked = update("my_chat_member.json", CHAT_ID=GROUP, USER_ID=DANA, USER_NAME="Dana", NEW_STATUS="kicked")
     await post(client, kicked)
     with runtime.services.db.session() as s:
         problems = [
             e.data["why"] for e in s.scalars(select(Event).where(Event.kind == "telegram_team_problem"))
         ]
         assert f"the bot was removed from chat {GROUP} (kicked)" in problems
+    health = (await (await client.get("/api/jobs")).json())["health"]  # the console's banner
+    assert f"Telegram: the bot was removed from chat {GROUP} (kicked)" in health["problem"]
+    back = update(
+        "my_chat_member.json", CHAT_ID=GROUP, USER_ID=DANA, USER_NAME="Dana", NEW_STATUS="administrator"
+    )
+    await post(client, back)
+    health = (await (await client.get("/api/jobs")).json())["health"]
+    assert "Telegram" not in (health["problem"] or "")
 
 
 async def test_429_retry_after_is_honoured(rt: tuple[Runtime, Any], tg: FakeTelegram) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sheepdog.bot.cards import lead_cards
 from sheepdog.bot.console import numbers
 from sheepdog.bot.console.listing import HELD_AS_SPAM, lead_rows
+from sheepdog.bot.posts import open_problems
 from sheepdog.bot.web import SERVICES, json_error, read_body
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Category, Stage
@@ -326,6 +327,8 @@ def _job_health(services: Services) -> dict[str, Any]:
         problem = "no worker is running: replies are stored and wait. Start one: sheepdog worker"
     else:
         problem = None
+    if surfaces := open_problems(services):  # e.g. the Telegram bot removed from the team group
+        problem = "; ".join([*([problem] if problem else []), *surfaces])
     return {
         "backend": health.backend,
         "reachable": health.reachable,
