@@ -1,17 +1,17 @@
 """Telegram team surface: the whole team workflow in a Telegram group and the owner's private chat.
 
-- The group (a forum supergroup): a topic per lead ("#12 Jordan Ellis · heat pump") opened by its
-  brief, the customer's messages mirrored, each waiting draft with Approve / Edit / Pause / Skip
-  and Quoted / Won / Lost, edited in place once decided. Without topics: a reply chain under the
+- The group (a forum supergroup): a topic per lead opened by its brief, the customer's messages
+  mirrored, each waiting draft with Approve / Edit / Pause / Skip and Quoted / Won / Lost, edited
+  in place once decided (the cards: bot.telegram_cards). Without topics: a reply chain under the
   brief. A reply in a lead's topic goes to the customer; one starting with the note marker stays
   internal. Reacting with the claim emoji on a lead's card claims it.
 - The owner's private chat: every draft that waits, with its keyboard (the approval queue).
 - Edit, Won and Lost ask first with a ForceReply prompt; an edit is shown back before it is sent.
 
-An adapter only: python-telegram-bot's Bot speaks the Bot API (base_url points it at a local
-server in tests); each update becomes a TeamAction for handlers.team_actions, each card HTML
-(telegram_render). Where cards live, seen update ids, members' messages and prompts, and who
-claimed what are the surface repositories of bot.posts.
+This module takes the updates: an adapter only. python-telegram-bot's Bot speaks the Bot API
+(base_url points it at a local server in tests); each update becomes a TeamAction for
+handlers.team_actions. Seen update ids, members' messages and prompts, and who claimed what are
+the surface repositories of bot.posts.
 """
 
 from __future__ import annotations
@@ -23,50 +23,38 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
-from sqlalchemy import select
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     ReplyParameters,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from sheepdog.bot import posts
 from sheepdog.bot import telegram_render as render
-from sheepdog.bot.cards import Card, escalation_card, escalation_events, lead_cards, lead_title
+from sheepdog.bot.telegram_cards import RESTORED, SURFACE, TelegramCards
 from sheepdog.channels import telegram_customer as customer_updates
-from sheepdog.channels.telegram_customer import make_bot, parse_update
-from sheepdog.config import TelegramCustomerConfig, TelegramTeamConfig
-from sheepdog.errors import BadInputError, ConfigError, NotFoundError, TransientSendError
+from sheepdog.channels.telegram_customer import parse_update
+from sheepdog.errors import BadInputError, NotFoundError, TransientSendError
 from sheepdog.handlers import commands
 from sheepdog.handlers.actions import ActionResult
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.team_actions import TeamAction, draft_to_edit, perform
-from sheepdog.storage.tables import Event, Lead, Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SURFACE = "telegram"
-OWNER_SURFACE = "telegram:owner"
 ROUTE = "/hooks/telegram/team"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MEMBERS_TTL_S = 120  # how long getChatMember's answer about one user is trusted
-RETRY_INLINE_MAX_S = 5.0  # a 429 asking to wait this long or less is waited out; longer: the queue retries
-RETRIES_INLINE = 3
-PROBLEM = "telegram_team_problem"  # shown on the console until RESTORED (bot.posts.open_problems)
-RESTORED = "telegram_team_restored"
 
 COMMANDS = {
     "pipeline": "open leads by stage, with owners and the stuck ones",
@@ -94,73 +82,11 @@ ALLOWED_UPDATES = list(HANDLED_UPDATES)
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member"})
 
 
-class TelegramTeamSurface:
-    """Posts and updates cards in the group and the owner's chat; serves the team's updates."""
+class TelegramTeamSurface(TelegramCards):
+    """Posts and updates cards (TelegramCards); serves the team's updates: buttons, replies,
+    reactions, commands."""
 
     name = SURFACE
-
-    def __init__(self, config: TelegramTeamConfig, customer: TelegramCustomerConfig | None = None) -> None:
-        customer = customer or TelegramCustomerConfig()
-        token = config.bot_token or (customer.bot_token if customer.enabled else None)
-        if not token:
-            raise ConfigError("[telegram_team] needs bot_token (or channels.telegram's bot to share)")
-        if config.group_chat_id is None and config.owner_chat_id is None:
-            raise ConfigError(
-                "[telegram_team] needs group_chat_id and/or owner_chat_id (see docs/telegram.md)"
-            )
-        self.shared = customer.enabled and token == customer.bot_token
-        self.secret = config.secret_token or (customer.secret_token if self.shared else None) or ""
-        if config.mode == "webhook" and not self.secret:
-            raise ConfigError("[telegram_team] mode = 'webhook' needs secret_token (or mode = 'polling')")
-        if self.shared and (config.mode != "webhook" or customer.mode != "webhook"):
-            raise ConfigError(
-                "[telegram_team] shares channels.telegram's bot: that works in webhook mode only (Telegram "
-                "gives a bot's updates to one consumer, which routes them by chat); for polling, give the "
-                "team its own bot_token"
-            )
-        self.config, self.customer, self.token = config, customer, token
-        self.group, self.owner_chat = config.group_chat_id, config.owner_chat_id
-        self.cards = posts.CardPosts(SURFACE)
-        self.owner_cards = posts.CardPosts(OWNER_SURFACE)
-        self.thread = posts.ThreadMessages(SURFACE)
-        self.claimers = posts.TeamIdentities(SURFACE)
-        self._bots: dict[int, Bot] = {}
-        self._members: dict[int, tuple[float, bool]] = {}
-        self._gone: set[int] = set()  # chats the bot was removed from (until it is added back)
-
-    # ---- the Bot API ----------------------------------------------------------------------
-
-    def bot(self) -> Bot:
-        """One Bot per event loop (httpx's client belongs to the loop that first used it)."""
-        loop = id(asyncio.get_running_loop())
-        bot = self._bots.get(loop)
-        if bot is None:
-            bot = self._bots[loop] = make_bot(self.token, self.config.api_base_url)
-        return bot
-
-    async def call(self, method: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
-        """A Bot API call that honours 429: a short retry_after is waited out here, a long one
-        becomes TransientSendError(retry_after) so the queue retries the whole job later."""
-        for attempt in range(RETRIES_INLINE + 1):
-            try:
-                return await method(**kwargs)
-            except RetryAfter as exc:
-                after = exc.retry_after
-                seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
-                if seconds > RETRY_INLINE_MAX_S or attempt == RETRIES_INLINE:
-                    raise TransientSendError(
-                        f"Telegram rate limit: retry after {seconds:g}s", seconds
-                    ) from exc
-                log.info("Telegram asked to wait %gs (429); waiting", seconds)
-                await asyncio.sleep(seconds)
-        raise AssertionError("unreachable")
-
-    async def send_photo(self, png: bytes, caption: str = "", *, chat_id: int | None = None) -> str:
-        """A picture (the weekly report's chart) in the team group, or the owner's chat when there
-        is no group; returns the message id."""
-        chat = chat_id or self.group or self.owner_chat
-        msg = await self.call(self.bot().send_photo, chat_id=chat, photo=png, caption=caption[:1024] or None)
-        return str(msg.message_id)
 
     # ---- who may act ----------------------------------------------------------------------
 
@@ -189,199 +115,6 @@ class TelegramTeamSurface:
             _log, services, "telegram_refused", None, _name(user), user_id=user.get("id"), what=what
         )
         return f"Sorry, only members of the team group can {what}. Ask the owner to add you."
-
-    # ---- cards: post once, then edit in place ----------------------------------------------
-
-    async def sync_lead(self, services: Services, lead_id: int) -> None:
-        """Bring the lead's topic (and the owner's approval queue) up to date. A Telegram outage
-        raises so the queue retries; a deleted topic or a removed bot is reported, not retried."""
-        loaded = await asyncio.to_thread(self._load, services, lead_id)
-        if loaded is None:
-            return
-        cards, alerts, topic, gone = loaded
-        for chat, run in ((self.group, self._sync_group), (self.owner_chat, self._sync_owner)):
-            if chat is None or chat in self._gone or (chat == self.group and gone):
-                continue
-            try:
-                await run(services, cards, alerts, topic)
-            except Forbidden as exc:
-                self._gone.add(chat)
-                await asyncio.to_thread(
-                    self.problem, services, None, f"cannot post in chat {chat}: {exc.message}"
-                )
-            except BadRequest as exc:
-                if "thread" in exc.message.lower() or "topic" in exc.message.lower():
-                    why = f"the lead's Telegram topic is gone ({exc.message})"
-                    await asyncio.to_thread(
-                        self.problem, services, lead_id, why, attention="its Telegram topic was deleted"
-                    )
-                else:
-                    await asyncio.to_thread(
-                        self.problem, services, lead_id, f"Telegram refused a card: {exc.message}"
-                    )
-
-    def _load(self, services: Services, lead_id: int) -> tuple[list[Card], list[Card], str, bool] | None:
-        with services.db.session() as s:
-            cards = lead_cards(s, lead_id, services.business.timezone)
-            lead = s.get(Lead, lead_id)
-            if not cards or lead is None:
-                return None
-            holder_id = self.claimers.holder(s, lead)
-            holder = (
-                render.mention(int(holder_id), lead.owner or "")
-                if holder_id
-                else render.esc(lead.owner or "") or None
-            )
-            who = self.config.on_call_user_id or self.config.owner_user_id
-            tag = render.mention(who, "on call") + " " if who else ""
-            hint = f"React with {self.config.claim_emoji} on the brief to take it."
-            alerts = [
-                escalation_card(e, mention=tag, holder=holder, claim_hint=hint, esc=render.esc)
-                for e in escalation_events(s, lead_id)
-            ]
-            first = s.scalar(
-                select(Message)
-                .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-                .order_by(Message.id)
-                .limit(1)
-            )
-            fields = ((first.triage or {}).get("fields") or {}) if first is not None else {}
-            service = fields.get("service") or str((lead.brief or {}).get("category", "")).replace("_", " ")
-            topic = render.topic_name(lead_id, lead_title(lead), str(service) or None)
-            problems = s.scalars(select(Event).where(Event.lead_id == lead_id, Event.kind == PROBLEM)).all()
-            gone = any((e.data or {}).get("topic_gone") for e in problems)
-            return cards, alerts, topic, gone
-
-    async def _sync_group(
-        self, services: Services, cards: list[Card], alerts: list[Card], topic: str
-    ) -> None:
-        assert self.group is not None
-        stages = cards[0].stage_buttons
-        root = await self._place(services, self.cards, self.group, cards[0], None, topic=topic)
-        if root is None:
-            raise TransientSendError(f"the topic of lead {cards[0].lead_id} is being opened elsewhere; retry")
-        for card in cards[1:]:
-            if await asyncio.to_thread(self.thread.typed_here, services, card):
-                continue  # typed in the topic by a member: already there
-            await self._place(services, self.cards, self.group, card, root, stages=stages)
-        for card in alerts:
-            await self._place(services, self.cards, self.group, card, root)
-
-    async def _sync_owner(
-        self, services: Services, cards: list[Card], alerts: list[Card], topic: str
-    ) -> None:
-        """The approval queue: every waiting draft, and every draft already shown there (so its
-        card says what became of it)."""
-        assert self.owner_chat is not None
-        shown = await asyncio.to_thread(self.owner_cards.of_lead, services, cards[0].lead_id)
-        for card in cards:
-            if card.kind == "draft" and (card.extra.get("state") == "pending" or card.key in shown):
-                await self._place(
-                    services,
-                    self.owner_cards,
-                    self.owner_chat,
-                    card,
-                    None,
-                    header=topic,
-                    stages=cards[0].stage_buttons,
-                )
-
-    async def _place(
-        self,
-        services: Services,
-        where: posts.CardPosts,
-        chat: int,
-        card: Card,
-        root: posts.CardPost | None,
-        *,
-        topic: str | None = None,
-        header: str | None = None,
-        stages: tuple[Any, ...] = (),
-    ) -> posts.CardPost | None:
-        bot = self.bot()
-        parts = render.split(render.card_html(card, header))
-        markup = render.keyboard(card, stages)
-
-        async def post(card: Card, root: posts.CardPost | None) -> posts.Placed:
-            thread_id: int | None = None
-            reply_to: int | None = None
-            if root is None and topic is not None and self.config.topics:
-                thread_id = await self._open_topic(chat, topic)
-            elif root is not None:
-                thread_id = int(root.thread_ref) if root.thread_ref else None
-                reply_to = None if thread_id else int(root.ref or 0)
-            sent = await self._send(chat, parts[0], markup, thread_id, reply_to)
-            for more in parts[1:]:
-                await self._send(chat, more, None, thread_id, sent.message_id)
-            return posts.Placed(str(chat), str(sent.message_id), str(thread_id) if thread_id else None)
-
-        async def edit(card: Card, row: posts.CardPost) -> None:
-            try:
-                await self.call(
-                    bot.edit_message_text,
-                    chat_id=int(row.container or chat),
-                    message_id=int(row.ref or 0),
-                    text=parts[0],
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
-            except BadRequest as exc:
-                if "not modified" not in exc.message.lower():
-                    raise
-
-        return await posts.place(
-            services, where, card, str(chat), render.digest(parts[0], markup), post, edit, root
-        )
-
-    async def _open_topic(self, chat: int, name: str) -> int | None:
-        """A forum topic for the lead; None in a group without topics (a reply chain instead)."""
-        try:
-            opened = await self.call(self.bot().create_forum_topic, chat_id=chat, name=name)
-        except BadRequest as exc:
-            if "forum" not in exc.message.lower():
-                raise
-            log.warning(
-                "Telegram group %s has no topics (%s): a reply chain per lead instead", chat, exc.message
-            )
-            return None
-        return int(opened.message_thread_id)
-
-    async def _send(
-        self,
-        chat: int,
-        text: str,
-        markup: Any,
-        thread_id: int | None = None,
-        reply_to: int | None = None,
-    ) -> Any:
-        return await self.call(
-            self.bot().send_message,
-            chat_id=chat,
-            text=text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            message_thread_id=thread_id,
-            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-            if reply_to
-            else None,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-
-    def problem(
-        self, services: Services, lead_id: int | None, why: str, *, attention: str | None = None
-    ) -> None:
-        """A deleted topic, a removed bot: a warning in the log and once in the event log (the
-        console shows it); with `attention`, on the lead's card too. Not retried."""
-        log.warning("Telegram team surface: %s (lead %s)", why, lead_id)
-        with services.db.session() as s:
-            seen = s.scalars(select(Event).where(Event.kind == PROBLEM, Event.lead_id == lead_id)).all()
-            if any((e.data or {}).get("why") == why for e in seen):
-                return
-            services.log(s, PROBLEM, lead_id, "Telegram", why=why, topic_gone=attention is not None)
-            lead = s.get(Lead, lead_id) if lead_id else None
-            if lead is not None and attention and attention not in (lead.needs_attention or ""):
-                lead.needs_attention = " · ".join(x for x in (lead.needs_attention, attention) if x)[-200:]
 
     # ---- updates in -----------------------------------------------------------------------
 
