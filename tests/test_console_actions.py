@@ -194,7 +194,9 @@ def test_approve_and_edit_at_the_same_moment_send_one_message(make_settings: Any
     assert len(winners) == 1
     recorder, _ = smtp
     assert len(recorder.messages) == 1
-    sent = recorder.messages[0].get_body(preferencelist=("plain",)).get_content().splitlines()[0]  # then the signature
+    sent = (
+        recorder.messages[0].get_body(preferencelist=("plain",)).get_content().splitlines()[0]
+    )  # then the signature
     assert (sent == "Ali's version") == (winners == ["edit"])  # what went out is what the winner saw
     svc.queue.stop()
     svc.db.dispose()

@@ -433,7 +433,9 @@ def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
     if last is not None and last.category == "refund_request":
         amount = ((last.triage or {}).get("extracted") or {}).get("refund_amount")
         limit = settings.business.to_domain().refund_threshold
-        done = session.scalar(select(Refund.id).where(Refund.lead_id == lead.id, Refund.message_id == last.id))
+        done = session.scalar(
+            select(Refund.id).where(Refund.lead_id == lead.id, Refund.message_id == last.id)
+        )
         within = amount and amount["currency"] == limit.currency and Decimal(amount["amount"]) <= limit.amount
         if within and done is None:
             button = f"Refund {Money(Decimal(amount['amount']), amount['currency'])} and confirm"
@@ -453,11 +455,18 @@ def customer_history(session: Session, lead: Lead) -> str:
     conversations = [lead.conversation_id, *(o.conversation_id for o in leads)]
     messages = len(
         session.scalars(
-            select(Message.id).where(Message.conversation_id.in_(conversations), Message.direction == "inbound")
+            select(Message.id).where(
+                Message.conversation_id.in_(conversations), Message.direction == "inbound"
+            )
         ).all()
     )
-    refunds = session.scalars(select(Refund).where(Refund.lead_id.in_([lead.id, *(o.id for o in leads)]))).all()
-    parts = [f"{len(leads)} earlier lead{'s' if len(leads) != 1 else ''}" + (f" ({', '.join(outcomes[:5])})" if outcomes else "")]
+    refunds = session.scalars(
+        select(Refund).where(Refund.lead_id.in_([lead.id, *(o.id for o in leads)]))
+    ).all()
+    parts = [
+        f"{len(leads)} earlier lead{'s' if len(leads) != 1 else ''}"
+        + (f" ({', '.join(outcomes[:5])})" if outcomes else "")
+    ]
     parts.append(f"{messages} message{'s' if messages != 1 else ''} from them")
     paid = ", ".join(f"{Money(r.amount, r.currency)} {r.state.replace('_', ' ')}" for r in refunds[:5])
     parts.append(f"refunds: {paid}" if refunds else "no refunds before")

@@ -137,7 +137,7 @@ class TelegramCards:
 
     def _load(self, services: Services, lead_id: int) -> tuple[list[Card], list[Card], str, bool] | None:
         with services.db.session() as s:
-            cards = lead_cards(s, lead_id, services.business.timezone)
+            cards = lead_cards(s, lead_id, services.business.timezone, services.settings)
             lead = s.get(Lead, lead_id)
             if not cards or lead is None:
                 return None

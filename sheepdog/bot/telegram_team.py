@@ -43,7 +43,7 @@ from sheepdog.bot import telegram_render as render
 from sheepdog.bot.telegram_cards import RESTORED, SURFACE, TelegramCards
 from sheepdog.channels import telegram_customer as customer_updates
 from sheepdog.channels.telegram_customer import parse_update
-from sheepdog.errors import BadInputError, NotFoundError, TransientSendError
+from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError, TransientSendError
 from sheepdog.handlers import commands
 from sheepdog.handlers.actions import ActionResult
 from sheepdog.handlers.context import Services
@@ -373,9 +373,17 @@ class TelegramTeamSurface(TelegramCards):
         else:
             try:
                 answer = await asyncio.to_thread(
-                    commands.run, services, f"{verb} {rest}", _name(user), "/", SURFACE
+                    commands.run,
+                    services,
+                    f"{verb} {rest}",
+                    _name(user),
+                    "/",
+                    SURFACE,
+                    is_owner=user["id"] == self.config.owner_user_id,
                 )
                 answer = answer.replace("/ ", "/")
+            except ForbiddenError as exc:
+                answer = f"Nothing changed: {exc}."
             except (BadInputError, NotFoundError) as exc:
                 answer = f"{str(exc).replace('/ ', '/')} — try /help."
         await self._say(chat, thread, _markdown_html(answer), msg["message_id"], html=True)

@@ -182,7 +182,10 @@ def _sender(msg: EmailMessage, from_header: str) -> tuple[str, str]:
         addresses = ()
     raw = next((str(v) for k, v in msg.raw_items() if k.lower() == "from"), from_header)
     if len(re.findall(r"<[^<>]*@[^<>]*>", raw)) > 1:
-        addresses, from_header = (), " ".join(raw.split())  # an address typed into an unquoted display name: the last one is the mailbox
+        addresses, from_header = (
+            (),
+            " ".join(raw.split()),
+        )  # an address typed into an unquoted display name: the last one is the mailbox
     if len(addresses) == 1 and addresses[0].addr_spec and "@" in addresses[0].addr_spec:
         found = addresses[0]
         return _header_text(found.display_name), found.addr_spec

@@ -95,7 +95,18 @@ ERROR_WORDS = {
 }
 
 DELIVERY_STATUSES = frozenset(
-    {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled"}
+    {
+        "accepted",
+        "scheduled",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "read",
+        "canceled",
+    }
 )
 
 

@@ -200,9 +200,7 @@ def unclaim(services: Services, lead_id: int, actor: str) -> ActionResult:
     return _done(services, lead_id, True, "released")
 
 
-def reply(
-    services: Services, lead_id: int, actor: str, text: str, key: str | None = None
-) -> ActionResult:
+def reply(services: Services, lead_id: int, actor: str, text: str, key: str | None = None) -> ActionResult:
     """A team member answers the customer directly, on the lead's channel. `key` is the surface's
     id of the message (a Slack ts, a console request id): the same key never sends twice."""
     text = _text(text, "reply")
@@ -451,7 +449,7 @@ __all__ = [
 
 
 def refund(services: Services, lead_id: int, actor: str) -> ActionResult:
-    """"Refund $40 and confirm": record, pay (webhook) or add a refund to do, confirm once."""
+    """ "Refund $40 and confirm": record, pay (webhook) or add a refund to do, confirm once."""
     from sheepdog.handlers.refunds import refund_and_confirm
 
     ok, message = refund_and_confirm(services, lead_id, actor)

@@ -108,7 +108,9 @@ def policy(services: Services) -> str:
     for row in rows:
         holding = "holding replies on" if getattr(p, row.workflow).holding_reply else "no holding replies"
         lines.append(f"• {row.workflow.replace('_', ' ')}: {row.level.value} ({row.source}; {holding})")
-    lines.append(f"• refunds up to {services.business.refund_threshold} are refunded and confirmed in one click")
+    lines.append(
+        f"• refunds up to {services.business.refund_threshold} are refunded and confirmed in one click"
+    )
     lines.append(f"• opt-out applies to {'every channel' if p.opt_out_scope == 'all' else 'its own channel'}")
     return "\n".join(lines)
 
@@ -125,13 +127,17 @@ def autonomy(services: Services, words: list[str], actor: str, *, is_owner: bool
     try:
         level = Autonomy(level_word)
     except ValueError:
-        raise BadInputError(f"{words[-1]!r} is not a level: L3, L4 or L5, e.g. `{command} autonomy L4`") from None
+        raise BadInputError(
+            f"{words[-1]!r} is not a level: L3, L4 or L5, e.g. `{command} autonomy L4`"
+        ) from None
     if len(words) > 2:
         raise BadInputError(f"one workflow at most, e.g. `{command} autonomy first_reply {level.value}`")
     targets = list(policy_store.WORKFLOWS)
     if len(words) == 2:
         workflow = words[0].lower().replace("-", "_")
-        workflow = {"first": "first_reply", "replies": "support", "follow_up": "cadence"}.get(workflow, workflow)
+        workflow = {"first": "first_reply", "replies": "support", "follow_up": "cadence"}.get(
+            workflow, workflow
+        )
         if workflow not in policy_store.WORKFLOWS:
             raise BadInputError(f"unknown workflow {words[0]!r}; one of: {', '.join(policy_store.WORKFLOWS)}")
         targets = [workflow]

@@ -543,7 +543,11 @@ def opt_out(
             row.state, row.last_error = "cancelled", "they opted out before it was sent"
             services.log(session, "send_cancelled", row.lead_id, outbox_id=row.id, reason="opted out")
     for lead in session.scalars(select(Lead).where(Lead.contact_id == contact.id)):
-        if everything or lead.channel == channel or closed(services, contact, reply_channel(services, lead, contact)):
+        if (
+            everything
+            or lead.channel == channel
+            or closed(services, contact, reply_channel(services, lead, contact))
+        ):
             stop_cadence(session, services, lead, "opted out", actor)
         services.lead_changed(lead.id, session)
 

@@ -867,8 +867,12 @@ def _restored(session: Session, message: Message) -> tuple[InboundMessage, _Stor
         received_at=message.created_at,
         raw_content_type=message.raw_content_type or "",
         sender_name=contact.name,
-        sender_email=message.sender if message.channel == Channel.EMAIL.value and message.sender else contact.email,
-        sender_phone=message.sender if message.channel == Channel.SMS.value and message.sender else contact.phone,
+        sender_email=message.sender
+        if message.channel == Channel.EMAIL.value and message.sender
+        else contact.email,
+        sender_phone=message.sender
+        if message.channel == Channel.SMS.value and message.sender
+        else contact.phone,
         sender_handle=conversation.thread_key if message.channel == Channel.TELEGRAM.value else None,
         subject=message.subject,
         provider_message_id=message.provider_message_id,

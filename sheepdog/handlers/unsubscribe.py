@@ -67,7 +67,11 @@ def unsubscribe(services: Services, token: str, how: str) -> str:
         while contact.merged_into_id is not None:
             contact = s.get(Contact, contact.merged_into_id)
         lead_id = s.scalar(
-            Lead.__table__.select().with_only_columns(Lead.id).where(Lead.contact_id == contact.id).order_by(Lead.id.desc()).limit(1)
+            Lead.__table__.select()
+            .with_only_columns(Lead.id)
+            .where(Lead.contact_id == contact.id)
+            .order_by(Lead.id.desc())
+            .limit(1)
         )
         opt_out(s, services, contact, lead_id, channel=channel, via=how)
     return services.business.name

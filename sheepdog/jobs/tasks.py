@@ -203,7 +203,13 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         return "failed"
     except UncertainSendError as exc:
         with services.db.session() as s:
-            _uncertain(s, services, s.get(Outbox, outbox_id), describe_send_error(exc, out.channel, services.settings), str(exc))
+            _uncertain(
+                s,
+                services,
+                s.get(Outbox, outbox_id),
+                describe_send_error(exc, out.channel, services.settings),
+                str(exc),
+            )
         return "uncertain"
     except Exception as exc:  # an unexpected SDK error: it may have sent; a person checks
         log.exception("unexpected error sending outbox %s", outbox_id)

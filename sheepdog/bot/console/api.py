@@ -221,7 +221,12 @@ async def command(request: web.Request) -> web.Response:
     body = await _json(request)
     try:
         answer = await asyncio.to_thread(
-            commands.run, services, str(body.get("text", "")), _actor(request, body), "/sheepdog", is_owner=True
+            commands.run,
+            services,
+            str(body.get("text", "")),
+            _actor(request, body),
+            "/sheepdog",
+            is_owner=True,
         )
     except ForbiddenError as exc:
         return json_error(403, str(exc))

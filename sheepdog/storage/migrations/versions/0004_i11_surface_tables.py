@@ -5,7 +5,7 @@ surface_posts held four things told apart by a naming convention on its `surface
 claimers). Each gets its own table; every existing row is copied across, then the old table goes.
 
 Revision ID: 0004_i11
-Revises: 0004_i14
+Revises: 0005_i13
 Create Date: 2026-11-29 11:40:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import sheepdog.storage.tables
 
 revision = "0004_i11"
-down_revision = "0004_i14"
+down_revision = "0005_i13"
 branch_labels = None
 depends_on = None
 
