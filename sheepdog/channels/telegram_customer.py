@@ -218,14 +218,17 @@ class TelegramSender:
     channel = Channel.TELEGRAM
 
     def __init__(self, token: str, *, api_base_url: str | None = None) -> None:
-        self.bot = make_bot(token, api_base_url)
+        self.token, self.api_base_url = token, api_base_url
 
     async def send(self, message: Outbound) -> str:
         if not message.to_handle:
             raise PermanentSendError("no Telegram chat id to send to")
+        # A Bot of its own per send: jobs send from several threads, each on its own event loop,
+        # and one shared Bot's `async with` shut its HTTP client under a send still in flight.
+        bot = make_bot(self.token, self.api_base_url)
         try:
-            async with self.bot:
-                sent = await self.bot.send_message(chat_id=message.to_handle, text=message.body)
+            async with bot:
+                sent = await bot.send_message(chat_id=message.to_handle, text=message.body)
         except RetryAfter as exc:
             after = exc.retry_after  # a timedelta with PTB_TIMEDELTA, seconds on older PTB
             seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)

@@ -1,0 +1,188 @@
+"""Sends the owner can trust (issue 13), the edges: STOP at a local Twilio and a local Telegram Bot
+API server, opt-out scope per channel, the handle the customer used, holding-reply promises in
+opening hours, a real bounce on the email's card, and the "may not have gone out" buttons.
+Each on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from sheepdog.app import Runtime, build_runtime, build_services
+from sheepdog.channels.sms_twilio import TwilioSmsParser, help_line
+from sheepdog.channels.telegram_customer import TelegramCustomerParser
+from sheepdog.domain.models import InboundMessage
+from sheepdog.handlers import actions
+from sheepdog.handlers.context import Services
+from sheepdog.handlers.inbound import receive
+from sheepdog.jobs import tasks
+from sheepdog.jobs.queue import InProcessQueue
+from sheepdog.storage.tables import Contact, Lead, Outbox
+from tests.channels.helpers import load, raw
+from tests.channels.test_sms_twilio import TOKEN as SMS_TOKEN
+from tests.channels.test_sms_twilio import signed
+
+TG_SECRET, TG_BOT = "tg-secret-token_123", "123456:TEST-token"
+AFTERNOON = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Austin: no quiet hours
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, str]:
+    url = f"sqlite:///{tmp_path}/edges.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    return {"url": url}
+
+
+# -- local platform servers: what each received ------------------------------------------------
+
+
+@dataclass
+class Received:
+    """What a local platform server was asked to send: (recipient, text) each."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def twilio_server(aiohttp_server: Any) -> tuple[Received, str]:
+    state = Received()
+
+    async def messages(request: web.Request) -> web.Response:
+        posted = {k: str(v) for k, v in (await request.post()).items()}
+        state.sent.append((posted["To"], posted["Body"]))
+        sid = f"SM{len(state.sent):032d}"
+        return web.json_response({"sid": sid, "status": "queued", "to": posted["To"]}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", messages)
+    server = await aiohttp_server(app)
+    return state, str(server.make_url(""))
+
+
+async def bot_api_server(aiohttp_server: Any) -> tuple[Received, str]:
+    state = Received()
+
+    async def method(request: web.Request) -> web.Response:
+        params = await request.json() if request.content_type == "application/json" else dict(await request.post())
+        bot = {"id": 123456, "is_bot": True, "first_name": "Brightside", "username": "brightside_bot"}
+        if request.match_info["method"] == "getMe":
+            return web.json_response({"ok": True, "result": bot})
+        if request.match_info["method"] != "sendMessage":
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        state.sent.append((str(params["chat_id"]), str(params["text"])))
+        chat = {"id": int(params["chat_id"]), "type": "private", "first_name": "FirstName"}
+        msg = {"message_id": 900 + len(state.sent), "date": 1700000000, "chat": chat, "from": bot}
+        return web.json_response({"ok": True, "result": {**msg, "text": params["text"]}})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", method)
+    server = await aiohttp_server(app)
+    return state, str(server.make_url("")).rstrip("/")
+
+
+def sms_in(phone: str, body: str, sid: str) -> InboundMessage:
+    """A stored real Twilio inbound body, signed, from `phone` saying `body`."""
+    from urllib.parse import parse_qsl, urlencode
+
+    params = dict(parse_qsl(load("twilio", "sms__text.txt").decode()))
+    params |= {"From": phone, "Body": body, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid}
+    parser = TwilioSmsParser(SMS_TOKEN, help_line("Brightside", "+1 512 555 0100", None, None))
+    return parser.parse(signed(urlencode(params).encode()))[0]
+
+
+def telegram_in(chat_id: int, text: str, message_id: int) -> InboundMessage:
+    """A stored real Telegram Update, from chat `chat_id` saying `text`."""
+    update = json.loads(load("telegram", "message__text.json"))
+    message = update["message"]
+    message["chat"]["id"] = message["from"]["id"] = chat_id
+    message["text"], message["message_id"] = text, message_id
+    update["update_id"] += message_id
+    body = json.dumps(update).encode()
+    request = raw(body, headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+    return TelegramCustomerParser(TG_SECRET).parse(request)[0]
+
+
+# -- 1. STOP while a touch and an approved draft are queued, at Twilio and at Telegram ---------
+
+
+CHANNELS: dict[str, Callable[..., Any]] = {"sms": twilio_server, "telegram": bot_api_server}
+
+
+@pytest.mark.parametrize("channel", ["sms", "telegram"])
+async def test_stop_while_a_touch_and_an_approved_draft_are_queued_reaches_neither_server(
+    make_settings: Any, aiohttp_server: Any, storage: dict[str, str], channel: str
+) -> None:
+    state, base = await CHANNELS[channel](aiohttp_server)
+    settings_channel: dict[str, Any] = (
+        {
+            "enabled": True,
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": "tw-token",
+            "from_number": "+15125550100",
+            "api_base_url": base,
+        }
+        if channel == "sms"
+        else {"enabled": True, "bot_token": TG_BOT, "secret_token": TG_SECRET, "api_base_url": base}
+    )
+    svc = build_services(
+        make_settings(
+            storage=storage,
+            channels={channel: settings_channel},
+            policy={"first_reply": {"autonomy": "L3"}, "support": {"autonomy": "L3"}},
+        ),
+        queue=InProcessQueue(periodic=False),
+    )  # the queue is not started: everything queued stays queued until STOP has arrived
+    svc.clock = lambda: AFTERNOON
+
+    def inbound(who: int, text: str, n: int) -> InboundMessage:
+        if channel == "sms":
+            return sms_in(f"+1512555{who:04d}", text, f"SM{who:016d}{n:016d}")
+        return telegram_in(who, text, n)
+
+    def prepare() -> dict[int, int]:
+        """Two customers, each with an approved draft and a due follow-up queued; who → lead."""
+        leads = {}
+        for who in (1001, 1002):
+            lead = receive(svc, inbound(who, "Hi, do you install heat pumps in south Austin?", 1))
+            assert lead.lead_id is not None and lead.draft_id is not None
+            assert actions.approve(svc, lead.draft_id, "Dana").ok
+            with svc.db.session() as s:  # the follow-up is due now
+                row = s.get(Lead, lead.lead_id)
+                row.cadence_state, row.cadence_step = "active", 1
+                row.cadence_started_at = svc.now() - timedelta(days=2)
+                row.cadence_next_at = svc.now() - timedelta(minutes=1)
+            leads[who] = lead.lead_id
+        assert tasks.cadence_tick(svc) == 2
+        with svc.db.session() as s:
+            assert [o.state for o in s.scalars(select(Outbox))] == ["queued"] * 4
+        stop = "STOP" if channel == "sms" else "STOP. Please stop messaging me."
+        receive(svc, inbound(1001, stop, 2))  # only the first customer says STOP
+        svc.queue.start()
+        with svc.db.session() as s:
+            ids = list(s.scalars(select(Outbox.id)))
+        for outbox_id in ids:  # even a send job already on its way finds the opt-out
+            tasks.send_outbox(svc, outbox_id)
+        assert svc.queue.wait_idle(timeout=15)
+        return leads
+
+    try:
+        leads = await asyncio.to_thread(prepare)
+        stopped = "+15125551001" if channel == "sms" else "1001"
+        # the other customer's two messages reached the server, which shows the path works
+        assert sorted(to for to, _ in state.sent) == [stopped.replace("1001", "1002")] * 2, state.sent
+        with svc.db.session() as s:
+            states = {
+                o.lead_id: o.state for o in s.scalars(select(Outbox).where(Outbox.lead_id == leads[1001]))
+            }
+            assert set(states.values()) == {"cancelled"}
+            other = list(s.scalars(select(Outbox).where(Outbox.lead_id == leads[1002])))
+            assert [(o.state, o.last_error) for o in other] == [("sent", None)] * 2
+    finally:
+        svc.queue.stop()
+        svc.db.dispose()
