@@ -63,6 +63,11 @@ def merge_contacts(session: Session, services: Services, *, keep: Contact, gone:
     keep.email = keep.email or gone.email
     keep.phone = keep.phone or gone.phone
     keep.opted_out = keep.opted_out or gone.opted_out
+    # An opt-out on one channel (opt_out_scope = "channel") is the person's, whichever row had it.
+    closed = [*(keep.opted_out_channels or []), *(gone.opted_out_channels or [])]
+    keep.opted_out_channels = list(dict.fromkeys(closed))
+    if gone.opted_out_at is not None and (keep.opted_out_at is None or gone.opted_out_at > keep.opted_out_at):
+        keep.opted_out_at = gone.opted_out_at
     gone.merged_into_id = keep.id
     services.log(session, "contacts_merged", None, kept=keep.id, merged=gone.id)
     session.flush()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -21,14 +22,15 @@ from sheepdog.channels.sms_twilio import TwilioSmsParser, help_line
 from sheepdog.channels.telegram_customer import TelegramCustomerParser
 from sheepdog.domain.models import InboundMessage
 from sheepdog.handlers import actions
-from sheepdog.handlers.context import Services
 from sheepdog.handlers.inbound import receive
 from sheepdog.jobs import tasks
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Contact, Lead, Outbox
+from sheepdog.storage.tables import Contact, Event, Lead, Outbox
 from tests.channels.helpers import load, raw
 from tests.channels.test_sms_twilio import TOKEN as SMS_TOKEN
 from tests.channels.test_sms_twilio import signed
+from tests.conftest import TOKEN
+from tests.handlers.test_trusted_sends import form, idle, post_signed
 
 TG_SECRET, TG_BOT = "tg-secret-token_123", "123456:TEST-token"
 AFTERNOON = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Austin: no quiet hours
@@ -69,7 +71,9 @@ async def bot_api_server(aiohttp_server: Any) -> tuple[Received, str]:
     state = Received()
 
     async def method(request: web.Request) -> web.Response:
-        params = await request.json() if request.content_type == "application/json" else dict(await request.post())
+        params = (
+            await request.json() if request.content_type == "application/json" else dict(await request.post())
+        )
         bot = {"id": 123456, "is_bot": True, "first_name": "Brightside", "username": "brightside_bot"}
         if request.match_info["method"] == "getMe":
             return web.json_response({"ok": True, "result": bot})
@@ -186,3 +190,166 @@ async def test_stop_while_a_touch_and_an_approved_draft_are_queued_reaches_neith
     finally:
         svc.queue.stop()
         svc.db.dispose()
+
+
+# -- the real app with SMS at a local Twilio and email at the local SMTP server ----------------
+
+
+TW_TOKEN, PUBLIC = "tw-token", "http://127.0.0.1:8080"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PHONE = "+15125550199"  # the web form fixture's phone, in E.164
+
+
+async def app_with_sms(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, storage: dict[str, str], **extra: Any
+) -> tuple[Any, Runtime, Received]:
+    twilio, base = await twilio_server(aiohttp_server)
+    sms = {
+        "enabled": True,
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": TW_TOKEN,
+        "from_number": "+15125550100",
+        "api_base_url": base,
+    }
+    settings = make_settings(storage=storage, channels={"sms": sms}, **extra)
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    client = await aiohttp_client(runtime.app, headers=AUTH)
+    return client, runtime, twilio
+
+
+async def text_in(client: Any, body: str, n: int, phone: str = PHONE) -> None:
+    """A signed Twilio webhook (the stored real body) from `phone` to /hooks/twilio/sms."""
+    sid = f"SM{n:032d}"
+    resp = await post_signed(
+        client,
+        "/hooks/twilio/sms",
+        load("twilio", "sms__text.txt"),
+        From=phone,
+        Body=body,
+        MessageSid=sid,
+        SmsSid=sid,
+        SmsMessageSid=sid,
+    )
+    assert resp.status == 200, await resp.text()
+
+
+async def form_in(client: Any, message: str, **fields: str) -> None:
+    resp = await client.post(
+        "/hooks/form", data=form(message, **fields), headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 200, await resp.text()
+
+
+def lead_of(runtime: Runtime, channel: str) -> int:
+    with runtime.services.db.session() as s:
+        return int(s.scalar(select(Lead.id).where(Lead.channel == channel).order_by(Lead.id.desc())))
+
+
+async def team_reply(client: Any, runtime: Runtime, lead_id: int, text: str) -> Any:
+    resp = await client.post(f"/api/leads/{lead_id}/reply", json={"actor": "Dana", "text": text})
+    await idle(runtime)
+    return resp
+
+
+def closed_channels(runtime: Runtime) -> tuple[bool, list[str]]:
+    with runtime.services.db.session() as s:
+        [contact] = s.scalars(select(Contact).where(Contact.merged_into_id.is_(None))).all()
+        return contact.opted_out, sorted(contact.opted_out_channels or [])
+
+
+# -- 2. opt-out scope "channel": STOP closes SMS only, START reopens only SMS -----------------
+
+
+async def test_scope_channel_stop_on_sms_leaves_email_and_start_reopens_only_sms(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, _ = smtp
+    client, runtime, twilio = await app_with_sms(
+        make_settings, aiohttp_client, aiohttp_server, storage, policy={"opt_out_scope": "channel"}
+    )
+    await form_in(client, "Do you install heat pumps?")  # email + phone: one contact
+    await text_in(client, "Hi, it's Jordan again. Do you also service boilers?", 1)
+    await idle(runtime)
+    email_lead, sms_lead = lead_of(runtime, "webform"), lead_of(runtime, "sms")
+    assert email_lead != sms_lead
+    mails, texts = len(recorder.messages), len(twilio.sent)
+    assert mails >= 1  # the form's first reply went out by email
+
+    await text_in(client, "STOP", 2)
+    assert closed_channels(runtime) == (False, ["sms"])
+    refused = await team_reply(client, runtime, sms_lead, "Sorry to see you go.")
+    assert refused.status == 409 and "opted out" in (await refused.json())["message"]
+    sent = await team_reply(client, runtime, email_lead, "Here is the quote you asked for.")
+    assert sent.status == 200
+    assert len(twilio.sent) == texts  # SMS is closed
+    assert len(recorder.messages) == mails + 1  # email still goes
+    assert "Here is the quote" in recorder.messages[-1].get_body(preferencelist=("plain",)).get_content()
+
+    # an unsubscribe from email, then START by SMS: SMS reopens, the email unsubscribe stays
+    link = str(recorder.messages[-1]["List-Unsubscribe"]).strip("<>")
+    done = await client.post(
+        urlsplit(link).path,
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status == 200
+    assert closed_channels(runtime) == (False, ["email", "sms"])
+    await text_in(client, "START", 3)
+    assert closed_channels(runtime) == (False, ["email"])
+    mails = len(recorder.messages)
+    assert (await team_reply(client, runtime, sms_lead, "Welcome back, Jordan!")).status == 200
+    assert (await team_reply(client, runtime, email_lead, "One more thing by email.")).status == 409
+    assert twilio.sent[-1] == (PHONE, "Welcome back, Jordan!")
+    assert len(recorder.messages) == mails
+    runtime.services.db.dispose()
+
+
+async def test_scope_all_an_sms_start_does_not_undo_an_email_unsubscribe(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, _ = smtp
+    client, runtime, twilio = await app_with_sms(make_settings, aiohttp_client, aiohttp_server, storage)
+    await form_in(client, "Do you install heat pumps?")
+    await idle(runtime)
+    email_lead = lead_of(runtime, "webform")
+    link = str(recorder.messages[-1]["List-Unsubscribe"]).strip("<>")
+    done = await client.post(
+        urlsplit(link).path,
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status == 200 and closed_channels(runtime) == (True, ["email"])
+    await text_in(client, "START", 4)
+    await idle(runtime)
+    assert closed_channels(runtime) == (True, ["email"])
+    mails, texts = len(recorder.messages), len(twilio.sent)
+    assert (await team_reply(client, runtime, email_lead, "Are you still there?")).status == 409
+    assert len(recorder.messages) == mails and len(twilio.sent) == texts
+    with runtime.services.db.session() as s:
+        assert not s.scalars(select(Event).where(Event.kind == "opted_in")).all()
+    runtime.services.db.dispose()
+
+
+async def test_scope_channel_an_sms_stop_survives_the_contacts_being_merged(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    """Email-only and SMS-only contacts are one person once a form names both: the SMS STOP of
+    the one merged away still closes SMS."""
+    client, runtime, twilio = await app_with_sms(
+        make_settings, aiohttp_client, aiohttp_server, storage, policy={"opt_out_scope": "channel"}
+    )
+    data = json.loads(form("Do you install heat pumps?"))
+    resp = await client.post(
+        "/hooks/form", data=json.dumps(data | {"phone": ""}), headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 200
+    await text_in(client, "Do you also service boilers?", 5)
+    await text_in(client, "STOP", 6)
+    sms_lead = lead_of(runtime, "sms")
+    await form_in(client, "Also, can you come on Friday?")  # email and phone: the two merge
+    await idle(runtime)
+    assert closed_channels(runtime) == (False, ["sms"])
+    texts = len(twilio.sent)
+    assert (await team_reply(client, runtime, sms_lead, "Friday works.")).status == 409
+    assert len(twilio.sent) == texts
+    runtime.services.db.dispose()
