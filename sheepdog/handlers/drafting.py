@@ -42,7 +42,7 @@ from sheepdog.domain.policy import ALL_CHANNELS, PolicyInput, decide, holding_ki
 from sheepdog.domain.threads import email_subject
 from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Contact, Draft, Lead, Message, Outbox, VoiceExample
+from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox, VoiceExample
 
 CHANNEL_LIMITS = {Channel.SMS: defaults.SMS_MAX_CHARS, Channel.TELEGRAM: 4000}
 
@@ -421,18 +421,7 @@ def new_outbox(
         .order_by(Message.id.desc())
         .limit(1)
     )
-    used = session.scalar(
-        select(Message.sender)
-        .join(Lead, Lead.conversation_id == Message.conversation_id)
-        .where(
-            Lead.contact_id == contact.id,
-            Message.direction == Direction.INBOUND.value,
-            Message.channel == channel.value,
-            Message.sender.is_not(None),
-        )
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    used = _used_handle(session, lead, channel)
     out = Outbox(
         idempotency_key=key,
         purpose=purpose,
@@ -458,6 +447,43 @@ def new_outbox(
     if channel == Channel.EMAIL and not out.subject:
         out.subject = thread_subject(session, services, lead)
     return out
+
+
+FORMS = (Channel.WEBFORM.value, Channel.WEBHOOK.value)
+
+
+def _reaches(sender: str, channel: Channel) -> bool:
+    """Can this channel send to that handle (a form's handle is an address or a number)?"""
+    if channel == Channel.EMAIL:
+        return "@" in sender
+    if channel == Channel.SMS:
+        return sender.startswith("+")
+    return True
+
+
+def _used_handle(session: Session, lead: Lead, channel: Channel) -> str | None:
+    """The address, number or chat the customer last wrote from that `channel` reaches: in this
+    lead's conversation first (the thread being answered), else in any of theirs. A form counts:
+    the address typed into it is the one they used."""
+    kinds = [channel.value, *(FORMS if channel in (Channel.EMAIL, Channel.SMS) else ())]
+    inbound = (
+        select(Message.sender)
+        .where(
+            Message.direction == Direction.INBOUND.value,
+            Message.channel.in_(kinds),
+            Message.sender.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(20)
+    )
+    theirs = inbound.join(Conversation, Conversation.id == Message.conversation_id).where(
+        Conversation.contact_id == lead.contact_id
+    )
+    for query in (inbound.where(Message.conversation_id == lead.conversation_id), theirs):
+        for sender in session.scalars(query):
+            if _reaches(sender, channel):
+                return str(sender)
+    return None
 
 
 def _handle(contact: Contact, channel: Channel) -> str | None:

@@ -33,6 +33,7 @@ from sheepdog.domain.models import (
     Stage,
     Triage,
 )
+from sheepdog.domain.policy import ALL_CHANNELS
 from sheepdog.domain.threads import is_reply_subject, normalized_subject
 from sheepdog.handlers import learning
 from sheepdog.handlers.context import PROCESS_ID, Services
@@ -348,6 +349,11 @@ def _sender(services: Services, msg: InboundMessage) -> str | None:
         return normalize_phone(msg.sender_phone, services.business.country)
     if msg.channel == Channel.TELEGRAM:
         return msg.sender_handle
+    if msg.channel in (Channel.WEBFORM, Channel.WEBHOOK):
+        # the address typed into the form (the number when there is none): answered there
+        return normalize_email(msg.sender_email) or normalize_phone(
+            msg.sender_phone, services.business.country
+        )
     return None
 
 
@@ -788,7 +794,11 @@ def _apply_opt(
     if msg.opt_in is True:
         opt_in(session, services, contact, lead.id if lead else None, msg.channel.value)
     elif msg.opt_in is False or _sure_opt_out(services, triage):
-        opt_out(session, services, contact, lead.id if lead else None, channel=msg.channel)
+        # A form or webhook is no channel we send on: "stop" written there closes every channel
+        # (closing "webform" would close nothing under opt_out_scope = "channel").
+        forms = (Channel.WEBFORM, Channel.WEBHOOK)
+        channel = ALL_CHANNELS if msg.channel in forms else msg.channel
+        opt_out(session, services, contact, lead.id if lead else None, channel=channel)
 
 
 def _sure_opt_out(services: Services, triage: Triage) -> bool:

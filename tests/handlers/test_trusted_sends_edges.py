@@ -25,7 +25,7 @@ from sheepdog.handlers import actions
 from sheepdog.handlers.inbound import receive
 from sheepdog.jobs import tasks
 from sheepdog.jobs.queue import InProcessQueue
-from sheepdog.storage.tables import Contact, Event, Lead, Outbox
+from sheepdog.storage.tables import Contact, Event, Lead, Message, Outbox
 from tests.channels.helpers import load, raw
 from tests.channels.test_sms_twilio import TOKEN as SMS_TOKEN
 from tests.channels.test_sms_twilio import signed
@@ -234,8 +234,10 @@ async def text_in(client: Any, body: str, n: int, phone: str = PHONE) -> None:
 
 
 async def form_in(client: Any, message: str, **fields: str) -> None:
+    """The stored web-form lead with the customer's words (and any other field) changed."""
+    data = json.loads(form(message)) | fields
     resp = await client.post(
-        "/hooks/form", data=form(message, **fields), headers={"Content-Type": "application/json"}
+        "/hooks/form", data=json.dumps(data), headers={"Content-Type": "application/json"}
     )
     assert resp.status == 200, await resp.text()
 
@@ -243,6 +245,15 @@ async def form_in(client: Any, message: str, **fields: str) -> None:
 def lead_of(runtime: Runtime, channel: str) -> int:
     with runtime.services.db.session() as s:
         return int(s.scalar(select(Lead.id).where(Lead.channel == channel).order_by(Lead.id.desc())))
+
+
+def lead_of_last_message(runtime: Runtime) -> int:
+    """The lead the newest customer message was threaded onto."""
+    with runtime.services.db.session() as s:
+        conversation = s.scalar(
+            select(Message.conversation_id).where(Message.direction == "inbound").order_by(Message.id.desc())
+        )
+        return int(s.scalar(select(Lead.id).where(Lead.conversation_id == conversation)))
 
 
 async def team_reply(client: Any, runtime: Runtime, lead_id: int, text: str) -> Any:
@@ -352,4 +363,96 @@ async def test_scope_channel_an_sms_stop_survives_the_contacts_being_merged(
     texts = len(twilio.sent)
     assert (await team_reply(client, runtime, sms_lead, "Friday works.")).status == 409
     assert len(twilio.sent) == texts
+    runtime.services.db.dispose()
+
+
+# -- 3. the handle the customer used ---------------------------------------------------------
+
+
+def mail_from(from_header: str, subject: str, text: str) -> bytes:
+    """The stored real email with another From, Subject, Message-ID and words."""
+    raw = load("email", "message__text_only.eml")
+    head, _, _ = raw.partition(b"\n\n")
+    head = head.replace(b"From: Bob Marley <bob@marley.com>", b"From: " + from_header.encode())
+    head = head.replace(b"Subject: Testing message parsing", b"Subject: " + subject.encode())
+    head = head.replace(b"<CAEAsyCbSF1Bk7CBuu6zp3Qs8", f"<{abs(hash(text))}".encode())
+    return head + b"\n\n" + text.encode() + b"\n"
+
+
+def recipients(recorder: Any) -> list[str]:
+    return [m["To"].addresses[0].addr_spec for m in recorder.messages]
+
+
+async def test_replies_go_to_the_address_and_number_the_customer_wrote_from(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, _ = smtp
+    client, runtime, twilio = await app_with_sms(make_settings, aiohttp_client, aiohttp_server, storage)
+    await form_in(client, "Do you install heat pumps?", email="jordan@home.example")
+    await idle(runtime)
+    assert recipients(recorder) == ["jordan@home.example"]
+    lead = lead_of(runtime, "webform")
+    # the same person (same phone) fills the form again with their work address: one contact
+    await form_in(client, "Can you also quote for my office?", email="j.ellis@work.example")
+    await idle(runtime)
+    assert lead_of(runtime, "webform") == lead
+    await team_reply(client, runtime, lead, "Happy to quote for the office too.")
+    assert recipients(recorder)[-1] == "j.ellis@work.example"
+    # then they write by email, from home, and from work: each answer goes where they wrote from
+    for n, address in enumerate(("jordan@home.example", "j.ellis@work.example", "jordan@home.example")):
+        mail = mail_from(f"Jordan Ellis <{address}>", "Heat pump", f"It's {address} here ({n})")
+        resp = await client.post("/hooks/email", data=mail)
+        assert resp.status == 200
+        await idle(runtime)
+        await team_reply(client, runtime, lead_of_last_message(runtime), f"Answering {address}")
+        assert recipients(recorder)[-1] == address
+    with runtime.services.db.session() as s:
+        assert len(s.scalars(select(Contact).where(Contact.merged_into_id.is_(None))).all()) == 1
+    # two phones: the text is answered at the number it came from
+    second = "+15125550142"
+    await form_in(client, "Do you service boilers too?", email="jordan@home.example", phone=second)
+    for phone in (second, PHONE):
+        await text_in(client, f"And gas furnaces? ({phone[-4:]})", int(phone[-4:]), phone=phone)
+        resp = await team_reply(client, runtime, lead_of(runtime, "sms"), f"Got it on {phone}")
+        assert resp.status == 200, await resp.text()
+        assert twilio.sent[-1] == (phone, f"Got it on {phone}")
+    runtime.services.db.dispose()
+
+
+async def test_an_address_in_the_display_name_is_never_answered(
+    make_settings: Any, aiohttp_client: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, _ = smtp
+    settings = make_settings(storage=storage)
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    client = await aiohttp_client(runtime.app, headers=AUTH)
+    mail = mail_from('"Bob <a@x.example>" <b@y.example>', "Heat pumps", "Do you install heat pumps?")
+    assert (await client.post("/hooks/email", data=mail)).status == 200
+    await idle(runtime)
+    with runtime.services.db.session() as s:
+        lead_id = s.scalar(select(Lead.id))
+        assert s.scalar(select(Contact.email)) == "b@y.example"
+    await team_reply(client, runtime, lead_id, "Yes, we do.")
+    assert recipients(recorder) and set(recipients(recorder)) == {"b@y.example"}
+    assert {rcpt for env in recorder.envelopes for rcpt in env.rcpt_tos} == {"b@y.example"}
+    runtime.services.db.dispose()
+
+
+async def test_scope_channel_an_opt_out_written_in_a_form_closes_what_answers_the_form(
+    make_settings: Any, aiohttp_client: Any, aiohttp_server: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    """A form is no channel we send on: "stop emailing me" typed into it must not close only
+    "webform" (which closes nothing)."""
+    recorder, _ = smtp
+    client, runtime, twilio = await app_with_sms(
+        make_settings, aiohttp_client, aiohttp_server, storage, policy={"opt_out_scope": "channel"}
+    )
+    await form_in(client, "Do you install heat pumps?")
+    await idle(runtime)
+    lead = lead_of(runtime, "webform")
+    await form_in(client, "STOP. Please stop emailing me.")
+    await idle(runtime)
+    mails, texts = len(recorder.messages), len(twilio.sent)
+    assert (await team_reply(client, runtime, lead, "Sorry to bother you.")).status == 409
+    assert (len(recorder.messages), len(twilio.sent)) == (mails, texts)
     runtime.services.db.dispose()
