@@ -142,6 +142,27 @@ def _bounced_ids(raw: bytes) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.decode("ascii", "replace") for m in _QUOTED_MESSAGE_ID.findall(body)))
 
 
+_SMTP_REPLY = re.compile(r"(?m)^\s*([45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\b.*)$")
+
+
+def bounce_reason(msg: EmailMessage, text: str) -> str | None:
+    """Why the mail came back, in the receiving server's words: the DSN's Diagnostic-Code
+    ("552 5.2.2 … MAILBOX FULL"), else its Action and Status, else the first SMTP reply line a
+    mailer daemon quoted in plain text."""
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        for block in blocks if isinstance(blocks, list) else []:
+            code = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            if code:
+                return code.split(";", 1)[-1].strip()[:300]
+            if block.get("Status") and block.get("Action"):
+                return f"{block['Action']} ({block['Status']})"
+    found = _SMTP_REPLY.search(text)
+    return " ".join(found.group(1).split())[:300] if found else None
+
+
 def _header_text(value: object) -> str:
     """A header as text; raw 8-bit bytes (common in Japanese mail) decoded by the likeliest charset."""
     text = str(value or "")
@@ -223,6 +244,8 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         text, attachments = "", []
     fields = {"normalized_subject": normalized_subject(subject)} if subject else {}
     bounce = _is_bounce(msg, subject)
+    if bounce and (reason := _safe_reason(msg, text)):
+        fields["bounce_reason"] = reason
     return InboundMessage(
         channel=Channel.EMAIL,
         text=text,
@@ -242,6 +265,13 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         bounce=bounce,
         spam_reason=_spam_reason(msg),
     )
+
+
+def _safe_reason(msg: EmailMessage, text: str) -> str | None:
+    try:
+        return bounce_reason(msg, text)
+    except Exception:  # a broken report part: the bounce still counts, without its reason
+        return None
 
 
 def _body_and_attachments(msg: EmailMessage) -> tuple[str, list[Attachment]]:

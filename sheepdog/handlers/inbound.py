@@ -769,7 +769,8 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
         ).all()
         for row in bounced:  # the email's own card says it bounced, not only the lead's
             row.delivery_status, row.delivery_at = "bounced", services.now()
-            row.delivery_error = (msg.text_for_triage or "")[:300] or "the mail server returned it"
+            why = msg.fields.get("bounce_reason") or (msg.text_for_triage or "")[:300]
+            row.delivery_error = why or "the mail server returned it"
         services.log(session, "bounced", lead.id, outbox_ids=[r.id for r in bounced])
         return
     if msg.is_auto:

@@ -30,7 +30,7 @@ from tests.channels.helpers import load, raw
 from tests.channels.test_sms_twilio import TOKEN as SMS_TOKEN
 from tests.channels.test_sms_twilio import signed
 from tests.conftest import TOKEN
-from tests.handlers.test_trusted_sends import form, idle, post_signed
+from tests.handlers.test_trusted_sends import events, form, idle, post_signed
 
 TG_SECRET, TG_BOT = "tg-secret-token_123", "123456:TEST-token"
 AFTERNOON = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Austin: no quiet hours
@@ -40,6 +40,20 @@ AFTERNOON = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Aus
 def storage(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, str]:
     url = f"sqlite:///{tmp_path}/edges.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     return {"url": url}
+
+
+@pytest.fixture
+def client_factory(make_settings: Any, aiohttp_client: Any, storage: dict[str, str]) -> Callable[..., Any]:
+    """The real app on the parametrized database, logged in: (client, runtime)."""
+
+    async def make(**overrides: Any) -> tuple[Any, Runtime]:
+        settings = make_settings(storage=storage, **overrides)
+        runtime = build_runtime(
+            settings, services=build_services(settings, queue=InProcessQueue(periodic=False))
+        )
+        return await aiohttp_client(runtime.app, headers=AUTH), runtime
+
+    return make
 
 
 # -- local platform servers: what each received ------------------------------------------------
@@ -455,4 +469,97 @@ async def test_scope_channel_an_opt_out_written_in_a_form_closes_what_answers_th
     mails, texts = len(recorder.messages), len(twilio.sent)
     assert (await team_reply(client, runtime, lead, "Sorry to bother you.")).status == 409
     assert (len(recorder.messages), len(twilio.sent)) == (mails, texts)
+    runtime.services.db.dispose()
+
+
+# -- 4. holding replies promise in opening hours, once ------------------------------------------
+
+
+FRIDAY_EVENING = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # Friday 27 November, 19:30 in Austin
+FRIDAY_CLOSING = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)  # Friday, 16:30: half an hour before closing
+
+
+def plain(mail: Any) -> str:
+    return str(mail.get_body(preferencelist=("plain",)).get_content())
+
+
+async def test_a_holding_reply_promises_in_opening_hours_and_comes_once(
+    make_settings: Any, aiohttp_client: Any, smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, _ = smtp
+    settings = make_settings(storage=storage)
+    settings.business.hours.pop("sat", None)  # open Monday to Friday only
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    client = await aiohttp_client(runtime.app, headers=AUTH)
+    now = [FRIDAY_EVENING]
+    runtime.services.clock = lambda: now[0]
+
+    # Friday 19:30, after closing: a pricing question (a quarter of an hour) is promised for Monday
+    await form_in(client, "How much does a heat pump cost?", email="pat@example.com", phone="")
+    await idle(runtime)
+    [holding] = recorder.messages
+    assert holding["To"].addresses[0].addr_spec == "pat@example.com"
+    assert "will get back to you personally by Monday at 08:15." in plain(holding), plain(holding)
+    # a second message while the first holding reply is unanswered: no second holding reply
+    now[0] += timedelta(hours=1)
+    await form_in(
+        client, "Also, I'm really unhappy the last visit was cancelled.", email="pat@example.com", phone=""
+    )
+    await idle(runtime)
+    assert len(recorder.messages) == 1
+    with runtime.services.db.session() as s:
+        lead_id = s.scalar(select(Lead.id))
+        assert [o.purpose for o in s.scalars(select(Outbox))] == ["holding_reply"]
+    # a person answers; a new question after that may get a holding reply of its own
+    assert (await team_reply(client, runtime, lead_id, "Hi Pat, a heat pump starts at $4,000.")).status == 200
+    now[0] += timedelta(hours=1)
+    await form_in(client, "And what would the yearly service cost?", email="pat@example.com", phone="")
+    await idle(runtime)
+    assert len(recorder.messages) == 3 and "by Monday at 08:15" in plain(recorder.messages[-1])
+
+    # Friday 16:30, a complaint (one hour): half an hour today, the other half on Monday
+    now[0] = FRIDAY_CLOSING
+    await form_in(
+        client,
+        "The technician never showed up and nobody called. This is unacceptable.",
+        email="sam@example.com",
+        phone="",
+    )
+    await idle(runtime)
+    assert recorder.messages[-1]["To"].addresses[0].addr_spec == "sam@example.com"
+    assert "by Monday at 08:30." in plain(recorder.messages[-1]), plain(recorder.messages[-1])
+    runtime.services.db.dispose()
+
+
+# -- 5. a real bounce (RFC 3464 DSN) marks the email's card ------------------------------------
+
+
+async def test_a_real_bounce_marks_the_emails_outbox_row_and_card(client_factory: Any, smtp: Any) -> None:
+    """mailgun/flanker's AOL "mailbox full" DSN (tests/fixtures/email/SOURCES.md), with the
+    returned message's Message-ID and recipient made ours."""
+    recorder, _ = smtp
+    client, runtime = await client_factory()
+    await form_in(client, "Do you install heat pumps?", email="jordan@aol.example")
+    await idle(runtime)
+    [mail] = recorder.messages
+    with runtime.services.db.session() as s:
+        leads = s.scalars(select(Lead.id)).all()
+        row = s.scalar(select(Outbox))
+        assert row.message_id == mail["Message-ID"] and row.delivery_status is None
+    dsn = load("email", "bounce__multipart_report.eml")
+    dsn = dsn.replace(b"<4E326A95.3010907@example.com>", row.message_id.encode())
+    dsn = dsn.replace(b"user@aol.com", b"jordan@aol.example")
+    resp = await client.post("/hooks/email", data=dsn, headers={"Content-Type": "message/rfc822"})
+    assert resp.status == 200
+    await idle(runtime)
+    with runtime.services.db.session() as s:
+        row = s.scalar(select(Outbox))
+        assert row.delivery_status == "bounced"
+        assert row.delivery_error == "552 5.2.2 E4.12 user MAILBOX FULL", row.delivery_error
+        assert s.scalars(select(Lead.id)).all() == leads  # a bounce is never a lead of its own
+        assert s.get(Lead, leads[0]).needs_attention.startswith("our email bounced")
+        assert len(s.scalars(select(Outbox)).all()) == 1  # and never answered
+    card = json.dumps(await (await client.get(f"/api/leads/{leads[0]}")).json())
+    assert "bounced: 552 5.2.2 E4.12 user MAILBOX FULL" in card, card
+    assert [e.data["outbox_ids"] for e in events(runtime, "bounced")] == [[row.id]]
     runtime.services.db.dispose()
