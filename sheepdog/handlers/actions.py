@@ -456,14 +456,30 @@ def refund(services: Services, lead_id: int, actor: str) -> ActionResult:
     return ActionResult(ok, message, lead_id)
 
 
+def _take_uncertain(s: Session, lead_id: int, state: str) -> list[Outbox]:
+    """The lead's sends shown as "may not have gone out", each moved to `state` by a conditional
+    update: of two clicks at once (two people, two surfaces) only one takes a row."""
+    ids = s.scalars(select(Outbox.id).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+    taken = [
+        outbox_id
+        for outbox_id in ids
+        if s.execute(
+            update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "uncertain").values(state=state)
+        ).rowcount
+        == 1
+    ]
+    return [s.get(Outbox, outbox_id, populate_existing=True) for outbox_id in taken]
+
+
 def went_out(services: Services, lead_id: int, actor: str) -> ActionResult:
-    """The team checked: the sends shown as "may not have gone out" did reach the customer."""
+    """The team checked: the sends shown as "may not have gone out" did reach the customer. Each
+    is recorded as any send is (in the thread, the lead contacted, the follow-ups' clock started)."""
+    from sheepdog.jobs.tasks import mark_sent  # jobs import the handlers: imported when used
+
     with services.db.session() as s:
-        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        rows = _take_uncertain(s, lead_id, "sending")
         for row in rows:
-            row.state, row.sent_at = "sent", services.now()
-            if row.draft_id:
-                s.get(Draft, row.draft_id).state = DraftState.SENT.value
+            mark_sent(s, services, row, row.provider_message_id)
             services.log(s, "send_confirmed", lead_id, actor, outbox_id=row.id)
         if rows:
             _lead(s, lead_id).needs_attention = None
@@ -475,9 +491,9 @@ def went_out(services: Services, lead_id: int, actor: str) -> ActionResult:
 def send_again(services: Services, lead_id: int, actor: str) -> ActionResult:
     """The team checked: it did not arrive. Sent again, by a person's decision, same headers."""
     with services.db.session() as s:
-        rows = s.scalars(select(Outbox).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+        rows = _take_uncertain(s, lead_id, "queued")
         for row in rows:
-            row.state, row.next_attempt_at, row.last_error = "queued", None, f"sent again by {actor}"
+            row.next_attempt_at, row.last_error = None, f"sent again by {actor}"
             services.log(s, "send_again", lead_id, actor, outbox_id=row.id)
         if rows:
             _lead(s, lead_id).needs_attention = None

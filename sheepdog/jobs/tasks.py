@@ -219,7 +219,7 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         return "uncertain"
     with services.db.session() as s:
         row = s.get(Outbox, outbox_id)
-        _mark_sent(s, services, row, provider_id)
+        mark_sent(s, services, row, provider_id)
         lead_id = row.lead_id
     log.info(
         "sent outbox %s by %s (lead %s, attempt %s)",
@@ -305,7 +305,9 @@ PURPOSE_AUTHORS = {
 }
 
 
-def _mark_sent(s: Any, services: Services, row: Outbox, provider_id: str) -> None:
+def mark_sent(s: Any, services: Services, row: Outbox, provider_id: str | None) -> None:
+    """Record a send that reached the customer (or that the team checked did): the row, the
+    thread's message, the draft, the lead contacted and the follow-ups' clock started."""
     now = services.now()
     row.state, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
     lead = s.get(Lead, row.lead_id)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from sheepdog.app import Runtime, build_runtime, build_services
@@ -29,7 +30,7 @@ from sheepdog.storage.tables import Contact, Event, Lead, Message, Outbox
 from tests.channels.helpers import load, raw
 from tests.channels.test_sms_twilio import TOKEN as SMS_TOKEN
 from tests.channels.test_sms_twilio import signed
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, SmtpRecorder, free_port
 from tests.handlers.test_trusted_sends import events, form, idle, post_signed
 
 TG_SECRET, TG_BOT = "tg-secret-token_123", "123456:TEST-token"
@@ -562,4 +563,89 @@ async def test_a_real_bounce_marks_the_emails_outbox_row_and_card(client_factory
     card = json.dumps(await (await client.get(f"/api/leads/{leads[0]}")).json())
     assert "bounced: 552 5.2.2 E4.12 user MAILBOX FULL" in card, card
     assert [e.data["outbox_ids"] for e in events(runtime, "bounced")] == [[row.id]]
+    runtime.services.db.dispose()
+
+
+# -- 6. "It went out" / "Send again" on a send that may not have gone out -----------------------
+
+
+class LateOnce(SmtpRecorder):
+    """Stores each message, then answers the first `late` of them after the client gave up (the
+    server took it; the sender cannot know)."""
+
+    late: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.late > 0:
+            self.late -= 1
+            await asyncio.sleep(1.2)
+        return answer
+
+
+@pytest.fixture
+def late_smtp() -> Any:
+    recorder = LateOnce()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield recorder, controller.port
+    controller.stop()
+
+
+async def uncertain_lead(client: Any, runtime: Runtime, recorder: LateOnce, email: str) -> int:
+    """A lead whose automatic first reply the mail server took but answered too late."""
+    recorder.late = 1
+    await form_in(client, "Do you install heat pumps?", email=email, phone="")
+    await idle(runtime)
+    with runtime.services.db.session() as s:
+        lead = s.scalar(select(Lead).join(Contact).where(Contact.email == email))
+        assert lead.needs_attention.startswith("may not have gone out — check")
+        return lead.id
+
+
+async def test_it_went_out_and_send_again_through_the_console(
+    make_settings: Any, aiohttp_client: Any, late_smtp: Any, storage: dict[str, str]
+) -> None:
+    recorder, port = late_smtp
+    settings = make_settings(storage=storage, channels={"email": {"smtp": {"port": port, "timeout_s": 0.5}}})
+    runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
+    client = await aiohttp_client(runtime.app, headers=AUTH)
+
+    # "Send again": the server is asked once more, exactly once; a second click is refused
+    again = await uncertain_lead(client, runtime, recorder, "again@example.com")
+    card = json.dumps(await (await client.get(f"/api/leads/{again}")).json())
+    assert "It went out" in card and "Send again" in card and "may not have gone out" in card
+    assert len(recorder.messages) == 1
+    resp = await client.post(f"/api/leads/{again}/send_again", json={"actor": "Dana"})
+    assert resp.status == 200, await resp.text()
+    await idle(runtime)
+    refused = await client.post(f"/api/leads/{again}/send_again", json={"actor": "Ali"})
+    assert refused.status == 409 and "nothing waits to be checked" in (await refused.json())["message"]
+    await idle(runtime)
+    assert len(recorder.messages) == 2
+    assert recorder.messages[0]["Message-ID"] == recorder.messages[1]["Message-ID"]  # the same email
+    with runtime.services.db.session() as s:
+        row = s.scalar(select(Outbox).where(Outbox.lead_id == again))
+        assert row.state == "sent" and s.get(Lead, again).needs_attention is None
+    card = json.dumps(await (await client.get(f"/api/leads/{again}")).json())
+    assert "Send again" not in card and "may not have gone out" not in card
+
+    # "It went out": nothing is sent; the thread shows the message, as for any send
+    went = await uncertain_lead(client, runtime, recorder, "went@example.com")
+    assert len(recorder.messages) == 3
+    resp = await client.post(f"/api/leads/{went}/went_out", json={"actor": "Dana"})
+    assert resp.status == 200, await resp.text()
+    for action in ("went_out", "send_again"):
+        assert (await client.post(f"/api/leads/{went}/{action}", json={"actor": "Ali"})).status == 409
+    await idle(runtime)
+    assert len(recorder.messages) == 3
+    with runtime.services.db.session() as s:
+        row = s.scalar(select(Outbox).where(Outbox.lead_id == went))
+        lead = s.get(Lead, went)
+        assert row.state == "sent" and lead.needs_attention is None
+        assert lead.stage == "contacted" and lead.first_response_at is not None
+        thread = s.scalars(select(Message.text).where(Message.conversation_id == lead.conversation_id)).all()
+        assert row.body in thread
+    confirmed = [e for e in events(runtime, "send_confirmed") if e.lead_id == went]
+    assert [e.actor for e in confirmed] == ["Dana"]
     runtime.services.db.dispose()
