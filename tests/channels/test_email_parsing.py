@@ -35,6 +35,18 @@ def test_every_fixture_parses_and_keeps_raw(name: str) -> None:
     assert msg.is_auto == (name.startswith(("bounce__", "auto__")))  # never a lead reply, never answered
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("bounce__multipart_report.eml", "552 5.2.2 E4.12 user MAILBOX FULL"),  # the DSN's Diagnostic-Code
+        ("bounce__mailer_daemon.eml", "550 5.1.0 Recipient rejected: <awfawfawfawfawfaw@someserverhere.com>"),
+        ("auto__read_receipt_report.eml", None),  # a receipt is no bounce: no reason
+    ],
+)
+def test_a_bounce_carries_the_servers_reason(name: str, reason: str | None) -> None:
+    assert parse_email_bytes(load("email", name)).fields.get("bounce_reason") == reason
+
+
 def test_japanese_iso_2022_jp_subject_and_body() -> None:
     msg = parse_email_bytes(load("email", "message__iso_2022_jp.eml"))
     assert msg.subject == "デコメール"

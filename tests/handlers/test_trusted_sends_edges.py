@@ -569,6 +569,7 @@ async def test_a_real_bounce_marks_the_emails_outbox_row_and_card(client_factory
 # -- 6. "It went out" / "Send again" on a send that may not have gone out -----------------------
 
 
+@dataclass
 class LateOnce(SmtpRecorder):
     """Stores each message, then answers the first `late` of them after the client gave up (the
     server took it; the sender cannot know)."""
