@@ -121,18 +121,42 @@ _AMENITY = {
 }
 _ASK = {"request_info", "how", "when", "how_long"}
 _PRICE_WORDS = re.compile(r"\b(?:cost|costs|price|prices|charge|charged|fee|fees|how much)\b", re.I)
+# Corrections of issue 16b, each from TRIAGE.md's definitions (see SOURCES.md, "mapping fixes"):
+# NLU++'s intents are wider than our categories: `handoff` also tags complaints about the bot
+# ("this is really frustrating"), `cancel_close_leave_freeze` also tags freezing or blocking a card
+# and leaving the hotel room, and `refund` also tags refusals and chasers of a refund asked for.
+_ASKS_PERSON = re.compile(
+    r"\b(?:speak|talk|chat|connect|transfer|put me through|call me|call back|human|person|agent|someone|"
+    r"somebody|representative|manager|operator|staff|reception|employee|advisor|adviser|people)\b",
+    re.I,
+)
+_CANCEL_WORDS = {
+    "banking": re.compile(r"\b(?:cancel\w*|close|closing|terminate|shut|kill|discontinue|get rid of|leave|"
+                          r"leaving|quit|stop|end)\b", re.I),
+    "hotels": re.compile(r"\b(?:cancel\w*|call off|scrap|drop)\b", re.I),
+}
+_NO_REFUND = re.compile(r"\b(?:do\s*n[o']?t|dont|no|never)\s+(?:\w+\s+)?(?:want|need)\s+(?:a|the|any|my)?\s*refund", re.I)
+_REFUND_PENDING = re.compile(
+    r"\b(?:asked for|requested|applied for|waiting|still|yet|where is|where.s|supposedly)\b|\bn[o']?t\s+(?:\w+\s+)?"
+    r"(?:arrived|received|showing|come|got|there)\b|hasn'?t|has not|haven'?t",
+    re.I,
+)
 
 
 def nlupp_label(text: str, intents: set[str], domain: str) -> str | None:
     """One of our categories when the NLU++ intents say it without doubt, else None."""
     found: list[str] = []
-    if "handoff" in intents:
+    if "handoff" in intents and _ASKS_PERSON.search(text):  # (issue 16b) "this bot is stupid" asks no one
         found.append("human_request")
-    if "cancel_close_leave_freeze" in intents and not intents & {"how_much", "fees_interests", "why"}:
+    if (
+        "cancel_close_leave_freeze" in intents
+        and not intents & {"how_much", "fees_interests", "why"}
+        and _CANCEL_WORDS[domain].search(text)  # (16b) not freezing a card, not leaving the room
+    ):
         found.append("cancellation")
-    if "refund" in intents:
-        if intents & {"when", "arrival", "how_long"}:
-            found.append("status_inquiry")
+    if "refund" in intents and not _NO_REFUND.search(text):  # (16b) "I don't want a refund"
+        if intents & {"when", "arrival", "how_long"} or _REFUND_PENDING.search(text):
+            found.append("status_inquiry")  # (16b) "I asked for a refund but it hasn't arrived"
         elif not intents & {"how_much", "why", "request_info", "how"}:
             found.append("refund_request")
     if (
@@ -188,6 +212,11 @@ def nlupp_rows(root: Path) -> list[dict[str, str]]:
 
 
 _BOOK = re.compile(r"\b(?:book|booking|reserv\w*|table)\b", re.I)
+_QUESTION = re.compile(
+    r"\?|^(?:(?:hi|hello|hey|ok|okay|so|and|also|please|sorry|um|oh|well),?\s+)?(?:what|what's|where|when|which|who|how|is|are|do|does|did|can|could|would|will|"
+    r"may|should)\b",
+    re.I,
+)
 
 
 def restaurant8k_rows(root: Path) -> list[dict[str, str]]:
@@ -200,9 +229,17 @@ def restaurant8k_rows(root: Path) -> list[dict[str, str]]:
         if text.lower() in seen or len(text) < 2:
             continue
         seen.add(text.lower())
-        if _BOOK.search(text) and len(text.split()) >= 4:
+        if re.search(r"\blate\b|\bdelay", text, re.I):
+            continue  # (16b) "running late for the 7:45 reservation" is neither booking nor a reply
+        if _BOOK.search(text) and re.search(r"\bcancel", text, re.I):
+            rows.append({"text": text, "label": "cancellation", "domain": "restaurant8k"})  # (16b)
+        elif _BOOK.search(text) and len(text.split()) >= 4:
             rows.append({"text": text, "label": "booking", "domain": "restaurant8k"})
-        elif not _BOOK.search(text) and not re.search(r"\b(?:cancel|change|move)\b", text, re.I):
+        elif (
+            not _BOOK.search(text)
+            and not re.search(r"\b(?:cancel|change|move)\b", text, re.I)
+            and not _QUESTION.search(text)  # (16b) a question is not an answer: neither is sure
+        ):
             rows.append({"text": text, "label": "lead_reply", "domain": "restaurant8k", "open": True})
     return rows
 
