@@ -150,6 +150,19 @@ REFUND_NOT_REQUEST = [
         r"\b(?:where|when)\b.{0,30}\brefund\b|\brefund\b.{0,25}\b(?:processed|arrive|yet|status)\b", _I
     ),
     re.compile(r"\b(?:has|did|was)\s+my\s+refund\b", _I),
+    # Chasing money back already agreed is a status inquiry (TRIAGE.md: "Any news on my refund?"),
+    # whatever the word for it: refund, reimbursement, money back.
+    re.compile(
+        r"\b(?:where|when)\b.{0,30}\b(?:reimburs\w*|money back)|"
+        r"\bhow (?:long|many days)\b.{0,30}\b(?:refund\w*|reimburs\w*|money back)|"
+        r"\b(?:still|been)\s+waiting\b.{0,40}\b(?:refund\w*|reimburs\w*|money)|"
+        r"\b(?:asked|applied) for (?:a|the|my) refund\b.{0,40}\b(?:not|n't|never|yet|still)\b|"
+        r"\b(?:have\s*n[o']?t|has\s*n[o']?t|did\s*n[o']?t|not|never|still no)\s+(?:yet\s+)?(?:got|gotten|received|seen|"
+        r"arrived|showing|shown|come)\b.{0,25}\b(?:refund\w*|reimburs\w*|money)|"
+        r"\b(?:refund\w*|reimburs\w*|money back)\b.{0,40}\b(?:not|n't|never)\s+(?:yet\s+)?(?:arrived|showing|shown|"
+        r"come|received|there)\b|\bstill no (?:refund|reimburs\w*|money)",
+        _I,
+    ),
     re.compile(r"\brefund\s+polic\w*|\b(?:do|can)\s+you\s+(?:offer|give|do)\s+refunds\b", _I),
     re.compile(r"\bget\s+back\s+to\s+me\b", _I),
 ]
