@@ -7,7 +7,10 @@ by itself holds ~85 MB and takes most of a second to import; the fitted model is
 The owner's corrections act twice: at once, a corrected message decides for messages close to it;
 and in the background the model is refitted (scikit-learn, then) with the corrections weighted in,
 so messages that are merely alike ("walk-through on Saturday" after "walk-through on Friday" was
-corrected) follow too.
+corrected) follow too. The refit keeps the shipped model's vocabulary and IDF weights, reuses the
+shipped examples' features (computed once per process) and starts from the shipped coefficients,
+so it takes a few seconds instead of a whole fit; a correction's words that the vocabulary lacks
+still count through their character n-grams.
 """
 
 from __future__ import annotations
@@ -209,6 +212,68 @@ def fit(texts: list[str], labels: list[str], weights: list[float] | None = None)
     return TextModel.from_pipeline(pipeline)
 
 
+_FEATURES: dict[int, tuple[TextModel, Any, list[str]]] = {}  # id(model) → (model, rows, labels)
+_FEATURES_LOCK = threading.Lock()
+
+
+def feature_rows(model: TextModel, texts: list[str]) -> Any:
+    """A sparse matrix of the texts' features in the model's own columns (scipy, imported to refit)."""
+    from scipy import sparse
+
+    rows, cols, vals = [], [], []
+    for i, text in enumerate(texts):
+        c, v = model.features(text)
+        rows.append(np.full(len(c), i, dtype=np.int64))
+        cols.append(c)
+        vals.append(v)
+    data = np.concatenate(vals) if vals else np.zeros(0)
+    where = (np.concatenate(rows), np.concatenate(cols)) if rows else (np.zeros(0, int), np.zeros(0, int))
+    return sparse.csr_matrix((data, where), shape=(len(texts), model.coef.shape[1]))
+
+
+def refit(
+    base: TextModel, corrections: list[tuple[str, str]], examples: list[tuple[str, str]] | None = None
+) -> TextModel:
+    """The base model refitted with the corrections weighted in: same vocabulary and IDF, the shipped
+    examples' features reused (once per process and base model), warm-started from the base
+    coefficients. The same objective as a whole fit on the base's features, a fraction of the time."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    if examples is not None:  # another training set (tests): nothing cached
+        cached = (base, feature_rows(base, [t for t, _ in examples]), [c for _, c in examples])
+    else:
+        with _FEATURES_LOCK:
+            cached = _FEATURES.get(id(base))
+            if cached is None or cached[0] is not base:
+                shipped = load_examples()
+                cached = (base, feature_rows(base, [t for t, _ in shipped]), [c for _, c in shipped])
+                _FEATURES.clear()  # one base model per process: keep one matrix
+                _FEATURES[id(base)] = cached
+    _, shipped_rows, shipped_labels = cached
+    known = [(t, c) for t, c in corrections if c in base.classes]
+    x = sparse.vstack([shipped_rows, feature_rows(base, [t for t, _ in known])]).tocsr()
+    y = shipped_labels + [c for _, c in known]
+    weights = np.concatenate([np.ones(len(shipped_labels)), np.full(len(known), CORRECTION_WEIGHT)])
+    params = build_pipeline().named_steps["model"].get_params()
+    lr = LogisticRegression(**{**params, "warm_start": True})
+    lr.classes_ = np.asarray(base.classes)
+    lr.coef_ = base.coef.copy()
+    lr.intercept_ = base.intercept.copy()
+    lr.fit(x, y, sample_weight=weights)
+    if [str(c) for c in lr.classes_] != base.classes:  # cannot happen with known labels; be sure
+        raise ValueError("refit changed the classes")
+    return TextModel(
+        base.classes,
+        base.word_vocab,
+        base.word_idf,
+        base.char_vocab,
+        base.char_idf,
+        np.asarray(lr.coef_, dtype=np.float64),
+        np.asarray(lr.intercept_, dtype=np.float64),
+    )
+
+
 def cache_path() -> Path:
     """Where the fitted model is kept: $SHEEPDOG_MODEL_CACHE, else the user's cache folder. The
     name carries a digest of the training data and of the code that fits and applies it (without
@@ -261,12 +326,17 @@ class Classifier:
 
     model: TextModel = field(default_factory=shared_model)
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    base: TextModel | None = None  # what refits start from: the model given at construction
     refit: bool = True  # refit with the corrections in the background (off: nearest match only)
     _matrix: object | None = None
     _dirty: bool = False
     _running: bool = False  # a refit thread is on it (set and cleared under the lock)
     _refitter: threading.Thread | None = None
     _refit_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.base is None:
+            self.base = self.model
 
     @property
     def labels(self) -> list[str]:
@@ -312,12 +382,8 @@ class Classifier:
                     return
                 self._dirty = False
                 corrections = list(self.corrections)
-            shipped = load_examples()
-            texts = [t for t, _ in shipped] + [t for t, _ in corrections]
-            labels = [c for _, c in shipped] + [c for _, c in corrections]
-            weights = [1.0] * len(shipped) + [CORRECTION_WEIGHT] * len(corrections)
             try:
-                model = fit(texts, labels, weights)
+                model = refit(self.base or self.model, corrections)
             except Exception:  # the shipped model and the nearest-match rule keep working
                 log.exception("refitting with %d corrections failed", len(corrections))
                 continue

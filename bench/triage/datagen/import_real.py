@@ -131,11 +131,16 @@ _ASKS_PERSON = re.compile(
     re.I,
 )
 _CANCEL_WORDS = {
-    "banking": re.compile(r"\b(?:cancel\w*|close|closing|terminate|shut|kill|discontinue|get rid of|leave|"
-                          r"leaving|quit|stop|end)\b", re.I),
+    "banking": re.compile(
+        r"\b(?:cancel\w*|close|closing|terminate|shut|kill|discontinue|get rid of|leave|"
+        r"leaving|quit|stop|end)\b",
+        re.I,
+    ),
     "hotels": re.compile(r"\b(?:cancel\w*|call off|scrap|drop)\b", re.I),
 }
-_NO_REFUND = re.compile(r"\b(?:do\s*n[o']?t|dont|no|never)\s+(?:\w+\s+)?(?:want|need)\s+(?:a|the|any|my)?\s*refund", re.I)
+_NO_REFUND = re.compile(
+    r"\b(?:do\s*n[o']?t|dont|no|never)\s+(?:\w+\s+)?(?:want|need)\s+(?:a|the|any|my)?\s*refund", re.I
+)
 _REFUND_PENDING = re.compile(
     r"\b(?:asked for|requested|applied for|waiting|still|yet|where is|where.s|supposedly)\b|\bn[o']?t\s+(?:\w+\s+)?"
     r"(?:arrived|received|showing|come|got|there)\b|hasn'?t|has not|haven'?t",

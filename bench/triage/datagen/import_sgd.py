@@ -30,7 +30,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SGD = ("google-research-datasets+dstc8-schema-guided-dialogue", "e852981ae34990f4358979625854259302feaa78")
 SERVICES = ("Restaurants", "Hotels", "Services", "Homes", "RentalCars")
-BOOK_INTENTS = {"ReserveRestaurant", "ReserveHotel", "BookHouse", "BookAppointment", "ScheduleVisit", "ReserveCar"}
+BOOK_INTENTS = {
+    "ReserveRestaurant",
+    "ReserveHotel",
+    "BookHouse",
+    "BookAppointment",
+    "ScheduleVisit",
+    "ReserveCar",
+}
 PRICE_SLOTS = {"price_range", "price_per_night", "total_price", "price", "rent", "price_per_day", "cost"}
 ROUTINE_SLOTS = {
     "street_address",
@@ -75,12 +82,12 @@ def label_of(acts: list[tuple[str, str, list[str]]], booking_open: bool, text: s
         if slots <= ROUTINE_SLOTS:
             return "routine_question"
         return None
-    if booking_open and kinds and kinds <= {"INFORM", "AFFIRM", "NEGATE"}:
-        if kinds & {"AFFIRM", "NEGATE"} or len(text.split()) <= 6:
-            return "lead_reply"
-        # A longer turn of booking details ("I want to pick the car up at the airport on Saturday
-        # at noon") is a booking request as much as an answer: TRIAGE.md allows both, so it is
-        # left out rather than taught as either.
+    # A longer turn of booking details ("I want to pick the car up at the airport on Saturday at
+    # noon") is a booking request as much as an answer: TRIAGE.md allows both, so it is left out
+    # rather than taught as either.
+    answer = kinds & {"AFFIRM", "NEGATE"} or len(text.split()) <= 6
+    if booking_open and kinds and kinds <= {"INFORM", "AFFIRM", "NEGATE"} and answer:
+        return "lead_reply"
     return None
 
 
@@ -110,7 +117,11 @@ def sgd_rows(root: Path) -> list[dict[str, str]]:
                 text = turn["utterance"].strip()
                 if label and len(text) >= 2 and text.lower() not in seen:
                     seen.add(text.lower())
-                    row = {"text": text, "label": label, "domain": f"sgd-{frame['service'].split('_')[0].lower()}"}
+                    row = {
+                        "text": text,
+                        "label": label,
+                        "domain": f"sgd-{frame['service'].split('_')[0].lower()}",
+                    }
                     rows.append(row)
     return rows
 
