@@ -8,9 +8,10 @@ acts say one of our categories without doubt (TRIAGE.md):
 
 - it states a reserve/book intent (INFORM_INTENT ReserveRestaurant, ReserveHotel, BookHouse,
   BookAppointment, ScheduleVisit, ReserveCar) and asks nothing → `booking`;
-- inside such a booking it says yes/no (AFFIRM, NEGATE, perhaps with details) or gives a detail
-  in a few words (INFORM, six words at most; no intent, no question) → `lead_reply` (an answer in
-  an open conversation);
+- inside such a booking it says yes (AFFIRM, perhaps with details) or gives a detail in a few
+  words (INFORM, six words at most; no intent, no question) → `lead_reply` (an answer in an open
+  conversation). A "no" (NEGATE) is left out: "No, that doesn't work" is a reply, but taught as
+  one it pulled polite complaints ("no, that's not what we agreed") towards replies;
 - it only asks for an address, a phone number or an amenity of the place → `routine_question`;
   only for a price → `pricing_question`.
 
@@ -58,7 +59,7 @@ ROUTINE_SLOTS = {
     "offers_cosmetic_services",
     "pickup_location",
 }
-PER_LABEL = {"booking": 700, "lead_reply": 700, "routine_question": 400, "pricing_question": 200}
+PER_LABEL = {"booking": 700, "lead_reply": 350, "routine_question": 400, "pricing_question": 200}
 
 
 def _git(root: Path, args: list[str]) -> str:
@@ -85,8 +86,8 @@ def label_of(acts: list[tuple[str, str, list[str]]], booking_open: bool, text: s
     # A longer turn of booking details ("I want to pick the car up at the airport on Saturday at
     # noon") is a booking request as much as an answer: TRIAGE.md allows both, so it is left out
     # rather than taught as either.
-    answer = kinds & {"AFFIRM", "NEGATE"} or len(text.split()) <= 6
-    if booking_open and kinds and kinds <= {"INFORM", "AFFIRM", "NEGATE"} and answer:
+    answer = "AFFIRM" in kinds or len(text.split()) <= 6
+    if booking_open and kinds and kinds <= {"INFORM", "AFFIRM"} and answer:
         return "lead_reply"
     return None
 
