@@ -359,7 +359,22 @@ def is_opt_out(text: str) -> bool:
     if _typo_stop_alone(short):
         return True
 
+    text = OPT_OUT_INSTRUCTION.sub(" ", text)  # a bulk text's footer tells others how to stop
     return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
+
+
+# How a bulk sender tells the reader to stop ("Txt STOP to 87239", "reply STOP to opt out",
+# "to unsubscribe send STOP"): the footer of a marketing text, never a customer asking to stop
+# (who writes "I replied STOP", "stop texting me"). Imperative present tense only.
+_STOP_WORD = r"['\"]?(?:stop|stopall|end|unsub\w*|optout|opt[\s-]?out|quit|no)['\"]?"
+OPT_OUT_INSTRUCTION = re.compile(
+    rf"\b(?:txt|text|reply|send|sms|msg)\s+(?:the\s+word\s+)?{_STOP_WORD}\s+(?:to|2|on)\s+"
+    r"(?:\d{3,}|end|stop|cancel|opt[\s-]?out|unsub\w*|quit|remove|this|us|receive|no\s+more)\b[^.!\n]*|"
+    rf"\b(?:to|2)\s+(?:opt[\s-]?out|unsub\w*|stop(?:\s+(?:receiving|these|further))?|end|remove)\b[^.!\n]{{0,30}}?"
+    rf"\b(?:txt|text|reply|send|sms)\s+(?:the\s+word\s+)?{_STOP_WORD}|"
+    r"\b(?:txt|text|reply|send)\s+stop\b(?=[\s.,!]*$)",
+    _I,
+)
 
 
 def is_refund_request(text: str) -> bool:
