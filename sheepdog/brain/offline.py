@@ -162,6 +162,9 @@ class OfflineBrain:
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
+        if top == Category.REFUND_REQUEST and rules.chases_refund(text):
+            # "When will I get my money back?": where a refund stands, not a new request for one.
+            return Category.STATUS_INQUIRY, max(0.75, probs[Category.STATUS_INQUIRY]), flags
         override = _rule_override(text, top, reading)
         if override is not None:
             return override, max(0.75, probs[override]), flags

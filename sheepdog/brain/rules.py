@@ -377,6 +377,12 @@ OPT_OUT_INSTRUCTION = re.compile(
 )
 
 
+def chases_refund(text: str) -> bool:
+    """Where money back already asked for stands ("when will I get my money back?", "still no
+    refund"): a status inquiry by TRIAGE.md, not a new request for money back."""
+    return any(p.search(text) for p in REFUND_NOT_REQUEST[:4])
+
+
 def is_refund_request(text: str) -> bool:
     """Money back is asked for (not: where is my refund, what is your refund policy)."""
     if not any(p.search(text) for p in REFUND_PATTERNS):
