@@ -579,7 +579,7 @@ def spam_evidence(text: str) -> str | None:
 # What a customer with a problem mentions: never held as spam on a guess, never answered by a
 # machine without a person seeing it first.
 SENSITIVE = re.compile(
-    r"\b(?:complain\w*|complaint|(?:file|make|lodge|insurance|warranty) (?:a )?claim|refund\w*|money back|"
+    r"\b(?:complain\w*|complaint|(?:file|make|lodge|insurance|warranty) (?:a )?claim|refund\w*|reimburs\w*|money back|"
     r"chargeback|dispute\w*|cancel\w*|(?:my|our|the) account|charged|overcharg\w*|double[- ]billed|"
     r"manager|supervisor|(?:real|actual|live|a) (?:person|human)|speak (?:to|with) (?:someone|somebody)|"
     r"representative|lawyer|attorney|legal action|sue|police|fraud|unsubscribe)\b",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sheepdog.brain import rules
 from sheepdog.brain.offline import OfflineBrain
 from sheepdog.domain.models import Business, Category, SignalName
 
@@ -245,3 +246,40 @@ def test_asking_whether_a_fee_exists_is_pricing(brain: OfflineBrain, business: B
         Category.PRICING_QUESTION
     )
     assert brain.triage("Why is there an extra fee on my bill?", business).category == Category.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "When will I get my money back?",
+        "I asked for a refund but it hasn't arrived yet",
+        "Still waiting for the reimbursement you promised last week",
+    ],
+)
+def test_chasing_a_refund_is_a_status_inquiry(brain: OfflineBrain, business: Business, text: str) -> None:
+    """TRIAGE.md: "Any news on my refund?" asks where money back stands; it is not a new request."""
+    t = brain.triage(text, business)
+    assert t.category == Category.STATUS_INQUIRY
+    assert any(s.name == SignalName.NEEDS_HUMAN for s in t.signals)  # money is still a person's call
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "WINNER!! You have won a £1000 prize, call 09061701461 to claim. Txt STOP to 87239 to end",
+        "Free entry to our weekly draw! Text WIN to 80086 now. Reply STOP to opt out",
+    ],
+)
+def test_a_bulk_texts_own_stop_footer_is_not_an_opt_out(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    assert not rules.is_opt_out(text)
+    assert brain.triage(text, business).category != Category.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I replied STOP to opt out and you're still texting me", "Reply STOP? Just stop texting me", "STOP"],
+)
+def test_a_customer_quoting_stop_still_opts_out(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert brain.triage(text, business).category == Category.OPT_OUT

@@ -1,0 +1,53 @@
+"""The mapping of the real evaluation sources onto TRIAGE.md's categories (bench/triage/datagen):
+a source label that is wider than our category must not be scored as that category."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.triage.datagen.import_real import _QUESTION, nlupp_label
+from bench.triage.datagen.import_sgd import label_of
+
+
+@pytest.mark.parametrize(
+    ("text", "intents", "domain", "label"),
+    [
+        ("Let me talk to a person", {"handoff"}, "banking", "human_request"),
+        ("this is really frustrating", {"handoff"}, "banking", None),  # no one asked for
+        ("I want to cancel my card", {"cancel_close_leave_freeze"}, "banking", "cancellation"),
+        ("Someone stole my card, freeze it now!", {"cancel_close_leave_freeze"}, "banking", None),
+        ("thanks, I'll leave the room before 7", {"cancel_close_leave_freeze"}, "hotels", None),
+        ("I want a refund", {"refund"}, "banking", "refund_request"),
+        ("I don't want a refund", {"refund"}, "banking", None),
+        ("I asked for a refund but it hasnt arrived", {"refund"}, "banking", "status_inquiry"),
+        ("when will I get the refund?", {"refund", "when"}, "banking", "status_inquiry"),
+    ],
+)
+def test_nlupp_labels_follow_triage_md(text: str, intents: set[str], domain: str, label: str | None) -> None:
+    assert nlupp_label(text, intents, domain) == label
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("What's the neighborhood?", True),
+        ("Is there room on the patio", True),
+        ("For 11:45 for 3 of us", False),
+        ("I will be 4 people", False),
+        ("Yes, 2018/05/02", False),
+    ],
+)
+def test_restaurant8k_questions_are_not_counted_as_replies(text: str, question: bool) -> None:
+    assert bool(_QUESTION.search(text)) is question
+
+
+def test_sgd_turns_map_only_without_doubt() -> None:
+    book = [("INFORM_INTENT", "intent", ["ReserveRestaurant"]), ("INFORM", "time", ["7 pm"])]
+    assert label_of(book, False, "I'd like a table at 7 pm") == "booking"
+    assert label_of([("AFFIRM", "", [])], True, "Yes, that works for me") == "lead_reply"
+    assert label_of([("NEGATE", "", [])], True, "No, that doesn't work") is None
+    assert label_of([("INFORM", "party_size", ["2"])], True, "Just the two of us") == "lead_reply"
+    assert label_of([("INFORM", "time", ["noon"])], False, "Just the two of us") is None  # no booking open
+    assert label_of([("REQUEST", "phone_number", [])], True, "What's their number?") == "routine_question"
+    assert label_of([("REQUEST", "price_per_night", [])], True, "How much a night?") == "pricing_question"
+    assert label_of([("INFORM_INTENT", "intent", ["FindRestaurants"])], False, "Find me food") is None
