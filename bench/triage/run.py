@@ -93,7 +93,23 @@ def evaluate_real(path: Path, brain: OfflineBrain) -> dict[str, Any]:
     result["held_as_spam"] = sum(
         1 for t, p in zip(truth, predicted, strict=True) if t != "spam" and p == "spam"
     )
+    # Where the errors go, as counts (the confusion matrix's off-diagonal cells): for diagnosis, with
+    # no message text, so nobody tunes on individual rows. A spam source's ordinary texts are
+    # broken down by the category they got.
+    confusion: dict[str, int] = defaultdict(int)
+    for r, t, p in zip(rows, truth, predicted, strict=True):
+        if t == "not_spam":
+            continue
+        if t != p:
+            got = p if t != "spam" else brain_category(brain, r)
+            confusion[f"{t} → {got}"] += 1
+    result["confusion"] = dict(sorted(confusion.items(), key=lambda kv: -kv[1]))
     return result
+
+
+def brain_category(brain: OfflineBrain, row: dict[str, Any]) -> str:
+    business = load_settings(environ={}).business.to_domain()
+    return brain.triage(row["text"], business, in_open_conversation=bool(row.get("open"))).category.value
 
 
 def real_markdown(real: dict[str, Any], synthetic: dict[str, Any]) -> str:
@@ -107,6 +123,10 @@ def real_markdown(real: dict[str, Any], synthetic: dict[str, Any]) -> str:
         lines.append(
             f"| {name}: {REAL[name][1]} | {r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {recalls} | {r['held_as_spam']} |"
         )
+    lines += ["", "Where the errors go (true → triaged, most frequent first):", ""]
+    for name, r in real.items():
+        top = ", ".join(f"{k} {v}" for k, v in list(r.get("confusion", {}).items())[:6])
+        lines.append(f"- {name}: {top or 'none'}")
     syn = ", ".join(f"{n} {v['scores']['macro_f1']:.3f}" for n, v in synthetic.items())
     lines += ["", f"Old synthetic sets (macro-F1): {syn}.", ""]
     return "\n".join(lines)
