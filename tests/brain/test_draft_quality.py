@@ -81,7 +81,9 @@ CASES = [
         "I asked about a furnace tune-up on Nov 10 and never heard back. Still need it done.",
         Channel.EMAIL,
         service="Furnace tune-up",
-        sent_alone=True,
+        # Since issue 16b's real training data this reads 59% sales inquiry, 15% complaint ("never
+        # heard back"): under the auto-reply floor, so it waits for a person (it was sent alone).
+        sent_alone=False,
     ),
     Case(
         "How much is a furnace tune-up?",
