@@ -327,6 +327,7 @@ class Classifier:
     model: TextModel = field(default_factory=shared_model)
     corrections: list[tuple[str, str]] = field(default_factory=list)
     base: TextModel | None = None  # what refits start from: the model given at construction
+    training: list[tuple[str, str]] | None = None  # what the base was fitted on (None: the shipped set)
     refit: bool = True  # refit with the corrections in the background (off: nearest match only)
     _matrix: object | None = None
     _dirty: bool = False
@@ -383,7 +384,7 @@ class Classifier:
                 self._dirty = False
                 corrections = list(self.corrections)
             try:
-                model = refit(self.base or self.model, corrections)
+                model = refit(self.base or self.model, corrections, self.training)
             except Exception:  # the shipped model and the nearest-match rule keep working
                 log.exception("refitting with %d corrections failed", len(corrections))
                 continue
