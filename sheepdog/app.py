@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import make_url, select
 
+from sheepdog import clock
 from sheepdog.bot.console.api import add_console
 from sheepdog.bot.web import build_web_app, keep_payload, process
 from sheepdog.brain import Brain, LazyBrain, make_brain
@@ -80,9 +81,13 @@ def build_services(settings: Settings, *, queue: Any = None, db: Database | None
         queue=queue,
         senders=senders(settings),
         surfaces=build_surfaces(settings),
+        clock=clock.from_env() or clock.real_now,
     )
     if isinstance(queue, InProcessQueue):
+        from sheepdog.jobs import tasks
+
         queue.bind(lambda: services)
+        queue.periods = tasks.periodic(settings)
     return services
 
 
@@ -119,9 +124,10 @@ class Runtime:
             self.background.append(asyncio.create_task(asyncio.to_thread(self.services.warm_up)))
             queue.start()
         elif isinstance(queue, RqQueue):
+            from sheepdog.jobs import tasks
             from sheepdog.jobs.schedule import Ticker
 
-            self.ticker = Ticker(queue, "bot").start()
+            self.ticker = Ticker(queue, "bot", periodic=tasks.periodic(self.settings)).start()
             try:  # once at start, like the in-process queue: cards whose sync a restart lost
                 await asyncio.to_thread(queue.enqueue, "resync_surfaces")
             except QueueUnavailableError as exc:

@@ -21,6 +21,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sheepdog import defaults
+from sheepdog.domain.cadence import CadenceDef, Step
 from sheepdog.domain.models import (
     Autonomy,
     Business,
@@ -28,6 +29,7 @@ from sheepdog.domain.models import (
     Money,
     RubricRule,
     Service,
+    Stage,
 )
 from sheepdog.errors import ConfigError
 
@@ -82,6 +84,7 @@ class BusinessConfig(_Section):
     phone: str | None = None
     booking_link: str | None = None
     website: str | None = None
+    review_link: str | None = None  # the owner's review page (Google, Yelp…), for the review request
     signature: str | None = None
     hours: dict[str, str] = {d: "08:00-18:00" for d in DAYS[:5]}
     services: list[ServiceConfig] = []
@@ -138,6 +141,7 @@ class BusinessConfig(_Section):
             phone=self.phone,
             booking_link=self.booking_link,
             website=self.website,
+            review_link=self.review_link,
             hours=BusinessHours(days),
             services=tuple(
                 Service(
@@ -241,40 +245,129 @@ class PolicyConfig(_Section):
         return {**DEFAULT_PROMISES_H, **v}
 
 
+CHANNEL_CHOICES = ("lead", "email", "sms", "telegram")
+"""A step's channel: the lead's own (the one they wrote on), or a fixed one."""
+
+CADENCE_EVENTS = ("reply", "booking", "opt_out", "complaint", "cancellation", "bounce", "stage_change")
+
+
 class CadenceStep(_Section):
-    after_h: float = Field(ge=0, description="hours after our first reply went out")
-    template: str
+    after_h: float | None = Field(None, ge=0, description="hours after the cadence started (exact)")
+    after_d: int | None = Field(None, ge=0, le=366, description="days after, same wall-clock time")
+    template: str | None = None  # what the brain writes (brain/drafts.py PURPOSES)
+    brief: str | None = None  # an instruction for the brain; with no template, the touch is "check_in"
+    channel: str = "lead"
     approval: bool = False  # this touch always waits in the approval queue
+    stop_on: list[str] = []  # events that stop the cadence from this step on
+    incentive: bool = False  # may offer followup.incentive (guardrails hold any other offer)
+
+    def hours(self) -> float:
+        return float(self.after_d * 24 if self.after_d is not None else self.after_h or 0.0)
+
+    def to_domain(self) -> Step:
+        return Step(
+            after_h=self.hours(),
+            template=self.template or "check_in",
+            approval=self.approval,
+            days=self.after_d,
+            channel=self.channel,
+            brief=self.brief,
+            stop_on=frozenset(self.stop_on),
+            incentive=self.incentive,
+        )
 
 
 class CadenceConfig(_Section):
+    label: str | None = None  # how cards name it ("post-quote"); default: the key with dashes
     steps: list[CadenceStep]
     stop_on: list[str] = ["reply", "booking", "opt_out", "complaint", "stage_change"]
+    switch_on: dict[str, str] = {}  # event -> another cadence, e.g. booking = "post_service"
+    repeat: CadenceStep | None = None  # after the last step, this touch every repeat.after_d days
+    repeat_limit: int = Field(0, ge=0, le=120)
 
-    @field_validator("steps")
-    @classmethod
-    def _ordered(cls, v: list[CadenceStep]) -> list[CadenceStep]:
-        if [s.after_h for s in v] != sorted(s.after_h for s in v):
-            raise ValueError("steps must be in order of after_h")
-        return v
+    def to_domain(self, name: str) -> CadenceDef:
+        return CadenceDef(
+            name=name,
+            steps=tuple(s.to_domain() for s in self.steps),
+            stop_on=frozenset(self.stop_on),
+            switch_on=dict(self.switch_on),
+            repeat=self.repeat.to_domain() if self.repeat else None,
+            repeat_limit=self.repeat_limit,
+            label=self.label or name.replace("_", "-"),
+        )
+
+
+class IncentiveConfig(_Section):
+    """The one time-limited offer a cadence touch may make (abandoned cart); the guardrails hold a
+    draft offering more, or offering it on another step."""
+
+    percent: int = Field(10, ge=1, le=90)
+    valid_h: int = Field(48, ge=1, le=24 * 30)
+
+
+def _step(after: float, template: str, **kw: Any) -> CadenceStep:
+    return CadenceStep(after_h=after, template=template, **kw)
+
+
+def _day(days: int, template: str, **kw: Any) -> CadenceStep:
+    return CadenceStep(after_d=days, template=template, **kw)
 
 
 def _default_cadences() -> dict[str, CadenceConfig]:
+    """The five cadences, ready to use; config.example.toml spells out the same."""
     return {
         "speed_to_lead": CadenceConfig(
+            label="speed-to-lead",
             steps=[
-                CadenceStep(after_h=0, template="first_reply"),
-                CadenceStep(after_h=24, template="follow_up"),
-                CadenceStep(after_h=72, template="final_outreach", approval=True),
-            ]
-        )
+                _step(0, "first_reply"),
+                _step(24, "follow_up"),
+                _step(72, "final_outreach", approval=True),
+            ],
+        ),
+        "fourteen_day": CadenceConfig(
+            label="14-day",
+            steps=[
+                _day(0, "first_reply"),
+                _day(1, "value"),
+                _day(3, "social_proof"),
+                _day(7, "check_in"),
+                _day(14, "final_nudge"),
+            ],
+            repeat=_day(30, "nurture"),
+            repeat_limit=6,
+        ),
+        "abandoned_cart": CadenceConfig(
+            label="abandoned cart",
+            steps=[
+                _step(1, "cart_reminder"),
+                _day(2, "cart_reminder", brief="A second, shorter reminder; answer a likely question."),
+                _day(5, "cart_incentive", incentive=True),
+            ],
+        ),
+        "post_quote": CadenceConfig(
+            label="post-quote",
+            stop_on=["reply", "booking", "opt_out", "complaint"],
+            steps=[_day(2, "quote_follow_up"), _day(5, "quote_follow_up"), _day(10, "quote_last_call")],
+        ),
+        "post_service": CadenceConfig(
+            label="review request",
+            stop_on=["reply", "opt_out", "complaint"],
+            steps=[_day(1, "review_request")],
+        ),
     }
+
+
+def _default_stages() -> dict[str, str]:
+    return {"quoted": "post_quote", "won": "post_service", "lost": "none", "visit_scheduled": "none"}
 
 
 class FollowUpConfig(_Section):
     new_lead_cadence: str = "speed_to_lead"
     quiet_hours: str = "21:00-08:00"  # in the lead's (else the business's) time zone; no touch goes out then
     business_hours_only: bool = False
+    tick_s: float = Field(defaults.CADENCE_TICK_S, gt=0, le=3600)  # how often due touches are looked for
+    incentive: IncentiveConfig | None = None  # the abandoned cart's offer; none: no offer is ever made
+    stages: dict[str, str] = Field(default_factory=_default_stages)  # stage -> cadence / "none" / "keep"
     cadences: dict[str, CadenceConfig] = Field(default_factory=_default_cadences)
 
     @field_validator("quiet_hours")
@@ -287,6 +380,18 @@ class FollowUpConfig(_Section):
             raise ValueError(f"quiet_hours must look like '21:00-08:00' (got {v!r})") from exc
         return v
 
+    @field_validator("cadences", mode="before")
+    @classmethod
+    def _with_builtins(cls, v: Any) -> Any:
+        """A config naming some cadences keeps the built-in others (a stage may map to them)."""
+        if isinstance(v, dict):
+            return {**{k: c.model_dump(exclude_unset=True) for k, c in _default_cadences().items()}, **v}
+        return v
+
+    def to_domain(self) -> dict[str, CadenceDef]:
+        """Every cadence as the state machine's definition (domain.cadence)."""
+        return {name: conf.to_domain(name) for name, conf in self.cadences.items()}
+
     @model_validator(mode="after")
     def _known(self) -> FollowUpConfig:
         if self.new_lead_cadence not in self.cadences:
@@ -294,7 +399,73 @@ class FollowUpConfig(_Section):
                 f"new_lead_cadence {self.new_lead_cadence!r} is not one of the cadences "
                 f"({', '.join(self.cadences)})"
             )
+        for name, cadence in self.cadences.items():
+            for problem in cadence_problems(name, cadence, self):
+                raise ValueError(problem)
+        stages = [s.value for s in Stage]
+        for stage, target in self.stages.items():
+            if stage not in stages:
+                raise ValueError(f"followup.stages: {stage!r} is not a stage ({', '.join(stages)})")
+            if target not in ("none", "keep") and target not in self.cadences:
+                raise ValueError(
+                    f"followup.stages.{stage} = {target!r}: no such cadence "
+                    f"(one of {', '.join(self.cadences)}, or 'none' / 'keep')"
+                )
         return self
+
+
+def cadence_problems(name: str, cadence: CadenceConfig, followup: FollowUpConfig) -> list[str]:
+    """What is wrong with one cadence definition, each naming the cadence, the step and why."""
+    from sheepdog.brain.drafts import PURPOSES
+
+    where = f"cadence {name!r}"
+    problems: list[str] = []
+    if not cadence.steps:
+        problems.append(f"{where}: has no steps")
+    for event in [*cadence.stop_on, *cadence.switch_on]:
+        if event not in CADENCE_EVENTS:
+            problems.append(f"{where}: unknown event {event!r} (one of {', '.join(CADENCE_EVENTS)})")
+    for event, target in cadence.switch_on.items():
+        if target not in followup.cadences or target == name:
+            problems.append(f"{where}: switch_on.{event} = {target!r} is not another cadence")
+    steps = [(f"step {i + 1}", s) for i, s in enumerate(cadence.steps)]
+    if cadence.repeat is not None:
+        steps.append(("repeat", cadence.repeat))
+        if cadence.repeat.after_d is None or cadence.repeat.after_d < 1:
+            problems.append(f"{where} repeat: needs after_d (days between repeats, at least 1)")
+        if cadence.repeat_limit < 1:
+            problems.append(f"{where} repeat: needs repeat_limit (how many times at most) of 1 or more")
+    elif cadence.repeat_limit:
+        problems.append(f"{where}: repeat_limit without a repeat step")
+    previous = -1.0
+    for label, step in steps:
+        at = f"{where} {label}"
+        if (step.after_h is None) == (step.after_d is None):
+            problems.append(f"{at}: give exactly one of after_h (hours) or after_d (days)")
+            continue
+        if label != "repeat":
+            if step.hours() < previous:
+                problems.append(f"{at}: comes before the step above it ({step.hours():g} h < {previous:g} h)")
+            previous = step.hours()
+        if step.template is None and not step.brief:
+            problems.append(f"{at}: needs a template or a brief for the brain")
+        elif step.template is not None and step.template not in PURPOSES:
+            problems.append(
+                f"{at}: unknown template {step.template!r} (one of {', '.join(sorted(PURPOSES))}), "
+                "or give a brief instead"
+            )
+        if step.channel not in CHANNEL_CHOICES:
+            problems.append(f"{at}: channel {step.channel!r} is not one of {', '.join(CHANNEL_CHOICES)}")
+        for event in step.stop_on:
+            if event not in CADENCE_EVENTS:
+                problems.append(f"{at}: unknown stop event {event!r} (one of {', '.join(CADENCE_EVENTS)})")
+        if step.template == "first_reply" and label != "step 1":
+            problems.append(f"{at}: first_reply can only be the first step")
+    if name == "post_quote" or "quote" in (cadence.label or ""):
+        for label, step in steps:
+            if step.brief and "still interested" in step.brief.lower():
+                problems.append(f"{where} {label}: a post-quote touch never asks 'still interested?'")
+    return problems
 
 
 class WebformConfig(_Section):

@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 
 from sheepdog.config import Settings
 from sheepdog.domain.attention import LeadFacts, attention, signal_names
+from sheepdog.domain.cadence import CadenceDef, CadenceState, OutboxState
 from sheepdog.domain.clock import shown_time
+from sheepdog.domain.followup import followup_line
 from sheepdog.domain.models import Channel, DraftState, Money
+from sheepdog.handlers.followup import run_of
 from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, Refund
 
 CHANNEL_WORDS = {c.value: c.words for c in Channel}
@@ -92,6 +95,16 @@ class LeadExtras:
     refund_button: str | None = None  # "Refund $40 and confirm"
     history: str | None = None  # the customer's history, for a refund above the threshold
     uncertain: int = 0  # sends that may not have gone out
+    cadences: dict[str, CadenceDef] | None = None  # the configured cadences, for their labels
+
+
+def followup_text(lead: Lead, tz: str, cadences: dict[str, CadenceDef] | None = None) -> str | None:
+    """'Follow-up: post-quote, next touch Thu 10:00 by SMS' (domain.followup), for any surface."""
+    channel = {"webform": "email", "webhook": "email"}.get(lead.channel, lead.channel)
+    if lead.channel in ("webform", "webhook") and not lead.contact.email and lead.contact.phone:
+        channel = "sms"
+    defn = (cadences or {}).get(lead.cadence or "")
+    return followup_line(run_of(lead), defn, tz, channel, datetime.now(UTC))
 
 
 def brief_card(lead: Lead, tz: str, extras: LeadExtras | None = None) -> Card:
@@ -112,24 +125,22 @@ def brief_card(lead: Lead, tz: str, extras: LeadExtras | None = None) -> Card:
         fields.append(("Referred by", lead.referral))
     if lead.returning_customer:
         fields.append(("Returning", "yes, a past customer"))
-    if lead.cadence:
-        state = lead.cadence_state or "off"
-        if state == "active" and lead.cadence_started_at is None:
-            state = "starts when the first reply goes out"
-        elif state == "active" and lead.cadence_next_at is not None:
-            state = f"next touch {_clock(lead.cadence_next_at, tz)}"
-        if lead.cadence_stop_reason and state == "stopped":
-            state += f" ({lead.cadence_stop_reason})"
-        fields.append(("Cadence", f"{lead.cadence.replace('_', ' ')}: {state}"))
+    if c.timezone:
+        source = {"form": "from the form", "phone": "from their phone", "email date": "from their email"}
+        fields.append(("Lead's time zone", f"{c.timezone} ({source.get(c.timezone_source or '', 'given')})"))
+    if lead.visit_at is not None:
+        fields.append(("Visit", shown_time(lead.visit_at, tz)))
     extras = extras or LeadExtras()
+    if line := followup_text(lead, tz, extras.cadences):
+        fields.append(("Cadence", line.removeprefix("Follow-up: ")))
     if extras.autonomy:
         fields.append(("Autonomy", extras.autonomy))
     if extras.history:
         fields.append(("History", extras.history))
     buttons: tuple[Button, ...] = ()
-    if lead.cadence_state == "active":
+    if lead.cadence_state == CadenceState.ACTIVE:
         buttons = (Button("pause", "Pause", str(lead.id)),)
-    elif lead.cadence_state == "paused":
+    elif lead.cadence_state == CadenceState.PAUSED:
         buttons = (Button("resume", "Resume", str(lead.id), "primary"),)
     if extras.refund_button:
         buttons = (Button("refund", extras.refund_button, str(lead.id), "primary"), *buttons)
@@ -262,7 +273,7 @@ def draft_status(
         head = f"{verb} ({draft.decided_by.removeprefix('Sheepdog ').strip('()')})"
     else:
         head = f"{verb} by {draft.decided_by}" if draft.decided_by else verb
-    if outbox is not None and outbox.state == "uncertain":
+    if outbox is not None and outbox.state == OutboxState.UNCERTAIN:
         return f"{head} · may not have gone out — check: {outbox.last_error}"
     if state == DraftState.SENT:
         sent = f"{head} · sent {_clock(draft.sent_at, tz)} by {channel}"
@@ -274,11 +285,11 @@ def draft_status(
     if state == DraftState.FAILED:
         return f"{head} · failed to send by {channel}: {draft.error}"
     if state in (DraftState.APPROVED, DraftState.EDITED):
-        if outbox is not None and outbox.state == "queued" and outbox.attempts:
+        if outbox is not None and outbox.state == OutboxState.QUEUED and outbox.attempts:
             # last_error is the send job's short sentence; the full error is in the event log
             tries = f"{outbox.attempts} attempt{'s' if outbox.attempts != 1 else ''} so far"
             return f"{head} · not sent yet: {outbox.last_error}; will retry ({tries})"
-        if outbox is not None and outbox.state == "queued":
+        if outbox is not None and outbox.state == OutboxState.QUEUED:
             return f"{head} · queued to send by {channel}"  # honest under a backlog
         return f"{head} · sending by {channel}…"
     return head
@@ -296,7 +307,7 @@ def draft_card(
     # Pause stops the lead's follow-ups; once paused the same place offers Resume.
     hold = (
         Button("resume", "Resume", str(draft.lead_id))
-        if cadence_state == "paused"
+        if cadence_state == CadenceState.PAUSED
         else Button("pause", "Pause", str(draft.lead_id))
     )
     buttons = (
@@ -421,7 +432,7 @@ def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
     level = policy_store.autonomy(session, settings, workflow)
     autonomy = f"{level.level.value} ({level.source})"
     uncertain = len(
-        session.scalars(select(Outbox.id).where(Outbox.lead_id == lead.id, Outbox.state == "uncertain")).all()
+        session.scalars(select(Outbox.id).where(Outbox.lead_id == lead.id, Outbox.state == OutboxState.UNCERTAIN)).all()
     )
     button = history = None
     last = session.scalar(
@@ -441,7 +452,7 @@ def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
             button = f"Refund {Money(Decimal(amount['amount']), amount['currency'])} and confirm"
         elif not within:
             history = customer_history(session, lead)
-    return LeadExtras(autonomy, button, history, uncertain)
+    return LeadExtras(autonomy, button, history, uncertain, settings.followup.to_domain())
 
 
 def customer_history(session: Session, lead: Lead) -> str:

@@ -434,7 +434,7 @@ def _nurture(c: Composer) -> str:
 
 
 def _review_request(c: Composer) -> str:
-    site = c.business.website or c.business.booking_link
+    site = c.business.review_link or c.business.website or c.business.booking_link
     ask = (
         f"If you have a minute, a short review would mean a lot: {site}"
         if site
@@ -466,6 +466,26 @@ def _cart_reminder(c: Composer) -> str:
     )
 
 
+def _quote_last_call(c: Composer) -> str:
+    return c.compose(
+        None,
+        [
+            f"Just a last note on the quote for {c.thing}: if anything in it doesn't fit, tell me and "
+            "we'll look at the options together.",
+        ],
+        None,
+        c.cta("If you'd like to go ahead, you can pick a time here"),
+    )
+
+
+def _cart_incentive(c: Composer) -> str:
+    offer = c.request.incentive
+    lines = ["Your cart is still saved."]
+    if offer:
+        lines.append(f"As a thank-you for coming back: {offer}.")
+    return c.compose(None, lines, "Anything we can answer before you finish your order?", None)
+
+
 PURPOSES: dict[str, Callable[[Composer], str]] = {
     "first_reply": lambda c: _first_reply(c, answering=False),
     "reply": lambda c: _first_reply(c, answering=True),
@@ -479,6 +499,8 @@ PURPOSES: dict[str, Callable[[Composer], str]] = {
     "review_request": _review_request,
     "quote_follow_up": _quote_follow_up,
     "cart_reminder": _cart_reminder,
+    "cart_incentive": _cart_incentive,
+    "quote_last_call": _quote_last_call,
 }
 
 

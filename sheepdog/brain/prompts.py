@@ -71,6 +71,8 @@ PURPOSE_BRIEFS: dict[str, str] = {
     "review_request": "After the job: thank them and ask for a short review.",
     "quote_follow_up": "They have a quote: offer to answer questions about it. Never ask 'still interested?'.",
     "cart_reminder": "They left items in their cart: a gentle reminder.",
+    "cart_incentive": "The last cart reminder. Offer exactly the incentive given below, if any, and nothing else.",
+    "quote_last_call": "The last note about their quote: offer to adjust it. Never ask 'still interested?'.",
 }
 
 

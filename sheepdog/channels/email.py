@@ -14,7 +14,7 @@ from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
 
 import aiosmtplib
 
@@ -264,6 +264,7 @@ def parse_email_bytes(raw: bytes, *, received_at: datetime | None = None) -> Inb
         is_auto=bounce or _is_auto(msg, subject),
         bounce=bounce,
         spam_reason=_spam_reason(msg),
+        sender_utc_offset_min=_date_offset(msg),
     )
 
 
@@ -272,6 +273,20 @@ def _safe_reason(msg: EmailMessage, text: str) -> str | None:
         return bounce_reason(msg, text)
     except Exception:  # a broken report part: the bounce still counts, without its reason
         return None
+
+
+def _date_offset(msg: EmailMessage) -> int | None:
+    """The UTC offset (minutes) the sender's mail client wrote in Date; None for -0000 (RFC 5322:
+    'no information about the local time zone') or a missing or broken Date."""
+    raw = str(msg.get("Date", "") or "").strip()
+    if not raw:
+        return None
+    try:
+        sent = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    offset = sent.utcoffset() if sent.tzinfo else None
+    return None if offset is None else int(offset.total_seconds() // 60)
 
 
 def _body_and_attachments(msg: EmailMessage) -> tuple[str, list[Attachment]]:

@@ -12,6 +12,7 @@ where the owner's own words (an FAQ answer, a price note, a service priced 0) sa
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from sheepdog import defaults
@@ -301,8 +302,10 @@ def check_draft(
     triage: Triage,
     channel: Channel,
     max_chars: int | None,
+    incentive: Incentive | None = None,
 ) -> GuardrailResult:
-    """Every reason the draft may not go out on its own; ok when there is none."""
+    """Every reason the draft may not go out on its own; ok when there is none. `incentive`: the
+    one time-limited offer this draft (a cadence step's) may make."""
     reasons: list[str] = []
     text = draft_text or ""
     if not text.strip():
@@ -311,8 +314,12 @@ def check_draft(
     reasons += _prices(checked, business, triage)
     reasons += _refunds(checked, business, triage)
     if not business.allow_discounts:
-        for offer in _discounts(checked, business):
-            reasons.append(f"offers a discount ('{offer}'), which your policy does not allow")
+        offers = _discounts(checked, business)
+        if incentive is not None and offers:
+            reasons += incentive_problems(checked, offers, incentive)
+        else:
+            for offer in offers:
+                reasons.append(f"offers a discount ('{offer}'), which your policy does not allow")
     if not business.allow_guarantees and (promise := _guarantee(checked)):
         reasons.append(f"makes a guarantee ('{promise}'), which your policy does not allow")
     if not business.allow_date_promises and (when := _date_promise(checked, inbound_text, triage)):
@@ -403,6 +410,36 @@ def _refunds(text: str, business: Business, triage: Triage) -> list[str]:
 
 
 _APOLOGY = re.compile(r"\b(?:sorry|apolog\w*|fault|mistake|mix-?up|delay|blame|my bad|our bad)\b", _I)
+
+
+@dataclass(frozen=True)
+class Incentive:
+    """The policy's allowance for a cadence step's offer: at most `percent` off, and only for a
+    limited time (`valid_h` hours), which the draft must say."""
+
+    percent: int
+    valid_h: int
+
+    def words(self) -> str:
+        return f"{self.percent}% off if you order within {self.valid_h} hours"
+
+
+_PERCENT_OFF = re.compile(r"(\d{1,3})\s?(?:%|percent|per\s?cent)\s+off\b", _I)
+_TIME_LIMIT = re.compile(r"\b(?:within|for the next|until|before|expires?|ends?|valid for|only for)\b", _I)
+
+
+def incentive_problems(text: str, offers: list[str], incentive: Incentive) -> list[str]:
+    """An offer passes only as the allowance: percent off, no more than allowed, time-limited."""
+    problems = []
+    for offer in offers:
+        m = _PERCENT_OFF.search(offer)
+        if m is None:
+            problems.append(f"offers '{offer}', not the policy's incentive ({incentive.words()})")
+        elif int(m.group(1)) > incentive.percent:
+            problems.append(f"offers {m.group(1)}% off, more than the policy's {incentive.percent}%")
+    if not problems and not _TIME_LIMIT.search(text):
+        problems.append("offers the incentive without its time limit")
+    return problems
 
 
 def _discounts(text: str, business: Business) -> list[str]:
@@ -517,7 +554,7 @@ def _date_promise(text: str, inbound: str, triage: Triage) -> str | None:
 
 def allowed_domains(business: Business) -> set[str]:
     domains = {d.lower().lstrip(".") for d in business.allowed_link_domains}
-    for url in (business.booking_link, business.website):
+    for url in (business.booking_link, business.website, business.review_link):  # the owner's own links
         if url:
             host = urlparse(url if "://" in url else f"https://{url}").hostname
             if host:

@@ -173,6 +173,7 @@ class InboundMessage:
     opt_in: bool | None = None  # True: START/UNSTOP, False: carrier STOP keywords (channel-detected)
     spam_reason: str | None = None  # the channel already knows it is a bot (honeypot, known sender)
     auto_reply: str | None = None  # short text the platform wants back at once (e.g. SMS HELP answer)
+    sender_utc_offset_min: int | None = None  # an email's Date offset: a hint of the lead's time zone
 
     @property
     def text_for_triage(self) -> str:
@@ -277,6 +278,7 @@ class Business:
     allow_discounts: bool = False
     allow_guarantees: bool = False
     allow_date_promises: bool = False
+    review_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,8 @@ class DraftRequest:
     purpose: str  # "first_reply", "reply", or a cadence step's template name ("follow_up", "final_outreach"…)
     max_chars: int | None = None  # channel limit, e.g. 320 for SMS
     plain_text: bool = True  # no markdown (SMS, plain-text email)
+    brief: str | None = None  # the cadence step's own instruction, beside the purpose's
+    incentive: str | None = None  # the one offer this touch may make ("10% off if you order within 48 hours")
 
 
 @dataclass(frozen=True)

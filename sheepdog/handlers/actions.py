@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain.cadence import OutboxState
 from sheepdog.domain.extract import extract_money
 from sheepdog.domain.models import Category, Channel, Direction, DraftState, Money, Stage
 from sheepdog.errors import BadInputError, NotFoundError
+from sheepdog.handlers import followup
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.drafting import (
     closed,
@@ -25,7 +28,6 @@ from sheepdog.handlers.drafting import (
     opt_out,
     queue_outbox,
     reply_channel,
-    stop_cadence,
     thread_subject,
 )
 from sheepdog.storage.tables import (
@@ -150,33 +152,21 @@ def pause(services: Services, lead_id: int, actor: str) -> ActionResult:
     """Stop the lead's cadence until someone resumes it."""
     with services.db.session() as s:
         lead = _lead(s, lead_id)
-        if lead.cadence_state != "active":
+        if not followup.pause(s, services, lead, f"paused by {actor}", actor):
             why = (
                 f"follow-ups are already {lead.cadence_state}"
                 if lead.cadence_state
                 else "no follow-ups are scheduled for this lead, so there is nothing to pause"
             )
             return ActionResult(False, why, lead_id)
-        lead.cadence_state = "paused"
-        services.log(s, "cadence_paused", lead_id, actor, reason=f"paused by {actor}")
     return _done(services, lead_id, True, "cadence paused")
 
 
 def resume(services: Services, lead_id: int, actor: str) -> ActionResult:
     with services.db.session() as s:
         lead = _lead(s, lead_id)
-        if lead.cadence_state != "paused":
+        if not followup.resume(s, services, lead, actor):
             return ActionResult(False, f"cadence is {lead.cadence_state or 'not running'}", lead_id)
-        lead.cadence_state = "active"
-        cadence = services.cadence(lead.cadence)
-        if cadence and lead.cadence_started_at is None and lead.first_response_at is not None:
-            # Paused before the first reply went out: the clock the send would have started starts
-            # now, counted from that reply, so the follow-ups are not lost for good.
-            lead.cadence_started_at = lead.first_response_at
-        if cadence and lead.cadence_started_at:
-            due = cadence_rules.due_at(cadence, lead.cadence_started_at, lead.cadence_step)
-            lead.cadence_next_at = max(due, services.now()) if due else None
-        services.log(s, "cadence_resumed", lead_id, actor)
     return _done(services, lead_id, True, "cadence resumed")
 
 
@@ -250,7 +240,7 @@ def edit_queued_reply(services: Services, outbox_id: int, actor: str, text: str)
     with services.db.session() as s:
         out = _outbox(s, outbox_id)
         changed = s.execute(
-            update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "queued").values(body=text)
+            update(Outbox).where(Outbox.id == outbox_id, Outbox.state == OutboxState.QUEUED).values(body=text)
         ).rowcount
         if changed != 1:
             return ActionResult(False, f"too late: the reply is already {out.state}", out.lead_id, outbox_id)
@@ -265,8 +255,8 @@ def cancel_queued_reply(services: Services, outbox_id: int, actor: str) -> Actio
         out = _outbox(s, outbox_id)
         cancelled = s.execute(
             update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.state == "queued")
-            .values(state="cancelled", last_error=f"withdrawn by {actor} before sending")
+            .where(Outbox.id == outbox_id, Outbox.state == OutboxState.QUEUED)
+            .values(state=OutboxState.CANCELLED, last_error=f"withdrawn by {actor} before sending")
         ).rowcount
         kind = "team_reply_cancelled" if cancelled else "team_reply_deleted_after_send"
         services.log(s, kind, out.lead_id, actor, outbox_id=outbox_id)
@@ -305,7 +295,8 @@ def _move_stage(s: Session, services: Services, lead: Lead, stage: Stage, actor:
     already. The change is a conditional UPDATE on the stage just read, so of two people saying
     'won' at the same moment only one moves it, and a stage changed meanwhile by someone else (the
     first reply going out: new → contacted) is read again rather than taken for 'already there'.
-    A stage change switches the cadence off, so nobody is asked 'still interested?' after a quote."""
+    A stage change switches the cadence as configured (followup.stages: quoted → post-quote, won →
+    the review request, lost → none), so nobody is asked 'still interested?' after a quote."""
     for _ in range(5):
         old = lead.stage
         if old == stage.value:
@@ -319,11 +310,7 @@ def _move_stage(s: Session, services: Services, lead: Lead, stage: Stage, actor:
     else:
         raise BadInputError(f"lead {lead.id} keeps changing stage; try again", status=409)
     services.log(s, "stage_changed", lead.id, actor, old=old, new=stage.value)
-    cadence = services.cadence(lead.cadence)
-    if cadence and lead.cadence_state in ("active", "paused", "done"):
-        why = cadence_rules.stage_change_stops(cadence, old, stage.value)
-        if why:
-            stop_cadence(s, services, lead, why, actor)
+    followup.on_stage(s, services, lead, old, stage.value, actor)
     return True
 
 
@@ -332,7 +319,23 @@ def set_stage(services: Services, lead_id: int, stage: Stage, actor: str) -> Act
         lead = _lead(s, lead_id)
         if not _move_stage(s, services, lead, stage, actor):
             return ActionResult(False, f"already {lead.stage}", lead_id)
-    return _done(services, lead_id, True, f"stage: {stage.value}")
+        line = followup.line(services, lead)
+    return _done(services, lead_id, True, f"stage: {stage.value}" + (f" · {line}" if line else ""))
+
+
+def visit(services: Services, lead_id: int, actor: str, at: datetime) -> ActionResult:
+    """A visit booked: the stage moves to visit scheduled (switching the cadence as configured)
+    and the time is kept on the lead; booking it again at another time moves the visit."""
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        moved = _move_stage(s, services, lead, Stage.VISIT_SCHEDULED, actor)
+        if not moved and lead.visit_at == at:
+            return ActionResult(False, "that visit is already booked", lead_id)
+        lead.visit_at = at
+        services.log(s, "visit_scheduled", lead_id, actor, at=at.isoformat())
+        line = followup.line(services, lead)
+    when = at.astimezone(ZoneInfo(services.business.timezone))
+    return _done(services, lead_id, True, f"visit {when:%a %d %b %H:%M}" + (f" · {line}" if line else ""))
 
 
 def won(services: Services, lead_id: int, actor: str, amount: Money | None) -> ActionResult:
@@ -444,6 +447,7 @@ __all__ = [
     "set_stage",
     "skip",
     "unclaim",
+    "visit",
     "won",
 ]
 

@@ -22,7 +22,7 @@ from sheepdog.reports import data as report_data
 from sheepdog.storage.tables import Contact, Lead, Message
 
 # Commands that change a lead.
-ACTING = frozenset({"won", "lost", "quoted", "visit_scheduled", "pause", "resume", "was"})
+ACTING = frozenset({"won", "lost", "quoted", "visit", "visit_scheduled", "pause", "resume", "was"})
 OWNER_ONLY = frozenset({"autonomy"})  # policy changes: the owner alone (Slack owner_user_id, console)
 # Commands anyone in the workspace may run; every other one (pipeline and metrics show customer
 # names and revenue) is for the team only, and a surface checks that before calling run().
@@ -36,9 +36,10 @@ def help_text(command: str = "/sheepdog") -> str:
             f"*{command} pipeline* — open leads by stage, with owners and the stuck ones",
             f"*{command} metrics [7d|30d|2026-11-01..2026-11-30]* — every metric over the period "
             "(default the last 7 days), against the period before",
+            f"*{command} quoted <lead>* — the quote is out: follow-ups switch to the post-quote cadence",
+            f"*{command} visit <lead> [when]* — e.g. `{command} visit 12 thu 9am` (your time zone)",
             f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
             f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
-            f"*{command} quoted <lead>* / *{command} visit_scheduled <lead>* — move the lead to that stage",
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",
             f"*{command} was <lead> <category>* — correct the triage of their last message, e.g. "
             f"`{command} was 12 a booking`; the brain learns it",
@@ -88,6 +89,8 @@ def run(
         text = rest[1]
     elif verb == "lost" and not text:
         raise BadInputError(f"say why it was lost, e.g. `{command} lost {rest[0]} too expensive`")
+    elif verb == "visit":
+        verb = "visit_scheduled"  # `visit 12 thu 9am`: the stage, and the visit's time when given
     elif verb == "was":
         text = parse_category(text).value
         target = last_inbound(services, lead_id)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sheepdog.brain.base import Brain
 from sheepdog.channels.base import Sender
 from sheepdog.config import Settings
-from sheepdog.domain.cadence import CadenceDef, Step, Window
+from sheepdog.domain.cadence import CadenceDef, Window
 from sheepdog.domain.models import Business, Channel
 from sheepdog.errors import QueueUnavailableError
 from sheepdog.storage.db import Database, after_commit
@@ -97,20 +97,25 @@ class Services:
     def now(self) -> datetime:
         return self.clock()
 
+    def cadences(self) -> dict[str, CadenceDef]:
+        """Every configured cadence as the domain's definitions (built once: config is fixed)."""
+        built = self.__dict__.get("_cadences")
+        if built is None:
+            built = self.__dict__["_cadences"] = self.settings.followup.to_domain()
+        return built
+
     def cadence(self, name: str | None) -> CadenceDef | None:
-        conf = self.settings.followup.cadences.get(name or "")
-        if conf is None or name is None:
-            return None
-        steps = tuple(Step(s.after_h, s.template, s.approval) for s in conf.steps)
-        return CadenceDef(name, steps, frozenset(conf.stop_on))
+        return self.cadences().get(name or "")
 
     def window(self, tz: str | None = None) -> Window:
+        """When touches may go out: quiet hours in `tz` (the lead's zone, else the business's);
+        business hours, if kept, in the business's zone."""
         from datetime import time
 
         fu = self.settings.followup
         start, end = (time.fromisoformat(p.strip()) for p in fu.quiet_hours.split("-"))
         hours = self.business.hours if fu.business_hours_only else None
-        return Window(tz or self.business.timezone, start, end, hours)
+        return Window(tz or self.business.timezone, start, end, hours, self.business.timezone)
 
     def log(
         self, session: Session, kind: str, lead_id: int | None, actor: str | None = None, /, **data: Any

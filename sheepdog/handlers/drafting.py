@@ -7,6 +7,7 @@ so the same checks apply to each whatever wrote the text.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,8 @@ from sheepdog import defaults
 from sheepdog.brain import voice
 from sheepdog.channels.email import new_message_id
 from sheepdog.config import Settings
-from sheepdog.domain.guardrails import check_draft
+from sheepdog.domain.cadence import OutboxState
+from sheepdog.domain.guardrails import Incentive, check_draft
 from sheepdog.domain.models import (
     ANSWER_PURPOSES,
     Autonomy,
@@ -45,6 +47,19 @@ from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox, VoiceExample
 
 CHANNEL_LIMITS = {Channel.SMS: defaults.SMS_MAX_CHARS, Channel.TELEGRAM: 4000}
+
+
+@dataclasses.dataclass(frozen=True)
+class Touch:
+    """What a cadence step adds to a draft: its brief for the brain, a fixed channel, the offer it
+    may make (words for the brain, the allowance for the guardrails), and the claim of the step,
+    run in the transaction that stores the draft so a step is written exactly once."""
+
+    brief: str | None = None
+    channel: str | None = None
+    incentive: str | None = None
+    allowance: Incentive | None = None
+    claim: Callable[[Session], None] | None = None
 
 
 def reply_channel(services: Services, lead: Lead, contact: Contact) -> Channel | None:
@@ -163,11 +178,14 @@ def compose(
     step_needs_approval: bool = False,
     spam_reason: str | None = None,
     auto_message: bool = False,
+    touch: Touch | None = None,
 ) -> tuple[int | None, Decision]:
     """Write, check and decide one message; returns the draft id (None when nothing is written).
 
     Three steps: read the lead (short transaction), write the draft with the brain (no
     transaction: Claude may take seconds), then store draft, decision and outbox (short transaction).
+    A cadence `touch` brings its step's brief, channel and offer, and a `claim` run inside that last
+    transaction: if it fails (another worker wrote this step), nothing is stored.
     """
     with services.db.session() as session:
         lead = session.get(Lead, lead_id)
@@ -175,6 +193,11 @@ def compose(
             raise ValueError(f"no lead {lead_id}")
         contact = lead.contact
         channel = reply_channel(services, lead, contact)
+        if touch is not None and touch.channel not in (None, "lead"):
+            fixed = Channel(touch.channel)
+            reachable = {Channel.EMAIL: contact.email, Channel.SMS: contact.phone}.get(fixed, True)
+            if fixed in services.senders and reachable:
+                channel = fixed
         opted_out = closed(services, contact, channel or Channel(lead.channel))
         facts = PolicyInput(
             autonomy=autonomy_for(services.settings, purpose, session),
@@ -212,7 +235,16 @@ def compose(
         )
 
     max_chars = CHANNEL_LIMITS.get(plan.channel) if plan.channel else None
-    text = services.brain.draft(DraftRequest(plan.ctx, purpose, max_chars=max_chars, plain_text=True))
+    text = services.brain.draft(
+        DraftRequest(
+            plan.ctx,
+            purpose,
+            max_chars=max_chars,
+            plain_text=True,
+            brief=touch.brief if touch else None,
+            incentive=touch.incentive if touch else None,
+        )
+    )
     checked = check_draft(
         text.body,
         services.business,
@@ -220,6 +252,7 @@ def compose(
         triage=triage,
         channel=plan.channel or plan.lead_channel,
         max_chars=max_chars,
+        incentive=touch.allowance if touch else None,
     )
     faq_answer = any(a and a in text.body for a in services.business.faq.values())
     decision = decide(
@@ -238,6 +271,8 @@ def compose(
 
     with services.db.session() as session:
         lead = session.get(Lead, lead_id)
+        if touch is not None and touch.claim is not None:
+            touch.claim(session)  # raises when another worker already wrote this step: nothing stored
         draft = Draft(
             lead_id=lead.id,
             reply_to_message_id=reply_to_id,
@@ -434,7 +469,7 @@ def new_outbox(
         to_handle=(used if channel == Channel.TELEGRAM and used else _handle(contact, channel)),
         subject=subject,
         body=body,
-        state="queued",
+        state=OutboxState.QUEUED,
         created_at=services.now(),
     )
     if channel == Channel.EMAIL:
@@ -511,11 +546,11 @@ def withdraw_touches(session: Session, services: Services, lead: Lead, why: str)
     queued = session.scalars(
         select(Outbox)
         .join(Draft, Outbox.draft_id == Draft.id)
-        .where(Outbox.lead_id == lead.id, Outbox.state == "queued", Outbox.author.is_(None))
+        .where(Outbox.lead_id == lead.id, Outbox.state == OutboxState.QUEUED, Outbox.author.is_(None))
         .where(Draft.purpose.not_in(ANSWER_PURPOSES))
     ).all()
     for row in queued:
-        row.state, row.last_error = "cancelled", f"withdrawn before sending: {why}"
+        row.state, row.last_error = OutboxState.CANCELLED, f"withdrawn before sending: {why}"
         services.log(session, "touch_withdrawn", lead.id, outbox_id=row.id, reason=why)
 
 
@@ -524,10 +559,9 @@ def stop_cadence(
 ) -> None:
     """End the lead's cadence for good, and withdraw what it had written but not yet sent
     (also after its last step, when a final touch may still wait for approval)."""
-    if lead.cadence_state in ("active", "paused"):
-        lead.cadence_state, lead.cadence_next_at, lead.cadence_stop_reason = "stopped", None, why
-        services.log(session, "cadence_stopped", lead.id, actor, cadence=lead.cadence, reason=why)
-    withdraw_touches(session, services, lead, why)
+    from sheepdog.handlers import followup  # it applies domain.cadence; it uses withdraw_touches
+
+    followup.stop(session, services, lead, why, actor)
 
 
 def opt_out(

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sheepdog import defaults
-from sheepdog.domain import cadence as cadence_rules
+from sheepdog.domain import timezones
+from sheepdog.domain.cadence import LIVE, OutboxState
 from sheepdog.domain.contacts import find_referral, normalize_email, normalize_phone
 from sheepdog.domain.models import (
     ANSWER_PURPOSES,
@@ -35,7 +36,7 @@ from sheepdog.domain.models import (
 )
 from sheepdog.domain.policy import ALL_CHANNELS
 from sheepdog.domain.threads import is_reply_subject, normalized_subject
-from sheepdog.handlers import learning
+from sheepdog.handlers import followup, learning
 from sheepdog.handlers.context import PROCESS_ID, Services
 from sheepdog.handlers.drafting import (
     compose,
@@ -380,6 +381,7 @@ def _record(
     contact = session.get(Contact, stored.contact_id)
     lead = session.get(Lead, stored.lead_id)
     _apply_opt(session, services, msg, triage, contact, lead)
+    _learn_timezone(session, services, msg, contact, lead)
     new_lead = stored.new_lead
     if new_lead:
         # The person wrote again (a new conversation): their other leads' follow-ups have done their job.
@@ -387,7 +389,7 @@ def _record(
             select(Lead).where(
                 Lead.contact_id == contact.id,
                 Lead.id != lead.id,
-                Lead.cadence_state.in_(("active", "paused")),
+                Lead.cadence_state.in_(tuple(LIVE)),
             )
         ):
             stop_cadence(session, services, other, f"they wrote again ({msg.channel.value})")
@@ -432,9 +434,8 @@ def _after_decision(
     """What the decision does to the lead's follow-ups and its 'needs attention' line."""
     lead = session.get(Lead, lead_id)
     why = decision.reasons[0] if decision.reasons else ""
-    if decision.pause_cadence and lead.cadence_state == "active":
-        lead.cadence_state = "paused"
-        services.log(session, "cadence_paused", lead.id, reason=why)
+    if decision.pause_cadence:
+        followup.pause(session, services, lead, why)
     if decision.stop_cadence:
         stop_cadence(session, services, lead, why or "stopped")
     if decision.kind == DecisionKind.DROP and (triage.category == Category.SPAM or msg.spam_reason):
@@ -468,14 +469,14 @@ def _supersede(session: Session, lead_id: int, draft_id: int) -> None:
         .join(Draft, Outbox.draft_id == Draft.id)
         .where(
             Outbox.lead_id == lead_id,
-            Outbox.state == "queued",
+            Outbox.state == OutboxState.QUEUED,
             Outbox.author.is_(None),
             Draft.id != draft_id,
             Draft.reply_to_message_id < answers,
             Draft.purpose.in_(ANSWER_PURPOSES),
         )
     ):
-        row.state, row.last_error = "cancelled", "replaced by the answer to their newer message"
+        row.state, row.last_error = OutboxState.CANCELLED, "replaced by the answer to their newer message"
         skip_draft(
             session.get(Draft, row.draft_id), "not sent: replaced by the answer to their newer message"
         )
@@ -691,17 +692,12 @@ def _first_words(
     """What a lead's first real words start: a referral they name, and the new-lead cadence."""
     if lead.referral is None:
         lead.referral = next((s.value for s in triage.signals if s.name == SignalName.REFERRAL), None)
-    cadence = services.cadence(services.settings.followup.new_lead_cadence)
     wants_cadence = triage.category in NEW_LEAD_CATEGORIES and not msg.is_auto and not contact.opted_out
-    if cadence is not None and wants_cadence and not lead.returning_customer and not lead.referral:
-        lead.cadence = cadence.name
-        lead.cadence_state = "active"
+    if wants_cadence and not lead.returning_customer and not lead.referral:
         # Step 0 (after_h = 0) is the first reply written right now. The clock for the later steps
         # starts when that reply actually goes out (jobs.tasks), so a reply held for a human is
         # never followed by a "follow-up" to nothing.
-        lead.cadence_step = 1 if cadence.steps and cadence.steps[0].after_h == 0 else 0
-        lead.cadence_started_at = lead.cadence_next_at = None
-        services.log(session, "cadence_started", lead.id, cadence=cadence.name, waits_for="first reply")
+        followup.start_new_lead(session, services, lead)
 
 
 def _brief(services: Services, lead_id: int, triage: Triage) -> None:
@@ -775,13 +771,38 @@ def _on_reply(session: Session, services: Services, lead: Lead, triage: Triage, 
         return
     if msg.is_auto:
         return
-    cadence = services.cadence(lead.cadence)
-    if cadence is not None and lead.cadence_state in ("active", "paused", "done"):
-        why = cadence_rules.stop_reason(cadence, triage, is_reply=True)
-        if why:
-            stop_cadence(session, services, lead, why)
+    followup.react_to_message(session, services, lead, triage)  # stops or switches, as configured
     # Touches written but not sent are stale once the lead speaks again.
     withdraw_touches(session, services, lead, "the lead replied")
+
+
+def _learn_timezone(
+    session: Session, services: Services, msg: InboundMessage, contact: Contact, lead: Lead | None
+) -> None:
+    """Where the lead lives, from a form field, their phone's region or their email's Date offset:
+    their quiet hours are theirs. A stronger source replaces a weaker one, never the reverse."""
+    found = timezones.best(
+        contact.timezone,
+        contact.timezone_source,
+        fields=dict(msg.fields),
+        phone=contact.phone,
+        date_offset_min=msg.sender_utc_offset_min,
+        at=msg.received_at,
+        business_tz=services.business.timezone,
+    )
+    if found is None:
+        return
+    contact.timezone, contact.timezone_source = found
+    services.log(
+        session,
+        "timezone_learned",
+        lead.id if lead else None,
+        contact_id=contact.id,
+        tz=found[0],
+        source=found[1],
+    )
+    if lead is not None:
+        followup.replan(session, services, lead)  # planned in the old zone: again in theirs
 
 
 def _apply_opt(

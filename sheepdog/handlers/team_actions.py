@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sheepdog.domain.models import Category, Stage
+from sheepdog.domain.timezones import parse_when
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.actions import ActionResult
@@ -51,6 +52,17 @@ def _any_stage(services: Services, a: TeamAction) -> ActionResult:
     except ValueError:
         raise BadInputError(f"stage must be one of {', '.join(s.value for s in Stage)}") from None
     return actions.set_stage(services, a.target, stage, a.actor)
+
+
+def _visit(services: Services, a: TeamAction) -> ActionResult:
+    """Visit scheduled; with a time ('thu 9am', in the business's zone) the visit is kept too."""
+    if not a.text.strip():
+        return actions.set_stage(services, a.target, Stage.VISIT_SCHEDULED, a.actor)
+    try:
+        at = parse_when(a.text, services.now(), services.business.timezone)
+    except ValueError as exc:
+        raise BadInputError(f"{exc}; e.g. 'visit 12 thu 9am'") from None
+    return actions.visit(services, a.target, a.actor, at)
 
 
 def _won(services: Services, a: TeamAction) -> ActionResult:
@@ -94,7 +106,7 @@ DISPATCH: dict[str, Run] = {
     "reply": lambda s, a: actions.reply(s, a.target, a.actor, a.text),
     "note": lambda s, a: actions.note(s, a.target, a.actor, a.text),
     "stage": _any_stage,
-    "visit_scheduled": _stage(Stage.VISIT_SCHEDULED),
+    "visit_scheduled": _visit,
     "quoted": _stage(Stage.QUOTED),
     "won": _won,
     "lost": _lost,

@@ -153,6 +153,7 @@ class InProcessQueue:
         self._periodic = periodic
         self._workers = max(1, workers)
         self._rng = rng or random.Random()
+        self.periods: dict[str, float] = dict(tasks.PERIODIC)  # app.build_services sets the configured ones
 
     def bind(self, services_ref: Callable[[], Any]) -> None:
         self._services_ref = services_ref
@@ -186,7 +187,7 @@ class InProcessQueue:
             return
         if self._periodic:
             with self._cv:
-                for job, every in tasks.PERIODIC.items():
+                for job, every in self.periods.items():
                     # A restart's leftovers (outbox, unread messages) are swept at once.
                     first = 0.0 if job in tasks.SWEEPS else every
                     self._push(
@@ -279,7 +280,7 @@ class InProcessQueue:
             with self._cv:
                 self._push(
                     _Item(
-                        time.monotonic() + tasks.PERIODIC[item.job],
+                        time.monotonic() + self.periods[item.job],
                         next(self._seq),
                         item.key,
                         item.job,

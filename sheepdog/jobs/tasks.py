@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,11 +20,19 @@ from sheepdog.channels.base import Outbound
 from sheepdog.config import Settings
 from sheepdog.domain import cadence as cadence_rules
 from sheepdog.domain import metrics as metric_rules
+from sheepdog.domain.cadence import CadenceState, OutboxState
+from sheepdog.domain.guardrails import Incentive
 from sheepdog.domain.models import ANSWER_PURPOSES, Category, Channel, Direction, DraftState, Stage, Triage
-from sheepdog.errors import PermanentSendError, SendError, TransientSendError, UncertainSendError
-from sheepdog.handlers import unsubscribe
+from sheepdog.errors import (
+    PermanentSendError,
+    QueueUnavailableError,
+    SendError,
+    TransientSendError,
+    UncertainSendError,
+)
+from sheepdog.handlers import followup, unsubscribe
 from sheepdog.handlers.context import PROCESS_ID, Services
-from sheepdog.handlers.drafting import closed, compose, skip_draft
+from sheepdog.handlers.drafting import Touch, closed, compose, skip_draft
 from sheepdog.handlers.inbound import read_stragglers, understand_stored
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Message, Outbox
 
@@ -160,15 +168,18 @@ def send_outbox(services: Services, outbox_id: int) -> str:
     Opt-out is checked last, right before the send, whatever path queued the row."""
     unsubscribe.ensure_key(services)  # made (once) in its own transaction, never inside the claim's
     now = services.now()
+    deferred = 0.0
     with services.db.session() as s:
         claimed = s.execute(
             update(Outbox)
             .where(
                 Outbox.id == outbox_id,
-                Outbox.state == "queued",
+                Outbox.state == OutboxState.QUEUED,
                 or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
             )
-            .values(state="sending", attempts=Outbox.attempts + 1, claimed_at=now, claimed_by=PROCESS_ID)
+            .values(
+                state=OutboxState.SENDING, attempts=Outbox.attempts + 1, claimed_at=now, claimed_by=PROCESS_ID
+            )
         ).rowcount
         if claimed != 1:
             return "not due or already taken"
@@ -176,18 +187,37 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         assert row is not None
         lead = s.get(Lead, row.lead_id)
         if lead is not None and row.author is None and _stale_touch(s, row, lead):
-            row.state, row.last_error = "cancelled", "the cadence stopped before this touch went out"
+            row.state, row.last_error = (
+                OutboxState.CANCELLED,
+                "the cadence stopped before this touch went out",
+            )
             services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="cadence stopped")
             return "cancelled"
         if lead is not None and closed(services, lead.contact, row.channel):
-            row.state, row.last_error = "cancelled", "they opted out before it was sent"
+            row.state, row.last_error = OutboxState.CANCELLED, "they opted out before it was sent"
             if row.draft_id:
                 skip_draft(s.get(Draft, row.draft_id), "not sent: they opted out")
             services.log(s, "send_cancelled", lead.id, outbox_id=row.id, reason="opted out")
             services.lead_changed(lead.id, s)
             return "cancelled"
+        if lead is not None and row.author is None and (later := _touch_waits(s, services, row, lead, now)):
+            # Checked again at send time: a touch never lands in the lead's night, even one whose
+            # send was retried or held up until it was.
+            row.state, row.attempts, row.next_attempt_at = OutboxState.QUEUED, row.attempts - 1, later
+            services.log(
+                s, "touch_deferred", lead.id, outbox_id=row.id, until=later.isoformat(), reason="quiet hours"
+            )
+            deferred = (later - now).total_seconds()
         out = _outbound(services, row, lead.contact if lead is not None else None)
         attempts = row.attempts
+    if deferred:
+        services.try_enqueue(
+            "send_outbox",
+            outbox_id,
+            delay_s=deferred,
+            key=f"send_outbox-{outbox_id}-at{int(later.timestamp())}",
+        )
+        return "deferred"
     sender = services.senders.get(out.channel)
     try:
         if sender is None:
@@ -242,7 +272,7 @@ def _uncertain(s: Any, services: Services, row: Outbox, shown: str, error: str) 
         shown,
         extra={"outbox_id": row.id, "lead_id": row.lead_id, "channel": row.channel},
     )
-    row.state, row.last_error = "uncertain", shown
+    row.state, row.last_error = OutboxState.UNCERTAIN, shown
     lead = s.get(Lead, row.lead_id)
     lead.needs_attention = f"{MAY_NOT_HAVE_GONE}: {shown}"[:200]
     services.log(s, "send_uncertain", row.lead_id, outbox_id=row.id, channel=row.channel, error=error)
@@ -250,11 +280,23 @@ def _uncertain(s: Any, services: Services, row: Outbox, shown: str, error: str) 
 
 
 def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
-    """An automated cadence touch whose cadence stopped (or paused, or the lead was won/lost)."""
+    """An automated cadence touch whose cadence stopped or paused before it went out."""
     draft = s.get(Draft, row.draft_id) if row.draft_id else None
     if draft is None or draft.purpose in ANSWER_PURPOSES:
         return False
-    return lead.cadence_state in ("stopped", "paused") or lead.stage in (Stage.WON.value, Stage.LOST.value)
+    # A switch (quoted → post-quote, won → review request) withdraws the old cadence's touches
+    # itself; a touch is written only while its step is the lead's (followup.claim_step).
+    return lead.cadence_state in (CadenceState.STOPPED, CadenceState.PAUSED)
+
+
+def _touch_waits(s: Any, services: Services, row: Outbox, lead: Lead, now: datetime) -> datetime | None:
+    """When an automated cadence touch due to go out now must wait (the lead's quiet hours, or
+    the business closed when touches keep to its hours); None when it may go."""
+    draft = s.get(Draft, row.draft_id) if row.draft_id else None
+    if draft is None or draft.purpose in ANSWER_PURPOSES:
+        return None
+    window = followup.window_for(services, lead)
+    return None if cadence_rules.allowed(now, window) else cadence_rules.next_allowed(now, window)
 
 
 def _retry_or_fail(
@@ -268,7 +310,7 @@ def _retry_or_fail(
             _fail(s, services, row, f"{gave_up}: {exc}", f"{gave_up}: {shown}")
             return "failed"
         delay = exc.retry_after_s if exc.retry_after_s is not None else backoff_s(attempts)
-        row.state, row.last_error = "queued", shown
+        row.state, row.last_error = OutboxState.QUEUED, shown
         row.next_attempt_at = services.now() + timedelta(seconds=delay)
         services.log(
             s, "send_retry", row.lead_id, outbox_id=row.id, attempt=attempts, error=str(exc), delay_s=delay
@@ -289,7 +331,7 @@ def _fail(s: Any, services: Services, row: Outbox, error: str, shown: str | None
         shown,
         extra={"outbox_id": row.id, "lead_id": row.lead_id, "channel": row.channel},
     )
-    row.state, row.last_error = "failed", shown
+    row.state, row.last_error = OutboxState.FAILED, shown
     lead = s.get(Lead, row.lead_id)
     if row.draft_id:
         draft = s.get(Draft, row.draft_id)
@@ -309,7 +351,7 @@ def mark_sent(s: Any, services: Services, row: Outbox, provider_id: str | None) 
     """Record a send that reached the customer (or that the team checked did): the row, the
     thread's message, the draft, the lead contacted and the follow-ups' clock started."""
     now = services.now()
-    row.state, row.sent_at, row.provider_message_id, row.last_error = "sent", now, provider_id, None
+    row.state, row.sent_at, row.provider_message_id, row.last_error = OutboxState.SENT, now, provider_id, None
     lead = s.get(Lead, row.lead_id)
     s.add(
         Message(
@@ -330,7 +372,7 @@ def mark_sent(s: Any, services: Services, row: Outbox, provider_id: str | None) 
         draft.state, draft.sent_at = DraftState.SENT, now
     if lead.first_response_at is None:
         lead.first_response_at = now
-    _start_cadence_clock(s, services, lead, now)
+    followup.begin_clock(s, services, lead, now)  # follow-ups count from our first reply that went out
     # Conditional: a lead marked won or lost while this send was under way keeps that stage.
     s.execute(
         update(Lead)
@@ -351,70 +393,113 @@ def mark_sent(s: Any, services: Services, row: Outbox, provider_id: str | None) 
     services.lead_changed(lead.id, s)
 
 
-def _start_cadence_clock(s: Any, services: Services, lead: Lead, now: Any) -> None:
-    """Follow-ups count from our first reply that actually went out, not from the lead's message."""
-    cadence = services.cadence(lead.cadence)
-    if cadence is None or lead.cadence_state != "active" or lead.cadence_started_at is not None:
-        return
-    lead.cadence_started_at = now
-    lead.cadence_next_at = cadence_rules.due_at(cadence, now, lead.cadence_step)
-    services.log(s, "cadence_clock_started", lead.id, cadence=cadence.name, next_at=lead.cadence_next_at)
-
-
 NEUTRAL = Triage(Category.SALES_INQUIRY, 1.0, backend="cadence")
+
+TICK_BATCH = 20_000
+"""At most this many touches are queued by one tick (the rest by the next)."""
+
+EARLY_WAKE_S = 2.0
+"""A touch job woken this little before its moment waits for it rather than giving up."""
+
+LOOKAHEAD_MARGIN_S = 5.0
+"""A tick queues the touches due before the next tick plus this margin, each delayed to its moment."""
 
 
 def cadence_tick(services: Services) -> int:
-    """Write every cadence touch that is due; returns how many were written."""
+    """Queue every cadence touch due before the next tick, each for its own moment (a delayed
+    job), so a touch goes out on time whatever the tick period; touches overdue after downtime
+    are spread out (domain.cadence.spread). A touch already due whose job died with its worker
+    is queued again. Returns how many were queued."""
     now = services.now()
+    tick_s = services.settings.followup.tick_s
+    horizon = now + timedelta(seconds=tick_s + LOOKAHEAD_MARGIN_S)
     with services.db.session() as s:
-        due_ids = s.scalars(
-            select(Lead.id)
-            .where(Lead.cadence_state == "active", Lead.cadence_next_at <= now)
+        rows = s.execute(
+            select(Lead.id, Lead.cadence_step, Lead.cadence_next_at)
+            .where(Lead.cadence_state == CadenceState.ACTIVE, Lead.cadence_next_at <= horizon)
             .order_by(Lead.cadence_next_at)
-            .limit(200)
+            .limit(TICK_BATCH)
         ).all()
-    written = 0
-    for lead_id in due_ids:
-        written += _touch(services, lead_id)
-    return written
+    late = now - cadence_rules.CATCH_UP_AFTER
+    overdue = [r for r in rows if r.cadence_next_at < late]
+    queued = 0
+    for row in rows:
+        if row.cadence_next_at >= late:
+            delay = (row.cadence_next_at - now).total_seconds()
+            queued += _queue_touch(services, row.id, row.cadence_step, delay)
+    for row, delay in zip(overdue, cadence_rules.spread(len(overdue), tick_s), strict=False):
+        queued += _queue_touch(services, row.id, row.cadence_step, delay)
+    return queued
 
 
-def _touch(services: Services, lead_id: int) -> int:
+def _queue_touch(services: Services, lead_id: int, step: int, delay_s: float) -> int:
+    try:
+        if delay_s <= 0:
+            return int(services.queue.ensure("cadence_touch", lead_id, step))
+        return int(services.queue.enqueue("cadence_touch", lead_id, step, delay_s=delay_s))
+    except QueueUnavailableError as exc:
+        log.warning("%s; the next tick queues it again", exc)
+        return 0
+
+
+def cadence_touch(services: Services, lead_id: int, step: int) -> str:
+    """Write (and send, when the policy lets it go) step `step` of the lead's cadence, exactly
+    once: the step is claimed in the transaction that stores its draft, so a worker killed while
+    writing leaves the step due for the next tick, and two workers never both write it."""
+    with services.db.session() as s:
+        due = s.scalar(select(Lead.cadence_next_at).where(Lead.id == lead_id, Lead.cadence_step == step))
+    early = (due - services.now()).total_seconds() if due else 0.0
+    if 0 < early <= EARLY_WAKE_S:
+        time.sleep(early)  # RQ wakes delayed jobs on whole seconds: up to one second early
     now = services.now()
     with services.db.session() as s:
         lead = s.get(Lead, lead_id)
-        cadence = services.cadence(lead.cadence)
-        if cadence is None or lead.cadence_state != "active" or lead.cadence_step >= len(cadence.steps):
-            lead.cadence_state, lead.cadence_next_at = "done", None
-            return 0
-        allowed = cadence_rules.next_allowed(now, services.window(lead.contact.timezone))
-        if allowed > now:
-            lead.cadence_next_at = allowed
-            services.log(s, "cadence_deferred", lead.id, until=allowed.isoformat(), reason="quiet hours")
-            return 0
-        step_index = lead.cadence_step
-        # Claim the step so two workers never write the same touch.
-        claimed = s.execute(
-            update(Lead)
-            .where(Lead.id == lead.id, Lead.cadence_step == step_index, Lead.cadence_state == "active")
-            .values(cadence_step=step_index + 1)
-        ).rowcount
-        if claimed != 1:
-            return 0
-        s.refresh(lead)
-        step = cadence.steps[step_index]
-        nxt = cadence_rules.due_at(cadence, lead.cadence_started_at, step_index + 1)
-        lead.cadence_next_at = nxt
-        if nxt is None:
-            lead.cadence_state = "done"
-        services.log(
-            s, "cadence_touch", lead.id, cadence=cadence.name, step=step_index, template=step.template
-        )
-    # The step is claimed and committed; the draft is written outside any transaction.
-    compose(services, lead_id, purpose=step.template, triage=NEUTRAL, step_needs_approval=step.approval)
+        if lead is None:
+            return "no such lead"
+        defn = services.cadence(lead.cadence)
+        if defn is None:
+            return "no cadence"
+        before = followup.run_of(lead)
+        window = followup.window_for(services, lead)
+        change = cadence_rules.advance(before, defn, now, window, expect_step=step)
+        if change is None:
+            return "not due"  # already written, stopped meanwhile, or not yet due
+        if change.fire is None:  # deferred out of quiet hours, or finished
+            followup.apply(s, services, lead, change)
+            return change.event
+    fire = change.fire
+    allowance = _allowance(services) if fire.incentive else None
+    touch = Touch(
+        brief=fire.brief,
+        channel=fire.channel,
+        incentive=allowance.words() if allowance else None,
+        allowance=allowance,
+        claim=lambda session: followup.claim_step(session, services, lead_id, before, change),
+    )
+    try:
+        with services.inline("send_outbox") as sends:
+            draft_id, _ = compose(
+                services,
+                lead_id,
+                purpose=fire.template,
+                triage=NEUTRAL,
+                step_needs_approval=fire.approval,
+                touch=touch,
+            )
+            if draft_id is None:  # held back (nothing to write): the step is still taken
+                with services.db.session() as s:
+                    followup.claim_step(s, services, lead_id, before, change)
+    except followup.StepTaken:
+        return "written by another worker"
+    for (outbox_id,) in sends:
+        send_outbox(services, outbox_id)
     services.lead_changed(lead_id)
-    return 1
+    return "written"
+
+
+def _allowance(services: Services) -> Incentive | None:
+    conf = services.settings.followup.incentive
+    return Incentive(conf.percent, conf.valid_h) if conf else None
 
 
 def recover_sends(services: Services) -> int:
@@ -428,7 +513,7 @@ def recover_sends(services: Services) -> int:
         rows = s.scalars(
             select(Outbox)
             .where(
-                Outbox.state == "sending",
+                Outbox.state == OutboxState.SENDING,
                 func.coalesce(Outbox.claimed_at, Outbox.created_at)
                 < now - timedelta(seconds=INTERRUPTED_AFTER_S),
             )
@@ -556,7 +641,7 @@ def requeue_outbox(services: Services) -> int:
         due = s.scalars(
             select(Outbox.id)
             .where(
-                Outbox.state == "queued",
+                Outbox.state == OutboxState.QUEUED,
                 or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
                 Outbox.created_at <= now - timedelta(seconds=REQUEUE_AFTER_S),
             )
@@ -606,6 +691,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "ping": ping,
     "send_outbox": send_outbox,
     "cadence_tick": cadence_tick,
+    "cadence_touch": cadence_touch,
     "sla_check": sla_check,
     "sync_surfaces": sync_surfaces,
     "requeue_outbox": requeue_outbox,
@@ -625,6 +711,12 @@ PERIODIC: dict[str, float] = {
 }
 """Each runs once per period per deployment (jobs.schedule in RQ mode, the queue's own clock
 in-process), never twice at once."""
+
+
+def periodic(settings: Settings) -> dict[str, float]:
+    """PERIODIC with the configured cadence tick (followup.tick_s)."""
+    return {**PERIODIC, "cadence_tick": settings.followup.tick_s}
+
 
 SWEEPS = frozenset({"requeue_outbox", "read_stragglers"})
 """Periodic jobs that also run at start: work a restart or an outage left behind."""

@@ -104,7 +104,7 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     # The model loads beside the work loop: sends need no brain, and a read that comes first
     # waits for the load (LazyBrain's lock) instead of the worker waiting to take jobs at all.
     threading.Thread(target=_warm_up, args=(_services, started), name="sheepdog-warm-up", daemon=True).start()
-    ticker = None if burst else Ticker(queue, "worker").start()
+    ticker = None if burst else Ticker(queue, "worker", periodic=tasks.periodic(settings)).start()
     worker_class = _worker_class()
     # RQ waits for jobs in a BLPOP of several minutes: its connection has no read timeout (the
     # queue's own connection has a short one, so an enqueue never hangs on a Redis that is gone).

@@ -69,7 +69,8 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)  # primary email, lower-cased
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # primary phone, E.164
     company: Mapped[str | None] = mapped_column(String(200))
-    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA zone: quiet hours are theirs
+    timezone_source: Mapped[str | None] = mapped_column(String(32))  # "form", "phone", "email date"
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # no messages on any channel
     opted_out_at: Mapped[datetime | None]
     # The channels they opted out on ("sms", "email", …; "*" when the team opted them out): with
@@ -140,6 +141,7 @@ class Message(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_cadence_due", "cadence_state", "cadence_next_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -164,6 +166,7 @@ class Lead(Base):
     outcome_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     outcome_currency: Mapped[str | None] = mapped_column(String(3))
     lost_reason: Mapped[str | None] = mapped_column(String(500))
+    visit_at: Mapped[datetime | None]  # the visit booked with `/sheepdog visit 12 thu 9am`
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     contact: Mapped[Contact] = relationship()

@@ -51,6 +51,8 @@ class Deployment:
     port: int
     queue_name: str = "sheepdog-e2e"
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    extra_config: str = ""  # more TOML appended to the config file
+    env: dict[str, str] = field(default_factory=dict)  # more environment for every process
 
     @property
     def config(self) -> Path:
@@ -75,14 +77,15 @@ port = {self.smtp_port}
 timeout_s = 5
 [demo]
 smtp_sink = false
-""",
+"""
+            + self.extra_config,
             encoding="utf-8",
         )
         Database(self.pg_url).dispose()  # the schema, before several processes start at once
 
     def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("wb")
-        env = {**os.environ, "SHEEPDOG_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "SHEEPDOG_CONFIG": str(self.config), "PYTHONUNBUFFERED": "1", **self.env}
         proc = subprocess.Popen(
             [sys.executable, "-m", "sheepdog.cli", *command, "--config", str(self.config)],
             stdout=log,

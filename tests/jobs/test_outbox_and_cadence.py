@@ -136,18 +136,30 @@ def test_quiet_hours_defer_a_touch_to_the_morning(make_settings: Any, smtp: Any)
     svc.db.dispose()
 
 
-def test_a_reply_stops_the_cadence_and_a_quote_switches_it_off(make_settings: Any, smtp: Any) -> None:
+def test_a_quote_switches_speed_to_lead_to_the_post_quote_cadence(make_settings: Any, smtp: Any) -> None:
     from sheepdog.domain.models import Stage
     from sheepdog.handlers import actions
 
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # Tue 10:00 in Chicago
     svc = services_with(make_settings)
-    result = receive(svc, lead_message())
+    svc.clock = Clock(start)
+    msg = lead_message()
+    msg.received_at = start
+    result = receive(svc, msg)
+    assert svc.queue.wait_idle()
     actions.set_stage(svc, result.lead_id, Stage.QUOTED, "Dana")
     with svc.db.session() as s:
         lead = s.get(Lead, result.lead_id)
-        assert lead.cadence_state == "stopped" and "quoted" in lead.cadence_stop_reason
-    svc.clock = Clock(datetime.now(UTC) + timedelta(days=4))
-    assert tasks.cadence_tick(svc) == 0  # nobody is asked "still interested?" after a quote
+        assert (lead.cadence, lead.cadence_state, lead.cadence_step) == ("post_quote", "active", 0)
+        assert lead.cadence_next_at == start + timedelta(days=2)  # day 2, same local time
+        kinds = [e.kind for e in s.scalars(select(Event).where(Event.lead_id == lead.id))]
+        assert "cadence_switched" in kinds
+    svc.clock.at = start + timedelta(days=2, minutes=1)
+    assert tasks.cadence_tick(svc) == 1
+    assert svc.queue.wait_idle()
+    with svc.db.session() as s:
+        touch = s.scalars(select(Draft).where(Draft.purpose != "first_reply")).one()
+        assert touch.purpose == "quote_follow_up" and "still interested" not in touch.body.lower()
     svc.queue.stop()
     svc.db.dispose()
 
@@ -272,6 +284,7 @@ def test_a_quote_withdraws_the_touch_waiting_for_approval(make_settings: Any, sm
     assert svc.queue.wait_idle()
     svc.clock.at = start + timedelta(hours=24, minutes=1)
     tasks.cadence_tick(svc)
+    assert svc.queue.wait_idle()  # the tick queues the touch; a worker writes it
     svc.clock.at = start + timedelta(hours=72, minutes=1)
     tasks.cadence_tick(svc)
     assert svc.queue.wait_idle()
