@@ -65,7 +65,7 @@ def test_a_lead_in_berlin_is_followed_up_in_berlin_daytime(make_services: Any, s
         # 24 h later is 22:00 in Berlin: the follow-up is planned for 08:00 there (01:00 in Chicago)
         assert lead.cadence_next_at.astimezone(BERLIN).hour == 8
         assert lead.cadence_next_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
-        brief = lead_cards(s, lead_id, "America/Chicago", svc.cadences())[0]
+        brief = lead_cards(s, lead_id, "America/Chicago", svc.settings)[0]
         fields = dict(brief.fields)
         assert fields["Lead's time zone"] == "Europe/Berlin (from their phone)"
         assert fields["Cadence"] == "speed-to-lead, next touch Thu 01:00 by email"
