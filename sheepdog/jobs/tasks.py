@@ -477,23 +477,20 @@ def cadence_touch(services: Services, lead_id: int, step: int) -> str:
         claim=lambda session: followup.claim_step(session, services, lead_id, before, change),
     )
     try:
-        with services.inline("send_outbox") as sends:
-            draft_id, _ = compose(
-                services,
-                lead_id,
-                purpose=fire.template,
-                triage=NEUTRAL,
-                step_needs_approval=fire.approval,
-                touch=touch,
-            )
-            if draft_id is None:  # held back (nothing to write): the step is still taken
-                with services.db.session() as s:
-                    followup.claim_step(s, services, lead_id, before, change)
+        draft_id, _ = compose(
+            services,
+            lead_id,
+            purpose=fire.template,
+            triage=NEUTRAL,
+            step_needs_approval=fire.approval,
+            touch=touch,
+        )
+        if draft_id is None:  # held back (nothing to write): the step is still taken
+            with services.db.session() as s:
+                followup.claim_step(s, services, lead_id, before, change)
     except followup.StepTaken:
         return "written by another worker"
-    for (outbox_id,) in sends:
-        send_outbox(services, outbox_id)
-    services.lead_changed(lead_id)
+    services.lead_changed(lead_id)  # the touch's send is its own job (send_outbox), queued on commit
     return "written"
 
 

@@ -360,7 +360,8 @@ def test_stop_while_a_touch_and_an_approved_draft_are_queued_sends_neither(
         row.cadence_state, row.cadence_step = "active", 1
         row.cadence_started_at = svc.now() - timedelta(days=2)
         row.cadence_next_at = svc.now() - timedelta(minutes=1)
-    assert tasks.cadence_tick(svc) == 1
+    assert tasks.cadence_tick(svc) == 1  # the tick queues the touch; the touch job writes it
+    assert tasks.cadence_touch(svc, lead.lead_id, 1) == "written"  # its send waits in the queue
     with svc.db.session() as s:
         assert [o.state for o in s.scalars(select(Outbox))] == ["queued", "queued"]
     stop = parser.parse(
