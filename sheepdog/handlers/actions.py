@@ -463,12 +463,16 @@ def refund(services: Services, lead_id: int, actor: str) -> ActionResult:
 def _take_uncertain(s: Session, lead_id: int, state: str) -> list[Outbox]:
     """The lead's sends shown as "may not have gone out", each moved to `state` by a conditional
     update: of two clicks at once (two people, two surfaces) only one takes a row."""
-    ids = s.scalars(select(Outbox.id).where(Outbox.lead_id == lead_id, Outbox.state == "uncertain")).all()
+    ids = s.scalars(
+        select(Outbox.id).where(Outbox.lead_id == lead_id, Outbox.state == OutboxState.UNCERTAIN)
+    ).all()
     taken = [
         outbox_id
         for outbox_id in ids
         if s.execute(
-            update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "uncertain").values(state=state)
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.state == OutboxState.UNCERTAIN)
+            .values(state=state)
         ).rowcount
         == 1
     ]
