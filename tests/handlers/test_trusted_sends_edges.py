@@ -177,7 +177,9 @@ async def test_stop_while_a_touch_and_an_approved_draft_are_queued_reaches_neith
                 row.cadence_started_at = svc.now() - timedelta(days=2)
                 row.cadence_next_at = svc.now() - timedelta(minutes=1)
             leads[who] = lead.lead_id
-        assert tasks.cadence_tick(svc) == 2
+        assert tasks.cadence_tick(svc) == 2  # the tick queues the touches; the touch job writes each
+        for lead_id in leads.values():
+            assert tasks.cadence_touch(svc, lead_id, 1) == "written"  # its send waits in the queue
         with svc.db.session() as s:
             assert [o.state for o in s.scalars(select(Outbox))] == ["queued"] * 4
         stop = "STOP" if channel == "sms" else "STOP. Please stop messaging me."
