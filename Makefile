@@ -29,6 +29,10 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
+# Two pytest workers (one per core here): much of the suite waits on subprocesses, SMTP and Redis,
+# and each worker has its own PostgreSQL database and Redis db (tests/conftest.py).
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: $(STAMP) browser
 	$(BIN)/ruff check sheepdog tests bench
 	$(BIN)/pytest -q $(PYTEST_ARGS)
