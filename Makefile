@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint browser clean bench
+.PHONY: run test lint browser clean bench fuzz soak reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,26 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.triage.run
+
+# Not part of `make test`: thousands of hypothesis cases over every parser, the Slack and console
+# endpoints and the config loader (FUZZ_EXAMPLES per target), then docs/RELIABILITY.md.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	rm -f bench/reliability/fuzz.json
+	SHEEPDOG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SHEEPDOG_FUZZ_RESULTS=bench/reliability/fuzz.json \
+	  $(BIN)/pytest -q -p no:randomly tests/reliability/test_fuzz_endpoints.py tests/reliability/fuzz_parsers.py
+	$(BIN)/python -m bench.reliability.report
+
+# A few bounded minutes of mixed traffic in production mode (PostgreSQL, Redis, a worker):
+# no 5xx, no traceback, RSS and open connections flat. Figures in docs/RELIABILITY.md.
+SOAK_S ?= 180
+soak: $(STAMP)
+	$(BIN)/python -m bench.reliability.soak --seconds $(SOAK_S)
+	$(BIN)/python -m bench.reliability.report
+
+# docs/RELIABILITY.md from the fault and attack tests and the last fuzz and soak figures.
+reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""`sheepdog` command: run, worker, init, triage, leads, doctor."""
+"""`sheepdog` command: run, worker, init, triage, leads, doctor, contact export/erase."""
 
 from __future__ import annotations
 
@@ -388,6 +388,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contact(args: argparse.Namespace) -> int:
+    """`contact export WHO` prints (or writes) JSON of everything held about one person;
+    `contact erase WHO --yes` removes it all, leaving an opt-out tombstone (sheepdog.handlers.privacy)."""
+    import json
+
+    from sheepdog.handlers import privacy
+    from sheepdog.storage.db import open_database
+
+    settings = _settings(args)
+    db = open_database(settings.storage.url, role="run")
+    region = settings.business.country
+    try:
+        if args.contact_command == "export":
+            data = json.dumps(privacy.export(db, region, args.who), indent=2, ensure_ascii=False, default=str)
+            if args.output:
+                Path(args.output).write_text(data + "\n", encoding="utf-8")
+                console.print(f"wrote everything held about {escape(args.who)} to {escape(args.output)}")
+            else:
+                sys.stdout.write(data + "\n")
+            return 0
+        if not args.yes:
+            console.print("[red]erase removes every row about this person for good[/]: add --yes to do it")
+            return 2
+        done = privacy.erase(db, region, args.who, actor="cli")
+        held = sum(done.counts.values())
+        console.print(
+            f"erased {held} rows about {escape(args.who)} "
+            + escape(str({k: v for k, v in done.counts.items() if v}))
+            + "; a tombstone keeps them from being messaged again"
+        )
+        return 0
+    except ValueError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        return 2
+    finally:
+        db.dispose()
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check what the config points at, one row each, so a broken install explains itself;
     non-zero when any row is red (sheepdog.doctor holds the checks)."""
@@ -484,6 +522,18 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("action", choices=["list", "retry", "drop"], nargs="?", default="list")
     jobs.add_argument("id", nargs="?")
     jobs.set_defaults(func=cmd_jobs)
+    contact = sub.add_parser("contact", help="data rights: export or erase everything about one person")
+    contact_sub = contact.add_subparsers(dest="contact_command", required=True)
+    export = with_config(contact_sub.add_parser("export", help="JSON of everything held about EMAIL|PHONE"))
+    export.add_argument("who", metavar="EMAIL|PHONE")
+    export.add_argument("-o", "--output", help="write the JSON to this file instead of printing it")
+    export.set_defaults(func=cmd_contact)
+    erase = with_config(
+        contact_sub.add_parser("erase", help="remove every row about EMAIL|PHONE; keep an opt-out tombstone")
+    )
+    erase.add_argument("who", metavar="EMAIL|PHONE")
+    erase.add_argument("--yes", action="store_true", help="really erase (it cannot be undone)")
+    erase.set_defaults(func=cmd_contact)
     db_cmd = sub.add_parser("db", help="database tools: copy every table to another database")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
     copy = db_sub.add_parser(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import zoneinfo
 from datetime import time
@@ -522,11 +523,24 @@ class SmsConfig(_Section):
     timeout_s: float = Field(15.0, gt=0)
 
 
+SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
 class TelegramCustomerConfig(_Section):
     enabled: bool = False
     bot_token: str | None = None
     secret_token: str | None = None
     mode: Literal["webhook", "polling"] = "webhook"
+
+    @field_validator("secret_token")
+    @classmethod
+    def _telegram_secret(cls, value: str | None) -> str | None:
+        """Telegram's own rule for setWebhook's secret_token: 1-256 of A-Z a-z 0-9 _ -. A value
+        with a space (" abc") would never match what Telegram sends, or match it loosely."""
+        if value is not None and not SECRET_TOKEN_RE.fullmatch(value):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
     api_base_url: str | None = None
     poll_timeout_s: int = Field(30, ge=0, le=50)  # getUpdates long-poll timeout in polling mode
 

@@ -89,3 +89,24 @@ REPORT_CHECK_S = 300
 """How often the weekly report job looks whether Monday 08:00 (business time) has come."""
 RETRAIN_CHECK_S = 60
 """How often the scorer looks for new outcomes (won, lost, imported history) to learn from."""
+
+# Input limits (sheepdog/safejson.py, sheepdog/bot/guard.py): checked before anything is parsed.
+
+MAX_JSON_DEPTH = 64
+"""JSON nested deeper than this many objects/arrays is refused with 400 before parsing (no
+platform sends more than ~10 levels; 10,000 levels would exhaust the parser's recursion)."""
+
+MAX_JSON_INT = 2**63 - 1
+"""Integers in JSON bodies must fit a signed 64-bit column (SQLite and PostgreSQL BIGINT)."""
+
+MAX_JSON_NUMBER_CHARS = 64
+"""A JSON number literal longer than this is refused (Python would spend seconds on a 1 MB int)."""
+
+WEBFORM_PER_IP_PER_HOUR = 10
+"""Web-form posts one address (IP) may make per hour before it gets 429: the form is not a relay."""
+
+WEBFORM_PER_ADDRESS_PER_DAY = 3
+"""Web-form posts naming one email address or phone per day: more are kept but get no automatic mail."""
+
+RETRY_AFTER_S = 30
+"""Retry-After of a 503 (storage unavailable): when a platform or script should send again."""

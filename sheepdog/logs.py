@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 QUIET = (
@@ -56,6 +57,7 @@ def setup(*, verbose: bool = False, fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(set()))  # secret shapes are masked from the first line on
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -103,23 +105,42 @@ def secret_values(settings: object) -> set[str]:
     return {s for s in found if len(s) >= 6}  # a short value would mask ordinary words
 
 
+SECRET_SHAPES = (
+    # A Telegram bot token, as it appears in every Bot API URL: /bot123456:AAH…/getMe
+    (re.compile(r"\b(bot)?\d{5,}:[A-Za-z0-9_-]{30,}"), lambda m: (m.group(1) or "") + MASK),
+    # A password in a URL: postgresql://user:pw@host, redis://:pw@host
+    (re.compile(r"(://[^/\s:@]*:)[^/\s@]+@"), lambda m: m.group(1) + MASK + "@"),
+    # Bearer tokens and Anthropic / Slack keys wherever they are printed
+    (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), lambda m: m.group(1) + MASK),
+    (re.compile(r"\b(sk-ant-[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+"), lambda m: m.group(1) + MASK),
+    (re.compile(r"\b(xox[abpr]-)[A-Za-z0-9-]+"), lambda m: m.group(1) + MASK),
+)
+"""Secrets recognised by their shape, masked even when the configuration does not name them
+(a token passed in the environment, a URL built by an SDK)."""
+
+
+def mask_text(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """`text` with every known secret and every secret-shaped value replaced by ***."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern, repl in SECRET_SHAPES:
+        text = pattern.sub(repl, text)
+    return text
+
+
 class Redact(logging.Filter):
     """Replaces every configured secret in a log line (and its traceback) with ***: even at -v,
-    where the SDKs print URLs such as Telegram's /bot<token>/sendMessage."""
+    where the SDKs print URLs such as Telegram's /bot<token>/sendMessage (httpx logs each one)."""
 
     def __init__(self, secrets: set[str]) -> None:
         super().__init__()
         self.secrets = sorted(secrets, key=len, reverse=True)
 
     def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        return mask_text(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
         clean = self._clean(message)
         if clean != message:

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sheepdog.bot import posts
 from sheepdog.bot.cards import Card, escalation_card, escalation_events, lead_cards
+from sheepdog.bot.guard import listener_failed
 from sheepdog.bot.slack_blocks import (
     ACTION_PREFIX,
     EDIT_CALLBACK,
@@ -163,6 +164,7 @@ class SlackSurface(SlackModals):
             request_verification_enabled=True,
             raise_error_for_unhandled_request=False,
         )
+        app.error(listener_failed(services))  # a payload a listener cannot take: kept, 400, no traceback
         me = self
 
         @app.middleware

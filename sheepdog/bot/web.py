@@ -20,9 +20,9 @@ from sheepdog import defaults
 from sheepdog.bot.health import add_health_routes
 from sheepdog.channels.base import InboundParser
 from sheepdog.channels.registry import inbound_routes, status_routes
-from sheepdog.channels.webform import embeddable_form
+from sheepdog.channels.webform import FormLimits, embeddable_form
 from sheepdog.config import Settings
-from sheepdog.domain.models import InboundMessage, RawRequest
+from sheepdog.domain.models import Channel, InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PayloadTooLargeError
 from sheepdog.handlers import delivery, unsubscribe
 from sheepdog.handlers.context import Services
@@ -32,6 +32,7 @@ from sheepdog.storage.tables import RejectedPayload
 log = logging.getLogger(__name__)
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+FORM_LIMITS: web.AppKey[FormLimits] = web.AppKey("form_limits", FormLimits)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -100,6 +101,34 @@ def raw_request(request: web.Request, body: bytes, public_url: str) -> RawReques
     )
 
 
+HEADERS_KEPT = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "user-agent",
+        "accept",
+        "origin",
+        "referer",
+        "x-forwarded-for",
+        "x-real-ip",
+        "x-slack-request-timestamp",
+        "x-slack-retry-num",
+        "x-slack-retry-reason",
+        "x-sheepdog-timestamp",
+        "x-twilio-email-event-webhook-timestamp",
+        "i-twilio-idempotency-token",
+    }
+)
+"""Headers a refused request is stored with: enough to see who sent what and why it failed. Any
+other header (Authorization, cookies, X-Telegram-Bot-Api-Secret-Token, X-Sheepdog-Token,
+signatures) is dropped: an allowlist, so a platform's next secret header is never stored."""
+
+
+def kept_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    return {k.lower(): v[:500] for k, v in (headers or {}).items() if k.lower() in HEADERS_KEPT}
+
+
 async def keep_payload(
     services: Services,
     endpoint: str,
@@ -115,7 +144,7 @@ async def keep_payload(
         endpoint=endpoint,
         status=status,
         reason=reason[:2000],
-        headers={k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "cookie")},
+        headers=kept_headers(headers),
         body=body[: defaults.KEPT_REJECTED_BYTES],
         truncated=truncated or len(body) > defaults.KEPT_REJECTED_BYTES,
     )
@@ -151,10 +180,21 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
     async def handle(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         body = b""
+        limits = request.app[FORM_LIMITS] if parser.channel == Channel.WEBFORM and _remote(request) else None
+        if limits is not None and (wait := limits.ip_retry_after(client_ip(request))) is not None:
+            # Not stored: a flood must not become rows; the log line says who and how often.
+            log.warning("refused %s: 429 (too many form posts from %s)", request.path, client_ip(request))
+            return web.json_response(
+                {"error": f"too many form posts from your address; try again in {wait} seconds"},
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
         try:
             body = await read_body(request, limit)
             raw = raw_request(request, body, services.settings.console.public_url)
             messages = parser.parse(raw)
+            if limits is not None:
+                messages = [_relay_check(limits, m) for m in messages]
         except BadInputError as exc:
             kept = getattr(exc, "kept", None)
             await keep_rejected(
@@ -175,11 +215,7 @@ def hook_handler(parser: InboundParser, limit: int = defaults.MAX_BODY_BYTES) ->
         except Exception as exc:  # storage down: keep the payload, ask the platform to retry
             log.exception("processing %s failed", request.path)
             await keep_rejected(services, request, body, 503, f"processing failed: {exc!r}")
-            return web.json_response(
-                {"error": "could not store this message right now; it was kept and can be retried"},
-                status=503,
-                headers={"Retry-After": "30"},
-            )
+            return unavailable("could not store this message right now; it was kept and can be retried")
         instant = next((r.instant_reply for r in results if r.instant_reply), None)
         reply = parser.reply(instant)
         if _wants_html(request):
@@ -254,6 +290,34 @@ def _page(status: int, title: str, text: str, form: str) -> web.Response:
     )
 
 
+def client_ip(request: web.Request) -> str:
+    """Who posted: the peer address, or behind a reverse proxy on this host (nginx, Caddy) the
+    first X-Forwarded-For entry it set. A remote peer's X-Forwarded-For is not believed."""
+    peer = request.remote or "?"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and peer in ("127.0.0.1", "::1"):
+        return forwarded.split(",")[0].strip()[:64] or peer
+    return peer
+
+
+def _remote(request: web.Request) -> bool:
+    """A post from another machine (directly or through a local proxy). A script on this host
+    posting straight to the port (the demo, the tests, a cron import) is not rate limited."""
+    return request.remote not in ("127.0.0.1", "::1") or "X-Forwarded-For" in request.headers
+
+
+def _relay_check(limits: FormLimits, msg: InboundMessage) -> InboundMessage:
+    """A form naming the same address again and again is someone using it to mail a stranger:
+    stored for the team, but no automatic reply (policy holds spam_reason messages back)."""
+    address = msg.sender_email or msg.sender_phone
+    if address and limits.address_over(address) and not msg.spam_reason:
+        msg.spam_reason = (
+            f"the form named this address more than {limits.per_address} times today: "
+            "no automatic reply (the form must not mail strangers)"
+        )
+    return msg
+
+
 async def process(services: Services, messages: list[InboundMessage]) -> list[ReceiveResult]:
     """Store every message (off the event loop), then hand them to the queue to be read: the
     platform is answered as soon as the messages are stored, whatever the brain's backlog, so a
@@ -311,9 +375,22 @@ async def never_500(request: web.Request, handler: Handler) -> web.StreamRespons
         raise
     except BadInputError as exc:
         return json_error(exc.status, str(exc))
-    except Exception:
+    except Exception as exc:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(503, "Sheepdog hit an internal problem; the request was logged. Try again.")
+        services = request.app.get(SERVICES)
+        if services is None or not await asyncio.to_thread(services.db.answers):
+            return unavailable("storage is unavailable; try again shortly")
+        # Storage answers, so retrying the same bytes would fail the same way: a 4xx, body kept.
+        body = request._read_bytes or b""  # what a handler already read, if anything
+        await keep_rejected(services, request, body, 400, f"could not handle: {exc!r}")
+        return json_error(400, "Sheepdog could not handle this request; it was kept for inspection")
+
+
+def unavailable(message: str) -> web.Response:
+    """503 with Retry-After: the platform (or script) is asked to send the same request again."""
+    return web.json_response(
+        {"error": message}, status=503, headers={"Retry-After": str(defaults.RETRY_AFTER_S)}
+    )
 
 
 def cors_for(services: Services) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
@@ -342,8 +419,11 @@ def build_web_app(
     (console, Slack)."""
     # client_max_size caps request.read()/post() (the Slack adapter's route); the hooks and the
     # console stream their bodies through read_body with their own limits, which it does not cut.
-    app = web.Application(middlewares=[never_500], client_max_size=defaults.MAX_BODY_BYTES * 4)
+    from sheepdog.bot.guard import input_guard  # guard builds on this module's helpers
+
+    app = web.Application(middlewares=[never_500, input_guard], client_max_size=defaults.MAX_BODY_BYTES * 4)
     app[SERVICES] = services
+    app[FORM_LIMITS] = FormLimits()
     for path, parser in inbound_routes(services.settings):
         app.router.add_post(path, hook_handler(parser, body_limit(services.settings, path)))
     for path, status_parser in status_routes(services.settings):

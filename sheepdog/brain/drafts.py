@@ -54,8 +54,11 @@ def first_name(lead: LeadContext) -> str | None:
     name = lead.contact_name or lead.triage.extracted.name
     if not name or "@" in name:
         return None
-    first = name.strip().split()[0]
-    return first[:1].upper() + first[1:] if first.isalpha() else None
+    words = name.replace("\x00", " ").split()
+    if not words:  # only spaces or NUL bytes (issue 18: this raised IndexError and no draft was written)
+        return None
+    first = words[0]
+    return first[:1].upper() + first[1:] if first.isalpha() and len(first) <= 24 else None
 
 
 def draft_service(lead: LeadContext) -> str | None:

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,9 +29,13 @@ from telegram.error import (
     TimedOut,
 )
 
+from sheepdog import safejson
 from sheepdog.channels.base import HttpReply, Outbound, PoisonGuard, Reject
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
 from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
+
+SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""Telegram's alphabet for setWebhook's secret_token."""
 
 log = logging.getLogger(__name__)
 
@@ -182,18 +187,22 @@ class TelegramCustomerParser:
     def __init__(self, secret_token: str) -> None:
         if not secret_token:
             raise ValueError("a Telegram webhook needs channels.telegram.secret_token")
+        if not SECRET_TOKEN_RE.fullmatch(secret_token):
+            raise ValueError("channels.telegram.secret_token must be 1-256 of A-Z a-z 0-9 _ -")
         self.secret_token = secret_token
 
     def parse(self, request: RawRequest) -> list[InboundMessage]:
         given = request.header("x-telegram-bot-api-secret-token")
         if not given:
             raise SignatureError("missing X-Telegram-Bot-Api-Secret-Token header")
-        if not hmac.compare_digest(given.encode(), self.secret_token.encode()):
+        # Exact bytes, constant time: no stripping, no case folding (" secret" is not "secret").
+        # (On the wire HTTP itself drops spaces around a header value, RFC 9110 §5.5; what reaches
+        # here is compared as it is, and a value outside Telegram's alphabet is refused outright.)
+        if not SECRET_TOKEN_RE.fullmatch(given) or not hmac.compare_digest(
+            given.encode(), self.secret_token.encode()
+        ):
             raise SignatureError("wrong X-Telegram-Bot-Api-Secret-Token")
-        try:
-            update = json.loads(request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadInputError(f"malformed JSON: {exc}") from exc
+        update = safejson.loads(request.body)
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             raise BadInputError(
                 "not a Telegram Update: an object with an integer update_id is expected", status=422

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
+from sheepdog import defaults, safejson
 from sheepdog.channels.base import HttpReply, multipart_fields
 from sheepdog.domain.contacts import normalize_email, normalize_phone
 from sheepdog.domain.models import Channel, InboundMessage, RawRequest
@@ -42,10 +46,7 @@ def _field_text(value: object) -> str:
 def _form_fields(request: RawRequest) -> dict[str, str]:
     ctype = request.content_type.lower()
     if ctype == "application/json":
-        try:
-            data = json.loads(request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadInputError(f"malformed JSON: {exc}") from exc
+        data = safejson.loads(request.body)
         if not isinstance(data, dict):
             raise BadInputError("JSON body must be an object of form fields")
         return {str(k): _field_text(v) for k, v in data.items()}
@@ -188,3 +189,49 @@ document.querySelector("form").addEventListener("submit", async (e) => {{
 }});
 </script>
 </body></html>"""
+
+
+class FormLimits:
+    """The web form is not a relay: a sliding window of posts per client address (IP), answered
+    429 beyond WEBFORM_PER_IP_PER_HOUR, and of posts naming one email/phone per day, beyond which
+    the message is still stored for the team but gets no automatic reply.
+
+    In memory, per web process (the one process that serves /hooks/form); a restart forgets it,
+    which costs at most one more window's worth."""
+
+    def __init__(
+        self,
+        *,
+        per_ip_per_hour: int = defaults.WEBFORM_PER_IP_PER_HOUR,
+        per_address_per_day: int = defaults.WEBFORM_PER_ADDRESS_PER_DAY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_ip, self.per_address, self.clock = per_ip_per_hour, per_address_per_day, clock
+        self._ips: dict[str, deque[float]] = {}
+        self._addresses: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def _count(book: dict[str, deque[float]], key: str, now: float, window_s: float) -> deque[float]:
+        seen = book.setdefault(key, deque())
+        while seen and seen[0] <= now - window_s:
+            seen.popleft()
+        if len(book) > 10_000:  # forget idle keys so the table never grows without bound
+            for stale in [k for k, v in book.items() if not v or v[-1] <= now - window_s]:
+                del book[stale]
+        return seen
+
+    def ip_retry_after(self, ip: str) -> int | None:
+        """None when this IP may post now (and counts the post); else seconds until it may."""
+        now = self.clock()
+        seen = self._count(self._ips, ip, now, 3600.0)
+        if len(seen) >= self.per_ip:
+            return max(1, int(seen[0] + 3600.0 - now) + 1)
+        seen.append(now)
+        return None
+
+    def address_over(self, address: str) -> bool:
+        """Counts one post naming `address`; True when it is over the day's allowance."""
+        now = self.clock()
+        seen = self._count(self._addresses, address.lower(), now, 86400.0)
+        seen.append(now)
+        return len(seen) > self.per_address

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sheepdog import safejson
 from sheepdog.channels.base import HttpReply
 from sheepdog.defaults import SIGNATURE_WINDOW_S
 from sheepdog.domain.models import Channel, InboundMessage, RawRequest
@@ -122,10 +122,7 @@ class WebhookParser:
             )
         secret, mapping = self.sources[source]
         self._verify(secret, request)
-        try:
-            data = json.loads(request.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadInputError(f"malformed JSON: {exc}") from exc
+        data = safejson.loads(request.body)
         if not isinstance(data, dict | list):
             raise BadInputError("the payload must be a JSON object or array", 422)
         got = {key: _text(resolve(data, path)) for key, path in mapping.items()}

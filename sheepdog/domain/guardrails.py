@@ -66,7 +66,11 @@ DISCOUNT = re.compile(
     r"(?:a (?:thing|penny|cent|dime)|anything|extra|for)\b|\bnothing to pay\b|\bzero (?:cost|charge|dollars)\b"
     r"|\bon the house\b|\bcomplimentary\b|\bgratis\b|\bcomp(?:ed|'d)\b|\bthrow(?:n|ing)? in\b"
     r"|(?:\b(?:is|are|was|were|be)|\w'(?:s|re))\s+(?:all |completely |entirely |totally )?on us\b(?!\s+to\b)"
-    r"|\b(?:consider it|put it|have it) on us\b",
+    r"|\b(?:consider it|put it|have it) on us\b"
+    # what an obedient model wrote when a customer told it to (issue 18's injected leads)
+    r"|\bfor (?:absolutely )?nothing\b|\bfree of charge\b|\b(?:promo|discount|coupon|voucher|offer|referral|special)\s+code\b"
+    rf"|\b{_FRACTION} of (?:the |our |your |what )?(?:usual|normal|regular|list|full|going|standard|price|cost|rate)\w*\b"
+    r"|\bmatch(?:es|ing)?\s+(?:whatever|what(?:ever)? (?:they|you|the other)|the other|their|any other)\b",
     _I,
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
@@ -202,7 +206,9 @@ REFUND_PROMISE = re.compile(
     r"|\byou(?:'ll| will|'re going to| are going to)\s+(?:get|receive|have|see)\s+(?:all\s+(?:of\s+)?|every\s+)?"
     rf"(?:your|the)\s+(?:\w+\s+){{0,2}}?{_CASH}\s+(?:back|returned|refunded|reimbursed|credited)\b"
     rf"|\b(?:your|the|all (?:of )?(?:your|the))\s+(?:\w+\s+)?{_CASH}\s+(?:will|'ll|is going to|are going to|shall)\s+"
-    r"(?:be\s+)?(?:\w+\s+)?(?:returned|refunded|reimbursed|reversed|credited|paid back|sent back|given back)\b",
+    r"(?:be\s+)?(?:\w+\s+)?(?:returned|refunded|reimbursed|reversed|credited|paid back|sent back|given back)\b"
+    rf"|\b{_CASH}\s+(?:(?:is |are |will )?(?:to be|gets?|getting|being|get))\s+(?:\w+\s+)?(?:returned|refunded|reimbursed|"
+    r"paid back|sent back|given back)\b|\b(?:fully |100% )?refundable\b",
     _I,
 )
 
@@ -225,7 +231,12 @@ SECRET = re.compile(
     r"mention|mentions)\b",
     _I,
 )
-_PIN = re.compile(r"\bPIN\b(?:\s+(?:code|number))?\s*(?:is|:|=)\s*\d{3,}")
+_PIN = re.compile(
+    r"\bPIN\b(?:\s+(?:code|number))?\s*(?:is|:|=)\s*\d{3,}"
+    r"|\b(?:door|gate|alarm|wi-?fi|lock ?box|key ?box|key ?safe|garage|entry|access|safe|building|network)"
+    r"(?:\s+(?:code|password|pin|key|combination|combo))?\s*(?:is|:|=)\s*[\"'“‘]?[^\s\"'”’]{3,}",
+    _I,
+)
 _TOKEN_LIKE = re.compile(r"(?<![\w/.-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{32,}(?![\w/.-])")
 
 # --- instructions hidden in the customer's message -----------------------------------------------
@@ -325,8 +336,14 @@ def check_draft(
     if not business.allow_date_promises and (when := _date_promise(checked, inbound_text, triage)):
         reasons.append(f"promises a date or time ('{when}'), which your policy does not allow")
     reasons += _links(text, business)
+    injected = triage.has(SignalName.PROMPT_INJECTION) or INJECTION_IN.search(inbound_text or "") is not None
+    reasons += _ungrounded(checked, business, inbound_text or "", injected)
     reasons += _secrets(text)
     reasons += _injection(text, inbound_text, triage)
+    if not any("echoes" in r for r in reasons) and (echo := _shared_run(inbound_text or "", text, 7)):
+        # An automatic message carries the business's words only: what a stranger typed (a lure,
+        # someone else's address in a form) never goes back out on its own.
+        reasons.append(f"repeats the customer's own words ('{echo}'); a person checks it first")
     limit = (
         max_chars if max_chars is not None else (defaults.SMS_MAX_CHARS if channel == Channel.SMS else None)
     )
@@ -596,6 +613,96 @@ def _links(text: str, business: Business) -> list[str]:
                 continue  # "Thanks.See", "photo.jpg": a typo or a file name, not a link
         if "@" in raw or not _host_allowed(host, allowed):
             reasons.append(f"links to {host}, which is not an allowed domain")
+    return reasons
+
+
+_DIGITS = re.compile(r"\d+")
+_CODE_LIKE = re.compile(r"(?<![\w@/.-])(?=[A-Za-z_-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{2,}(?![\w@/])")
+_UNIT = re.compile(
+    r"^\d+(?:[.,]\d+)?(?:am|pm|st|nd|rd|th|h|hr|hrs|min|mins|s|k|x|ft|m|km|mi|kw|kwh|btu|v|w|yr|yrs|mo|%)?$",
+    _I,
+)
+_CODE_WORD = re.compile(
+    r"\b(?:code|coupon|voucher|promo|password|passcode|pin)\s*(?:is\s+|:\s*|=\s*)?[\"'“‘]?([A-Za-z0-9][\w-]{3,})",
+    _I,
+)
+_CLOCK_BEFORE = re.compile(r"\b(?:at|by|around|before|after|from|until|till|to)\s+$", _I)
+_NUMBERISH = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _business_words(business: Business) -> str:
+    """Everything the owner wrote: the only source of numbers and codes a draft may pass on."""
+    parts = [
+        business.name,
+        business.owner_name,
+        business.email,
+        business.phone or "",
+        business.booking_link or "",
+        business.website or "",
+        business.signature or "",
+        str(business.refund_threshold.amount),
+        *business.faq.values(),
+        *business.voice_examples,
+        *business.allowed_link_domains,
+    ]
+    for service in business.services:
+        parts += [service.name, *service.keywords, service.price_note or ""]
+        if service.price is not None:
+            amount = service.price.amount
+            parts += [str(amount), f"{amount:,}", str(int(amount)) if amount == int(amount) else ""]
+    for start, end in business.hours.days.values():
+        for t in (start, end):
+            parts += [f"{t:%H:%M}", str(t.hour), str(t.hour % 12 or 12)]
+    return " ".join(parts)
+
+
+_MEASURE = re.compile(
+    r"^\s*(?:%|percent|per\s?cent|am\b|pm\b|a\.m\.|p\.m\.|o'clock|minutes?|mins?|hours?|hrs?|h\b|days?|weeks?|"
+    r"months?|years?|yrs?|sq\b|square|ft\b|feet|foot|inch|inches|miles?|km|degrees?|°|seer|tons?|bedrooms?|"
+    r"bathrooms?|rooms?|stor(?:ey|y|ies)|floors?|units?|people|kw|btu|gallons?|litres?|liters?)",
+    _I,
+)
+
+
+def _ungrounded(text: str, business: Business, inbound: str, injected: bool) -> list[str]:
+    """A bare number (two digits or more) or a code found nowhere in the owner's own words: a price,
+    a discount code, a door code or a "deal" the model made up or was told to say. Money amounts
+    are _prices' and _refunds' to judge; times, measures and percentages ("2pm", "24 hours", "50%")
+    pass; so does what the customer wrote themselves (an order number), unless their message
+    tries to instruct the assistant, when only the owner's words count."""
+    own = _business_words(business)
+    grounded = {n.replace(",", "") for n in _NUMBERISH.findall(own)}
+    own_tokens = {t.lower() for t in re.findall(r"[\w-]+", own)}
+    # A small number they wrote (a day, an hour, a count) may be restated; a bare price or code not.
+    grounded |= {n for n in _DIGITS.findall(inbound) if int(n[:6]) <= 31}
+    if not injected:  # their order number or reference, never a bare number ("the price is 199")
+        refs = _CODE_LIKE.findall(inbound)
+        own_tokens |= {t.lower() for t in refs}
+        grounded |= {n for t in refs for n in _DIGITS.findall(t)}
+    body = _URL.sub(" ", _EMAIL.sub(" ", text))
+    reasons = []
+    for token in _CODE_LIKE.findall(body):
+        if token.lower() not in own_tokens and not _UNIT.match(token) and not _DIGITS.fullmatch(token):
+            reasons.append(f"gives a code ('{token}') that is not in your business details")
+            break
+    for m in _CODE_WORD.finditer(body):
+        code = m.group(1)
+        looks_like_code = any(c.isdigit() for c in code) or (code.isupper() and len(code) >= 4)
+        if looks_like_code and code.lower() not in own_tokens:
+            reasons.append(f"gives a code ('{code}') that is not in your business details")
+            break
+    for m in _NUMBERISH.finditer(body):
+        number = m.group(0).rstrip(".,")
+        plain = number.replace(",", "")
+        whole = plain.split(".")[0]
+        before, after = body[max(0, m.start() - 1) : m.start()], body[m.end() :]
+        if len(whole.lstrip("0")) < 2 or plain in grounded or whole in grounded:
+            continue
+        clock = _CLOCK_BEFORE.search(body[max(0, m.start() - 8) : m.start()]) and int(whole[:6]) <= 24
+        if before in ("$", "€", "£", ":", "#") or after[:1] == ":" or _MEASURE.match(after) or clock:
+            continue  # money (judged by _prices/_refunds), a clock time, a measure
+        reasons.append(f"mentions {number}, which is nowhere in your price list, FAQ or hours")
+        break
     return reasons
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sheepdog import defaults
 from sheepdog.brain import voice
+from sheepdog.brain.scoring import lead_service
 from sheepdog.channels.email import new_message_id
 from sheepdog.config import Settings
 from sheepdog.domain.cadence import OutboxState
@@ -41,7 +42,7 @@ from sheepdog.domain.models import (
     Triage,
 )
 from sheepdog.domain.policy import ALL_CHANNELS, PolicyInput, decide, holding_kind, holding_text, opted_out_of
-from sheepdog.domain.threads import email_subject
+from sheepdog.domain.threads import email_subject, opening_subject
 from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
 from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox, VoiceExample
@@ -303,6 +304,12 @@ def compose(
             reasons=reasons,
         )
         if decision.kind == DecisionKind.SEND and not closed(services, lead.contact, draft.channel):
+            if draft.subject is not None:
+                # Sent on its own to an address nobody verified (a forged From:, a form naming a
+                # stranger): the subject is the business's own words, never theirs echoed back.
+                service = lead_service(plan.ctx)
+                known = {x.name for x in services.business.services}
+                draft.subject = opening_subject(services.business.name, service if service in known else None)
             draft.state = DraftState.APPROVED
             draft.decided_by = f"Sheepdog ({plan.facts.autonomy.value})"
             draft.decided_at = services.now()
@@ -465,7 +472,8 @@ def new_outbox(
         author=author,
         to_email=(used if channel == Channel.EMAIL and used else contact.email),
         to_phone=(used if channel == Channel.SMS and used else contact.phone),
-        to_name=contact.name,
+        # An automatic message names them by first name at most (what a stranger typed stays in).
+        to_name=contact.name if author is not None else first_word(contact.name),
         to_handle=(used if channel == Channel.TELEGRAM and used else _handle(contact, channel)),
         subject=subject,
         body=body,
@@ -519,6 +527,13 @@ def _used_handle(session: Session, lead: Lead, channel: Channel) -> str | None:
             if _reaches(sender, channel):
                 return str(sender)
     return None
+
+
+def first_word(name: str | None) -> str | None:
+    """A first name fit for an automatic message: one word of letters, at most 24 of them."""
+    words = (name or "").split()
+    first = words[0] if words else ""
+    return first if first.isalpha() and len(first) <= 24 else None
 
 
 def _handle(contact: Contact, channel: Channel) -> str | None:
@@ -587,6 +602,22 @@ def opt_out(
         contact.opted_out = True
     contact.opted_out_at = services.now()
     services.log(session, "opted_out", lead_id, actor, contact_id=contact.id, scope=channel, **how)
+    withdraw_closed(session, services, contact, actor, channel=channel, everything=everything)
+
+
+def withdraw_closed(
+    session: Session,
+    services: Services,
+    contact: Contact,
+    actor: str | None = None,
+    *,
+    channel: str | None = None,
+    everything: bool = False,
+) -> None:
+    """Whatever an opt-out closes, stopped: drafts waiting on a closed channel skipped, queued
+    sends cancelled, follow-ups stopped. Also run when a merge brings leads under a contact who had
+    opted out, so the moved leads stop too."""
+    everything = everything or contact.opted_out
     for draft in session.scalars(
         select(Draft)
         .join(Lead, Draft.lead_id == Lead.id)

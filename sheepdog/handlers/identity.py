@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 from sheepdog.domain.contacts import identity_keys, normalize_email, normalize_phone
 from sheepdog.domain.models import InboundMessage, Stage
 from sheepdog.handlers.context import Services
+from sheepdog.handlers.drafting import withdraw_closed
+from sheepdog.handlers.privacy import is_erased
 from sheepdog.storage.tables import Contact, Conversation, Identity, Lead
 
 
@@ -32,6 +34,9 @@ def resolve_contact(session: Session, services: Services, msg: InboundMessage) -
     created = not found
     if created:
         contact = Contact(name=msg.sender_name, email=email, phone=phone, created_at=services.now())
+        if is_erased(session, keys):
+            # They asked to be erased: what they send now is kept for the team, nothing is sent back.
+            contact.opted_out, contact.opted_out_at = True, services.now()
         session.add(contact)
         session.flush()
     else:
@@ -55,7 +60,10 @@ def resolve_contact(session: Session, services: Services, msg: InboundMessage) -
 
 
 def merge_contacts(session: Session, services: Services, *, keep: Contact, gone: Contact) -> None:
-    """Fold `gone` into `keep`: identities, conversations and leads move; the old row points on."""
+    """Fold `gone` into `keep`: identities, conversations and leads move; the old row points on.
+    One person: what they closed on either record is closed on both, and everything now under
+    `keep` stops accordingly (waiting drafts, queued sends, follow-ups), as an opt-out does."""
+    was_open = not keep.opted_out and not keep.opted_out_channels
     session.execute(update(Identity).where(Identity.contact_id == gone.id).values(contact_id=keep.id))
     session.execute(update(Conversation).where(Conversation.contact_id == gone.id).values(contact_id=keep.id))
     session.execute(update(Lead).where(Lead.contact_id == gone.id).values(contact_id=keep.id))
@@ -70,6 +78,11 @@ def merge_contacts(session: Session, services: Services, *, keep: Contact, gone:
         keep.opted_out_at = gone.opted_out_at
     gone.merged_into_id = keep.id
     services.log(session, "contacts_merged", None, kept=keep.id, merged=gone.id)
+    session.flush()
+    if keep.opted_out or keep.opted_out_channels:
+        if was_open:
+            services.log(session, "opted_out", None, contact_id=keep.id, reason="merged", merged=gone.id)
+        withdraw_closed(session, services, keep)
     session.flush()
     session.expire(keep)
 

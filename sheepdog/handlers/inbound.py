@@ -148,15 +148,20 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
     elif done is not None:
         draft_id, decision = done, _stored_decision(services, done)
     else:
-        draft_id, decision = compose(
-            services,
-            lead_id,
-            purpose="reply" if stored.in_open else "first_reply",  # nothing sent yet: still the first
-            triage=triage,
-            reply_to_id=stored.message_id,
-            spam_reason=msg.spam_reason,
-            auto_message=msg.is_auto,
-        )
+        try:
+            draft_id, decision = compose(
+                services,
+                lead_id,
+                purpose="reply" if stored.in_open else "first_reply",  # nothing sent yet: still the first
+                triage=triage,
+                reply_to_id=stored.message_id,
+                spam_reason=msg.spam_reason,
+                auto_message=msg.is_auto,
+            )
+        except Exception as exc:
+            if not services.db.answers():
+                raise  # the job is retried (and the straggler sweep reads the message again)
+            draft_id, decision = None, _draft_failed(services, lead_id, stored.message_id, exc)
     with services.db.session() as session:
         _after_decision(session, services, lead_id, decision, triage, msg)
         if draft_id is not None:
@@ -173,6 +178,20 @@ def understand(services: Services, msg: InboundMessage, stored: _Stored) -> Rece
         decision=decision.kind.value,
         instant_reply=msg.auto_reply,
     )
+
+
+def _draft_failed(services: Services, lead_id: int, message_id: int, exc: Exception) -> Decision:
+    """Writing the answer failed after triage was stored, with the database up (a brain bug on
+    this input: retrying gives the same error). The lead is flagged on its card so a person
+    answers, instead of sitting with no draft and no flag."""
+    log.exception("drafting the answer to message %s (lead %s) failed", message_id, lead_id)
+    why = f"no reply was written (the draft step failed: {type(exc).__name__}); answer them yourself"
+    with services.db.session() as session:
+        lead = session.get(Lead, lead_id)
+        lead.needs_attention = why
+        services.log(session, "draft_failed", lead_id, message_id=message_id, error=repr(exc)[:500])
+        services.log(session, "decision", lead_id, kind=DecisionKind.HANDOFF, reasons=[why])
+    return Decision(DecisionKind.HANDOFF, (why,), notify=True)
 
 
 def _take_read(services: Services, message_id: int) -> bool | None:

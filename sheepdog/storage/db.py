@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,6 +116,7 @@ class Database:
         if run_migrations:
             migrate(self.engine)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._factory, "before_flush", fit_to_columns)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -133,8 +134,47 @@ class Database:
         for callback in s.info.pop(AFTER_COMMIT, []):
             callback()
 
+    def answers(self) -> bool:
+        """True when the database answers a trivial query. A failure while it answers is a bug on
+        that input (a 4xx, flagged); only a database that does not answer earns a 503 and a retry."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+TRUNCATED = "…"
+
+
+def fit(value: str, length: int | None) -> str:
+    """Text every database stores: no NUL byte (PostgreSQL refuses them in text), and at most
+    `length` characters, cut on purpose with an ellipsis (the full value stays in the message's
+    raw payload; SQLite would keep it all, PostgreSQL would refuse the row)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if length is not None and len(value) > length:
+        value = value[: length - 1] + TRUNCATED
+    return value
+
+
+def fit_to_columns(session: Session, _context: object, _instances: object) -> None:
+    """before_flush: every string bound for a text column is fitted to it (see `fit`), so a web-form
+    name of 5,000 characters or an SMTP refusal of 300 never fails the whole write on PostgreSQL."""
+    for obj in (*session.new, *session.dirty):
+        for prop in inspect(obj).mapper.column_attrs:
+            kind = prop.columns[0].type
+            if not isinstance(kind, String):
+                continue
+            value = getattr(obj, prop.key, None)
+            if isinstance(value, str):
+                fitted = fit(value, kind.length)
+                if fitted != value:
+                    setattr(obj, prop.key, fitted)
 
 
 AFTER_COMMIT = "sheepdog_after_commit"

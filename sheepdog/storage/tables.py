@@ -99,7 +99,7 @@ class Conversation(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     thread_key: Mapped[str | None] = mapped_column(String(320), index=True)
-    subject: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(1000))  # RFC 5322: 998 a line
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -116,7 +116,7 @@ class Message(Base):
     author: Mapped[str | None] = mapped_column(String(200))  # team member for outbound and notes
     # The address, number or chat the customer wrote from (inbound): answers go back to it.
     sender: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(1000))  # RFC 5322: 998 a line
     text: Mapped[str] = mapped_column(Text, default="")
     triage_text: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(500))
@@ -155,14 +155,14 @@ class Lead(Base):
     referral: Mapped[str | None] = mapped_column(String(200))
     returning_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why a human must look, shown on the card.
-    needs_attention: Mapped[str | None] = mapped_column(String(200))
+    needs_attention: Mapped[str | None] = mapped_column(Text)
     first_response_at: Mapped[datetime | None]
     cadence: Mapped[str | None] = mapped_column(String(64))
     cadence_state: Mapped[str | None] = mapped_column(String(16))  # active / paused / stopped / done
     cadence_step: Mapped[int] = mapped_column(Integer, default=0)  # index of the next step
     cadence_started_at: Mapped[datetime | None]
     cadence_next_at: Mapped[datetime | None] = mapped_column(index=True)
-    cadence_stop_reason: Mapped[str | None] = mapped_column(String(200))
+    cadence_stop_reason: Mapped[str | None] = mapped_column(Text)
     outcome_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     outcome_currency: Mapped[str | None] = mapped_column(String(3))
     lost_reason: Mapped[str | None] = mapped_column(String(500))
@@ -180,7 +180,7 @@ class Draft(Base):
     reply_to_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     purpose: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
-    subject: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(1000))  # RFC 5322: 998 a line
     body: Mapped[str] = mapped_column(Text)
     original_body: Mapped[str | None] = mapped_column(Text)  # what the brain wrote, when a human edited it
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -213,7 +213,7 @@ class Outbox(Base):
     to_phone: Mapped[str | None] = mapped_column(String(20))
     to_handle: Mapped[str | None] = mapped_column(String(200))
     to_name: Mapped[str | None] = mapped_column(String(200))
-    subject: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(1000))  # RFC 5322: 998 a line
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(500))
@@ -426,3 +426,15 @@ class Refund(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tombstone(Base):
+    """What is left of an erased contact: a keyed digest of each address they used, so a message
+    from (or to) that address again is treated as opted out; no name, no address, no text."""
+
+    __tablename__ = "tombstones"
+    __table_args__ = (UniqueConstraint("kind", "digest", name="uq_tombstones_kind_digest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # an Identity kind: email, phone, telegram …
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 hex of the normalised value
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,6 +79,8 @@ class MessagesServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.arrived = threading.Event()  # set once a request has reached the server
+        # Answers computed from the request instead of scripted (an obedient model: issue 18)
+        self.respond: Callable[[dict[str, Any]], Reply] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -96,6 +98,8 @@ class MessagesServer:
                 server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 index = min(len(server.requests) - 1, len(server.replies) - 1)
                 reply = server.replies[index] if server.replies else Reply(200, text("ok"))
+                if server.respond is not None:
+                    reply = server.respond(server.requests[-1])
                 server.arrived.set()
                 if reply.gate is not None:
                     reply.gate.wait(timeout=60)

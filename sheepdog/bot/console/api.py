@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
+from sheepdog import safejson
 from sheepdog.bot.cards import lead_cards
 from sheepdog.bot.console import numbers
 from sheepdog.bot.console.listing import HELD_AS_SPAM, lead_rows
@@ -26,7 +27,7 @@ from sheepdog.bot.web import SERVICES, json_error, read_body
 from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
-from sheepdog.handlers import actions, commands
+from sheepdog.handlers import actions, commands, privacy
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.team_actions import TeamAction, dispatch
 from sheepdog.storage.tables import Event, SinkMail
@@ -100,10 +101,7 @@ async def _json(request: web.Request) -> dict[str, Any]:
     raw = await read_body(request)
     if not raw.strip():
         return {}
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"malformed JSON: {exc}") from exc
+    data = safejson.loads(raw)
     if not isinstance(data, dict):
         raise BadInputError("JSON body must be an object")
     return data
@@ -399,6 +397,35 @@ async def whoami(request: web.Request) -> web.Response:
     )
 
 
+async def contact_rights(request: web.Request) -> web.Response:
+    """POST /api/contacts/export {"who": EMAIL|PHONE}: everything held, as JSON;
+    POST /api/contacts/erase {"who": …, "confirm": true}: every row removed, a tombstone kept.
+    The console's login is the owner's, so these are the owner's (like `sheepdog contact …`)."""
+    services: Services = request.app[SERVICES]
+    body = await _json(request)
+    who = body.get("who")
+    if not isinstance(who, str) or not who.strip():
+        raise BadInputError('send {"who": "<email or phone>"}', 422)
+    region = services.business.country
+    try:
+        if request.match_info["action"] == "export":
+            return web.json_response(await _run(privacy.export, services.db, region, who), dumps=_dumps)
+        if request.match_info["action"] != "erase":
+            raise NotFoundError("contact actions are export and erase")
+        if body.get("confirm") is not True:
+            raise BadInputError('erasing cannot be undone: send "confirm": true', 422)
+        done = await _run(privacy.erase, services.db, region, who, _actor(request, body))
+    except ValueError as exc:
+        raise BadInputError(str(exc), 422) from exc
+    for lead_id in done.lead_ids:
+        services.lead_changed(lead_id)
+    return web.json_response({"erased": done.counts, "leads": done.lead_ids})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 @web.middleware
 async def not_found_as_404(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -428,5 +455,6 @@ def add_console(token: str) -> Callable[[web.Application], None]:
         app.router.add_get("/api/jobs", jobs)
         app.router.add_post("/api/jobs/{job_id}/{action}", job_action)
         numbers.install(app)
+        app.router.add_post("/api/contacts/{action}", contact_rights)
 
     return install
