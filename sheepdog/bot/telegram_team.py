@@ -38,6 +38,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from sheepdog import safejson
 from sheepdog.bot import posts
 from sheepdog.bot import telegram_render as render
 from sheepdog.bot.telegram_cards import RESTORED, SURFACE, TelegramCards
@@ -565,10 +566,10 @@ class TelegramTeamSurface(TelegramCards):
             await keep_rejected(services, request, body, 401, reason)
             return json_error(401, reason)
         try:
-            update = json.loads(body)
+            update = safejson.loads(body)  # depth, number and UTF-8 limits checked first
             if not isinstance(update, dict):
                 raise ValueError("not a JSON object")
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (ValueError, BadInputError) as exc:
             log.warning("Telegram team: malformed update (%s); answered 200", exc)
             await keep_rejected(services, request, body, 200, f"malformed update: {exc}")
             return web.json_response({"ok": True})
