@@ -1,7 +1,7 @@
 """reliability: wider text columns, opt-out tombstones of erased contacts
 
 Revision ID: 0006_i18
-Revises: 0004_i11
+Revises: 0004_i10
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import sheepdog.storage.tables
 
 revision = "0006_i18"
-down_revision = "0004_i11"
+down_revision = "0004_i10"
 branch_labels = None
 depends_on = None
 
