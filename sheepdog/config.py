@@ -543,6 +543,7 @@ class TelegramCustomerConfig(_Section):
 
     api_base_url: str | None = None
     poll_timeout_s: int = Field(30, ge=0, le=50)  # getUpdates long-poll timeout in polling mode
+    send_timeout_s: float = Field(15.0, gt=0)  # sendMessage read timeout; past it the send is uncertain
 
 
 class WebhookSource(_Section):

@@ -47,6 +47,15 @@ FAULTS = [
     ),
     ("Anthropic answers 429: retried", "tests/brain/test_claude.py::test_rate_limit_is_retried"),
     (
+        "Telegram Bot API and Twilio answer 429 (retry_after / Retry-After) or 500: retried, the customer "
+        "gets it exactly once (6 cases, SQLite and PostgreSQL)",
+        "tests/reliability/test_provider_faults.py::test_a_429_or_500_is_retried_and_sent_exactly_once",
+    ),
+    (
+        "Telegram and Twilio take the message then time out: 'may not have gone out — check', never resent",
+        "tests/reliability/test_provider_faults.py::test_a_timeout_after_the_provider_took_it_is_uncertain_never_resent",
+    ),
+    (
         "Telegram update delivered twice and out of order: stored once each, one answer waits",
         "tests/reliability/test_faults.py::test_the_same_update_twice_and_out_of_order",
     ),

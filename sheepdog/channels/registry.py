@@ -102,7 +102,9 @@ def senders(settings: Settings) -> dict[Channel, Sender]:
 
         if not ch.telegram.bot_token:
             raise ConfigError("channels.telegram.bot_token is required")
-        out[Channel.TELEGRAM] = TelegramSender(ch.telegram.bot_token, api_base_url=ch.telegram.api_base_url)
+        out[Channel.TELEGRAM] = TelegramSender(
+            ch.telegram.bot_token, api_base_url=ch.telegram.api_base_url, timeout_s=ch.telegram.send_timeout_s
+        )
     return out
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from telegram import Bot
 from telegram.error import (
     BadRequest,
@@ -32,7 +33,13 @@ from telegram.error import (
 from sheepdog import safejson
 from sheepdog.channels.base import HttpReply, Outbound, PoisonGuard, Reject
 from sheepdog.domain.models import Attachment, Channel, InboundMessage, RawRequest
-from sheepdog.errors import BadInputError, PermanentSendError, SignatureError, TransientSendError
+from sheepdog.errors import (
+    BadInputError,
+    PermanentSendError,
+    SignatureError,
+    TransientSendError,
+    UncertainSendError,
+)
 
 SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """Telegram's alphabet for setWebhook's secret_token."""
@@ -221,13 +228,32 @@ def make_bot(token: str, api_base_url: str | None = None) -> Bot:
     return Bot(token)
 
 
+# httpx failures after the whole request was written: the Bot API may have sent the message and
+# only its answer was lost. sendMessage has no idempotency key, so these are never retried blindly.
+_ANSWER_LOST = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def _answer_lost(exc: BaseException) -> bool:
+    """Whether PTB's TimedOut/NetworkError came from a request that reached the server."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _ANSWER_LOST):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class TelegramSender:
-    """Sends a DM through the Bot API; classifies failures for the outbox's retry logic."""
+    """Sends a DM through the Bot API; classifies failures for the outbox's retry logic.
+
+    429 (retry_after) and 5xx are retried: Telegram did not send. A connect timeout or a refused
+    connection never reached it: retried. A read timeout or a dropped answer after the request went
+    out is uncertain: sendMessage has no idempotency key, so resending could DM the customer twice."""
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, token: str, *, api_base_url: str | None = None) -> None:
-        self.token, self.api_base_url = token, api_base_url
+    def __init__(self, token: str, *, api_base_url: str | None = None, timeout_s: float = 15.0) -> None:
+        self.token, self.api_base_url, self.timeout_s = token, api_base_url, timeout_s
 
     async def send(self, message: Outbound) -> str:
         if not message.to_handle:
@@ -235,9 +261,13 @@ class TelegramSender:
         # A Bot of its own per send: jobs send from several threads, each on its own event loop,
         # and one shared Bot's `async with` shut its HTTP client under a send still in flight.
         bot = make_bot(self.token, self.api_base_url)
+        sending = False  # getMe (in `async with`) failing this way sent nothing
         try:
             async with bot:
-                sent = await bot.send_message(chat_id=message.to_handle, text=message.body)
+                sending = True
+                sent = await bot.send_message(
+                    chat_id=message.to_handle, text=message.body, read_timeout=self.timeout_s
+                )
         except RetryAfter as exc:
             after = exc.retry_after  # a timedelta with PTB_TIMEDELTA, seconds on older PTB
             seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
@@ -245,6 +275,10 @@ class TelegramSender:
         except (BadRequest, Forbidden, InvalidToken) as exc:
             raise PermanentSendError(f"Telegram refused the message: {exc.message}") from exc
         except (TimedOut, NetworkError) as exc:
+            if sending and _answer_lost(exc):
+                raise UncertainSendError(
+                    f"Telegram did not answer after taking the request: {exc.message}"
+                ) from exc
             raise TransientSendError(f"Telegram unreachable or failing: {exc.message}") from exc
         except TelegramError as exc:
             raise PermanentSendError(f"Telegram error: {exc.message}") from exc
