@@ -119,6 +119,12 @@ async def test_the_owner_erases_from_the_console(make_settings: Any, aiohttp_cli
     runtime = build_runtime(settings, services=build_services(settings, queue=InProcessQueue(periodic=False)))
     client = await aiohttp_client(runtime.app, headers={"Authorization": f"Bearer {TOKEN}"})
     try:
+        # The owner's page carries the form, naming the very routes used below, and its script.
+        page = await (await client.get("/")).text()
+        assert 'id="contact-rights"' in page and "/static/contacts.js" in page
+        assert 'data-export="/api/contacts/export"' in page and 'data-erase="/api/contacts/erase"' in page
+        script = await client.get("/static/contacts.js")
+        assert script.status == 200 and "confirm(" in await script.text()  # erase asks first
         resp = await client.post(
             "/hooks/form",
             data=fixture_bytes("loop", "webform__lead.json"),

@@ -119,7 +119,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name not in ("app.js", "numbers.js", "style.css"):
+    if name not in ("app.js", "numbers.js", "contacts.js", "style.css"):
         raise web.HTTPNotFound()
     ctype = "application/javascript" if name.endswith(".js") else "text/css"
     return web.Response(text=STATIC.joinpath(name).read_text(encoding="utf-8"), content_type=ctype)
