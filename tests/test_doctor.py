@@ -30,6 +30,7 @@ from tests.bot.slack_fake import Call, FakeSlack
 from tests.brain.messages_server import MessagesServer, Reply, text
 from tests.channels import test_email_imap as imap
 from tests.conftest import SmtpRecorder, fixture_bytes, free_port
+from tests.local_server import serve
 
 dovecot = imap.dovecot  # the private Dovecot of the IMAP poller's tests, started per test
 
@@ -80,12 +81,9 @@ class Loop:
 
     def serve(self, app: web.Application) -> str:
         async def start() -> str:
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
+            runner, url = await serve(app, access_log=None)
             self.runners.append(runner)
-            return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+            return url
 
         return str(self.run(start()))
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.local_server import serve
+
 
 @dataclass
 class Call:
@@ -235,12 +237,7 @@ class FakeSlack:
         app.router.add_route("*", "/commands/{rest:.*}", self.handle)
         app.router.add_route("*", "/actions/{rest:.*}", self.handle)
         app.router.add_get("/link/", self.link)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self.base_url
 
     async def stop(self) -> None:

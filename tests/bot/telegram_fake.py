@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.local_server import serve
+
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Brightside", "username": "brightside_team_bot"}
 
 
@@ -118,12 +120,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self.handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

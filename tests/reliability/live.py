@@ -19,6 +19,7 @@ from sheepdog.config import Settings
 from sheepdog.jobs.queue import InProcessQueue
 from tests.bot.conftest import SECRET
 from tests.bot.slack_fake import FakeSlack
+from tests.local_server import serve
 
 
 def slack_sign(body: bytes, ts: int | None = None, secret: str = SECRET) -> dict[str, str]:
@@ -49,12 +50,7 @@ class LiveServer:
         settings = self.settings_for(self.fake)
         queue = self.queue if self.queue is not None else InProcessQueue(periodic=False)
         self.runtime = build_runtime(settings, services=build_services(settings, queue=queue))
-        self.runner = web.AppRunner(self.runtime.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.runner, self.base_url = await serve(self.runtime.app)
 
     async def _stop(self) -> None:
         if self.runner is not None:

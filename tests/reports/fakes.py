@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.bot.slack_fake import FakeSlack
+from tests.local_server import serve
 
 
 @dataclass
@@ -42,12 +43,7 @@ class FilesSlack(FakeSlack):
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self.handle)
         app.router.add_post("/upload/{file_id}", self.upload)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self.base_url
 
 
@@ -95,12 +91,7 @@ class BotApi:
     async def start(self) -> str:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self.method)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app)
         return self.base_url
 
     async def stop(self) -> None:
