@@ -1,4 +1,9 @@
-"""Handler fixtures: the real services on the demo business, jobs running in-process."""
+"""Handler fixtures: the real services on the demo business, jobs running in-process.
+
+Every handler test runs on SQLite and on PostgreSQL (SQLite ignores VARCHAR sizes and hid real
+bugs): `make_settings` here points storage at PostgreSQL for the second run unless a test names
+its own storage.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,23 @@ import pytest
 
 from sheepdog.app import build_services
 from sheepdog.jobs.queue import InProcessQueue
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def handler_db(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_settings(make_settings: Any, handler_db: str, request: pytest.FixtureRequest) -> Any:
+    pg = request.getfixturevalue("pg_url") if handler_db == "postgresql" else None
+
+    def make(**overrides: Any) -> Any:
+        if pg is not None and "storage" not in overrides:
+            overrides = {**overrides, "storage": {"url": pg}}
+        return make_settings(**overrides)
+
+    return make
 
 
 @pytest.fixture

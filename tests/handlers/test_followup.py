@@ -30,13 +30,12 @@ BERLIN = ZoneInfo("Europe/Berlin")
 CHICAGO = ZoneInfo("America/Chicago")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def make_services(request: Any, make_settings: Any) -> Any:
+@pytest.fixture
+def make_services(make_settings: Any) -> Any:
+    """Services on the run's database (tests/handlers/conftest.py: SQLite, then PostgreSQL)."""
     made: list[Any] = []
 
     def make(**overrides: Any) -> Any:
-        if request.param == "postgresql":
-            overrides = {**overrides, "storage": {"url": request.getfixturevalue("pg_url")}}
         svc = build_services(make_settings(**overrides), queue=InProcessQueue(periodic=False))
         svc.queue.start()
         made.append(svc)

@@ -31,9 +31,9 @@ def sms(body: str, sid: str, phone: str = "+15125550142", **extra: Any) -> Inbou
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db(request: pytest.FixtureRequest, make_settings: Any, tmp_path: Any) -> Any:
-    url = f"sqlite:///{tmp_path}/race.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+@pytest.fixture
+def any_db(request: pytest.FixtureRequest, make_settings: Any, tmp_path: Any, handler_db: str) -> Any:
+    url = f"sqlite:///{tmp_path}/race.db" if handler_db == "sqlite" else request.getfixturevalue("pg_url")
     services = build_services(make_settings(storage={"url": url}), queue=InProcessQueue(periodic=False))
     yield services
     services.db.dispose()

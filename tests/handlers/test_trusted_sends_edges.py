@@ -37,9 +37,9 @@ TG_SECRET, TG_BOT = "tg-secret-token_123", "123456:TEST-token"
 AFTERNOON = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)  # a Tuesday, 14:00 in Austin: no quiet hours
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, str]:
-    url = f"sqlite:///{tmp_path}/edges.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+@pytest.fixture
+def storage(request: pytest.FixtureRequest, tmp_path: Any, handler_db: str) -> dict[str, str]:
+    url = f"sqlite:///{tmp_path}/edges.db" if handler_db == "sqlite" else request.getfixturevalue("pg_url")
     return {"url": url}
 
 
