@@ -97,6 +97,11 @@ def _identifier() -> Any:
         return _IDENTIFIER[0]
 
 
+def load() -> None:
+    """Load the model now (a process warming up), not inside the first customer's reply."""
+    _identifier()
+
+
 def detect(text: str) -> tuple[str, float]:
     """(ISO 639-1 code, confidence); English when the text is too short or the model unsure."""
     clean = _URL.sub(" ", text or "")

@@ -164,6 +164,9 @@ class Services:
         get = getattr(self.brain, "get", None)
         if get is not None:
             get()
+        from sheepdog.brain import language  # the brain's language check, loaded on first use
+
+        language.load()
         self.learn_new_corrections(force=True)
         _release_freed_memory()
 

@@ -17,12 +17,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display on a server
-
-from matplotlib import pyplot as plt
-
 from sheepdog.domain import metrics as rules
 from sheepdog.domain.metrics import Period
 from sheepdog.reports import data
@@ -90,8 +84,20 @@ def build(db: Database, now: datetime, tz: str, currency: str, period: Period | 
     return WeeklyReport(period, comparison, daily, text, chart(comparison, daily))
 
 
+def _pyplot() -> Any:
+    """matplotlib, imported when a chart is drawn: it costs ~50 MB and ~0.3 s, which every bot and
+    worker would otherwise pay at start for a chart drawn once a week."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # before pyplot: no display on a server
+    from matplotlib import pyplot
+
+    return pyplot
+
+
 def chart(c: data.Comparison, daily: list[tuple[str, int, int]]) -> bytes:
     """Leads per day against the week before, and the key rates against the week before."""
+    plt = _pyplot()
     w, h = CHART_SIZE_PX
     fig, (left, right) = plt.subplots(1, 2, figsize=(w / CHART_DPI, h / CHART_DPI), dpi=CHART_DPI)
     try:
