@@ -58,15 +58,16 @@ class Deployment:
     def config(self) -> Path:
         return self.root / "sheepdog.toml"
 
+    def queue_section(self) -> str:
+        """RQ on the test's Redis, a queue of its own."""
+        return f'[queue]\nbackend = "rq"\nredis_url = "{self.redis_url}"\nqueue_name = "{self.queue_name}"'
+
     def write_config(self) -> None:
         self.config.write_text(
             f"""
 [storage]
 url = "{self.pg_url}"
-[queue]
-backend = "rq"
-redis_url = "{self.redis_url}"
-queue_name = "{self.queue_name}"
+{self.queue_section()}
 [console]
 port = {self.port}
 token = "e2e-token"

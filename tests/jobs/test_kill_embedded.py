@@ -25,24 +25,8 @@ pytestmark = pytest.mark.slow
 class Embedded(Deployment):
     """`sheepdog run` alone, as `make run` starts it: SQLite and the in-process queue."""
 
-    def write_config(self) -> None:
-        self.config.write_text(
-            f"""
-[storage]
-url = "{self.pg_url}"
-[console]
-port = {self.port}
-token = "e2e-token"
-public_url = "http://127.0.0.1:{self.port}"
-[channels.email.smtp]
-host = "127.0.0.1"
-port = {self.smtp_port}
-timeout_s = 5
-[demo]
-smtp_sink = false
-""",
-            encoding="utf-8",
-        )
+    def queue_section(self) -> str:
+        return ""  # the in-process queue, inside `sheepdog run`
 
     def workers_alive(self) -> int:
         return 0  # no workers: the queue runs inside `sheepdog run`
