@@ -19,6 +19,9 @@ from sheepdog.brain.classifier import load_examples
 from sheepdog.brain.evaluate import Scores, read_rows, score, triage_all
 from sheepdog.brain.offline import OfflineBrain
 from sheepdog.config import load_settings
+from sheepdog.domain.guardrails import check_draft
+from sheepdog.domain.models import Autonomy, Business, Channel, DecisionKind, Triage
+from sheepdog.domain.policy import PolicyInput, decide
 
 HERE = Path(__file__).resolve().parent
 BLIND = {"holdout2"}  # its individual errors are not written anywhere, so nobody tunes on them
@@ -34,7 +37,15 @@ REAL = {
         HERE / "real" / "sms_spam.jsonl",
         "SMS Spam Collection (Almeida & Gómez Hidalgo, CC BY 4.0)",
     ),
+    "cfpb": (
+        HERE / "real" / "cfpb.jsonl",
+        "CFPB Consumer Complaint Database narratives (US government, public domain / CC0)",
+    ),
 }
+# Messages a machine must never answer on its own: whatever category triage gives them, the
+# policy at autonomy L4 must not send a first reply by itself (the issue's "22 complaints …
+# got a sales first reply on their own").
+SENSITIVE_TRUTH = {"complaint", "refund_request", "cancellation", "opt_out", "human_request"}
 GOALS = {"opt_out": 0.98, "complaint": 0.95, "refund_request": 0.95}
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 REAL_BEGIN, REAL_END = "<!-- real:begin -->", "<!-- real:end -->"
@@ -65,9 +76,12 @@ def evaluate_real(path: Path, brain: OfflineBrain) -> dict[str, Any]:
     business = load_settings(environ={}).business.to_domain()
     rows = read_rows(path)
     predicted = []
+    sent_alone = 0
     for r in rows:
         t = brain.triage(r["text"], business, in_open_conversation=bool(r.get("open")))
         p = t.category.value
+        if r["label"] in SENSITIVE_TRUTH and answers_alone(t, business):
+            sent_alone += 1
         if r["label"] in ("spam", "not_spam"):
             p = "spam" if p == "spam" else "not_spam"
         predicted.append(p)
@@ -90,6 +104,7 @@ def evaluate_real(path: Path, brain: OfflineBrain) -> dict[str, Any]:
             "macro_f1": s.macro_f1,
             "recall": {k: v["recall"] for k, v in s.per_category.items() if v["support"]},
         }
+    result["sensitive_answered_alone"] = sent_alone
     result["held_as_spam"] = sum(
         1 for t, p in zip(truth, predicted, strict=True) if t != "spam" and p == "spam"
     )
@@ -107,6 +122,15 @@ def evaluate_real(path: Path, brain: OfflineBrain) -> dict[str, Any]:
     return result
 
 
+def answers_alone(triage: Triage, business: Business) -> bool:
+    """Whether policy at L4 would send a first reply to this message without a person (a plain
+    greeting stands in for the draft, so only triage and policy decide)."""
+    checked = check_draft(
+        "Hi", business, inbound_text="", triage=triage, channel=Channel.EMAIL, max_chars=None
+    )
+    return decide(triage, PolicyInput(Autonomy.L4, "first_reply", checked)).kind == DecisionKind.SEND
+
+
 def brain_category(brain: OfflineBrain, row: dict[str, Any]) -> str:
     business = load_settings(environ={}).business.to_domain()
     return brain.triage(row["text"], business, in_open_conversation=bool(row.get("open"))).category.value
@@ -115,13 +139,13 @@ def brain_category(brain: OfflineBrain, row: dict[str, Any]) -> str:
 def real_markdown(real: dict[str, Any], synthetic: dict[str, Any]) -> str:
     """The per-source table of the real sources, and the old synthetic sets as one line."""
     lines = [
-        "| source | n | accuracy | macro-F1 | recall (per category) | non-spam held as spam |",
-        "|---|---:|---:|---:|---|---:|",
+        "| source | n | accuracy | macro-F1 | recall (per category) | non-spam held as spam | complaint, refund, cancel, opt-out or person answered alone (L4) |",
+        "|---|---:|---:|---:|---|---:|---:|",
     ]
     for name, r in real.items():
         recalls = ", ".join(f"{k} {v:.2f}" for k, v in r["recall"].items())
         lines.append(
-            f"| {name}: {REAL[name][1]} | {r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {recalls} | {r['held_as_spam']} |"
+            f"| {name}: {REAL[name][1]} | {r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {recalls} | {r['held_as_spam']} | {r['sensitive_answered_alone']} |"
         )
     lines += ["", "Where the errors go (true → triaged, most frequent first):", ""]
     for name, r in real.items():
@@ -244,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, (path, _) in REAL.items():
         results["real"][name] = r = evaluate_real(path, brain)
         print(
-            f"{name}: n={r['n']} accuracy={r['accuracy']:.3f} macro-F1={r['macro_f1']:.3f} held as spam={r['held_as_spam']}"
+            f"{name}: n={r['n']} accuracy={r['accuracy']:.3f} macro-F1={r['macro_f1']:.3f} "
+            f"held as spam={r['held_as_spam']} sensitive answered alone={r['sensitive_answered_alone']}"
         )
         results["ms_per_message"] = 1000 * t_total / max(n_total, 1)
     print(f"fit {fit_s:.2f} s, {results['ms_per_message']:.2f} ms per message")

@@ -150,15 +150,17 @@ class OfflineBrain:
             total = sum(probs.values())
             probs = {k: v / total for k, v in probs.items()}
         ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
-        if ranked[0][0] == Category.SPAM and rules.spam_evidence(text) is None:
+        untrusted: set[str] = set()
+        if not rules.CONTACT_WORDS.search(rules.VISIT_STOP.sub(" ", text)):
+            untrusted.add(Category.OPT_OUT)  # an opt-out guess that never mentions contact: not trusted
+        if rules.spam_evidence(text) is None:
             # Held as spam only on evidence (links, pitches, bulk markers, known patterns), never
             # on the classifier alone: "how can I file a complaint?" must reach a person.
-            ranked = ranked[1:] + ranked[:1]
-            flags.append("reads a little like spam, but shows no sign of it: not held as spam")
-        if ranked[0][0] == Category.OPT_OUT and not rules.CONTACT_WORDS.search(
-            rules.VISIT_STOP.sub(" ", text)
-        ):
-            ranked = ranked[1:] + ranked[:1]  # an opt-out guess that never mentions contact: not trusted
+            untrusted.add(Category.SPAM)
+            if next(c for c, _ in ranked if c not in untrusted - {Category.SPAM}) == Category.SPAM:
+                flags.append("reads a little like spam, but shows no sign of it: not held as spam")
+        # Both demotions at once: demoting one must never promote the other to the top.
+        ranked = [kv for kv in ranked if kv[0] not in untrusted] + [kv for kv in ranked if kv[0] in untrusted]
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags

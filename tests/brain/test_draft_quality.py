@@ -251,6 +251,25 @@ def test_spam_only_on_evidence(business: Business, brain: OfflineBrain) -> None:
         assert rules.spam_evidence("Get to page one fast with our team") is not None
 
 
+def test_demoting_an_untrusted_opt_out_never_promotes_spam(business: Business) -> None:
+    """A guess of opt-out without a word about contact is set aside, and so is a guess of spam
+    without evidence: setting one aside must not put the other on top. (A model whose first guess
+    was opt-out and second spam held "Pls pls find out from aunt nike." as spam.)"""
+    from sheepdog.brain import classifier as C
+    from sheepdog.brain import rules
+
+    text = "Pls pls find out from aunt nike."
+    assert rules.spam_evidence(text) is None
+    examples = [("pls pls aunt nike", "opt_out")] * 6 + [("find out", "spam")] * 3
+    examples += [(f"{c.value.replace('_', ' ')} example number {i}", c.value) for i, c in enumerate(Category)]
+    model = C.fit([t for t, _ in examples], [c for _, c in examples])
+    ranked = sorted(C.Classifier(model=model).predict_proba(text).items(), key=lambda kv: -kv[1])
+    assert [c for c, _ in ranked[:2]] == ["opt_out", "spam"]  # the situation the fix is for
+    brain = OfflineBrain()
+    brain.classifier = C.Classifier(model=model)
+    assert brain.triage(text, business).category not in (Category.SPAM, Category.OPT_OUT)
+
+
 def test_unsure_or_sensitive_first_replies_wait_for_a_person(business: Business, brain: OfflineBrain) -> None:
     lead = _lead(
         business, Case("Do you install heat pumps? Also I want to cancel my old plan", Channel.EMAIL), brain

@@ -18,7 +18,10 @@ EVAL_PATH = ROOT / "bench" / "triage" / "eval.jsonl"
 HOLDOUT_PATH = ROOT / "bench" / "triage" / "holdout.jsonl"
 PER_CATEGORY = 420
 HOLDOUT2_PATH = ROOT / "bench" / "triage" / "holdout2.jsonl"
-REAL_TRAIN = [ROOT / "bench" / "triage" / "datagen" / name for name in ("real_hint3.jsonl", "real_sgd.jsonl")]
+REAL_TRAIN = [
+    ROOT / "bench" / "triage" / "datagen" / name
+    for name in ("real_hint3.jsonl", "real_sgd.jsonl", "real_youtube.jsonl")
+]
 REAL_EVAL_DIR = ROOT / "bench" / "triage" / "real"
 
 
