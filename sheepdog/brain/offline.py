@@ -70,6 +70,10 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         Category.PRICING_QUESTION,
     }:
         return Category.COMPLAINT
+    if rules.COMPLAINT_STORY.search(text) and (
+        top in rules.SOFT or (top == Category.REFUND_REQUEST and not rules.MONEY_BACK.search(text))
+    ):
+        return Category.COMPLAINT  # let down, and no money asked back: TRIAGE.md's complaint
     worded = rules.ANGER_WORDS.search(text) is not None
     if (reading.anger >= 0.6 or (worded and reading.anger >= 0.35)) and top in rules.SOFT | {
         Category.STATUS_INQUIRY

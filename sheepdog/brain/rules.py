@@ -138,7 +138,14 @@ REFUND_PATTERNS = [
     re.compile(
         r"\b(?:deposit|money|payment|fee|charge|\$?\d[\d.,]*|it|difference)\s+(?:back|returned)\b", _I
     ),
-    re.compile(r"\b(?:give|send|pay|put|credit)\s+(?:\w+\s+){0,4}back\b", _I),
+    # "pay me back", "put the $80 back on my card", "give us our deposit back" (money is what
+    # comes back: "put the furniture back" is not a refund)
+    re.compile(
+        r"\b(?:give|send|pay|put|credit)\s+(?:me|us)\s+back\b|\b(?:give|send|pay|put|credit)\s+"
+        r"(?:(?:me|us|my|our|the|this|that|a|full)\s+){0,2}(?:money|cash|deposit|payment|amount|fee|charges?|"
+        r"difference|funds|balance|it|that|[$£€]\s?\d[\d.,]*)\s+(?:\w+\s+){0,2}back\b",
+        _I,
+    ),
     re.compile(r"\b(?:reverse|refund|undo)\s+(?:the|that|this)?\s*(?:charge|payment|transaction|fee)\b", _I),
     re.compile(r"\bcharge\s?back\b", _I),
     re.compile(r"\b(?:i'?m|i am|we'?re|we are)\s+owed\b|\bowes? (?:me|us)\b", _I),
@@ -513,6 +520,24 @@ COMPLAINT_STRONG = re.compile(
     r"\b(?:broken|wrong|same (?:problem|issue|noise))\s+again\b|\bagain\?!|\bworse than before\b",
     _I,
 )
+
+# A customer's account of being let down, in any trade: chased and ignored, refused, misled,
+# billed or reported wrongly, a problem still not put right. Pulls a message the classifier read
+# as a new enquiry, a routine question or small talk over to complaint (never a status question:
+# "I still haven't received my order, where is it?" asks where it stands).
+COMPLAINT_STORY = re.compile(
+    r"\b(?:refused|refuses|refusing) to\b|\b(?:lied|lying) to (?:me|us)\b|\bmisled\b|\bmisleading\b|"
+    r"\bwithout my (?:permission|consent|authori[sz]ation|knowledge)\b|\bunauthori[sz]ed\b|"
+    r"\b(?:no one|nobody|no-one) (?:has |ever )?(?:called|responded|replied|got(?:ten)? back|helped|answered)\b|"
+    r"\b(?:called|contacted|emailed|e-mailed|wrote to|phoned) (?:them |you |your \w+ )?(?:several|multiple|many|numerous|"
+    r"countless|\d+|three|four|five) times\b|\b(?:still|has|have) not (?:been )?(?:resolved|fixed|corrected|removed|refunded)\b|"
+    r"\b(?:still|never) (?:been )?(?:resolved|fixed|corrected)\b|\bharass\w*\b|\b(?:keeps?|kept|continues?|continued) "
+    r"to (?:charge|bill|call|report)\b|\b(?:incorrect|inaccurate|erroneous)(?:ly)?\b|"
+    r"\bthis is (?:ridiculous|outrageous|unacceptable|a joke)\b",
+    _I,
+)
+
+MONEY_BACK = re.compile(r"\brefund\w*|\bmoney back\b|\breimburs\w*|\bcharge ?back\b|[$£€]\s?\d", _I)
 
 # Categories a rule may pull a message away from when it clearly fits another.
 SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.ROUTINE_QUESTION}

@@ -291,3 +291,23 @@ def test_a_bulk_texts_own_stop_footer_is_not_an_opt_out(
 )
 def test_a_customer_quoting_stop_still_opts_out(brain: OfflineBrain, business: Business, text: str) -> None:
     assert brain.triage(text, business).category == Category.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The crew misled us about how long the job would take",
+        "Your tech refused to put the furniture back and just left",
+        "You charged my card without my permission for a second visit",
+        "The quote you sent has an incorrect total, this is ridiculous",
+    ],
+)
+def test_a_story_of_being_let_down_is_a_complaint(brain: OfflineBrain, business: Business, text: str) -> None:
+    """Refused, misled, unauthorised, incorrect: a complaint even without an angry word (rules.COMPLAINT_STORY)."""
+    assert brain.triage(text, business).category == Category.COMPLAINT
+
+
+def test_chasing_an_order_is_still_a_status_question(brain: OfflineBrain, business: Business) -> None:
+    assert brain.triage("I still haven't received my order, where is it?", business).category == (
+        Category.STATUS_INQUIRY
+    )
