@@ -62,8 +62,9 @@ import io
 import json
 import random
 import re
-import subprocess
 from pathlib import Path
+
+from bench.triage.datagen.import_real import git_show
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "real" / "cfpb.jsonl"
@@ -159,11 +160,7 @@ def label(text: str) -> str | None:
 
 
 def read_csv(path: Path | None, root: Path) -> list[dict[str, str]]:
-    if path is not None:
-        data = path.read_text(encoding="utf-8")
-    else:
-        git = ["git", "-C", str(root / REPO / "repo"), "show", f"{COMMIT}:{PATH}"]
-        data = subprocess.run(git, check=True, capture_output=True).stdout.decode("utf-8")
+    data = path.read_text(encoding="utf-8") if path else git_show(root, (REPO, COMMIT), PATH)
     return list(csv.DictReader(io.StringIO(data, newline="")))
 
 

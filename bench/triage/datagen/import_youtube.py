@@ -22,8 +22,9 @@ import csv
 import io
 import json
 import random
-import subprocess
 from pathlib import Path
+
+from bench.triage.datagen.import_real import git_show
 
 HERE = Path(__file__).resolve().parent
 REPO = ("shravyashetty04+youtube-spam-detector", "5649b037f9109d9625b73a4379f2da022bcc592f")
@@ -39,13 +40,10 @@ OUT = HERE / "real_youtube.jsonl"
 
 def spam_rows(root: Path) -> list[dict[str, str]]:
     """The collection's spam comments, whitespace folded, each once."""
-    repo = root / REPO[0] / "repo"
     seen: set[str] = set()
     rows: list[dict[str, str]] = []
     for name in FILES:
-        raw = subprocess.run(
-            ["git", "-C", str(repo), "show", f"{REPO[1]}:{name}"], check=True, capture_output=True
-        ).stdout.decode("utf-8", errors="replace")
+        raw = git_show(root, REPO, name)
         for record in csv.DictReader(io.StringIO(raw)):
             text = " ".join(record["CONTENT"].replace("\ufeff", "").split())
             if record["CLASS"].strip() != "1" or len(text) < 8 or text.lower() in seen:
