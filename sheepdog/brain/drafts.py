@@ -285,9 +285,12 @@ def _first_reply(c: Composer, answering: bool) -> str:
             c.cta("If it's easier, you can also pick a slot here"),
         )
     if cat == Category.COMPLAINT:
+        what = c.thing if c.service or c.repair else "it"  # the service they wrote about, when known
         return c.compose(
             None,
-            [f"I'm really sorry about this. {c.will('look into it personally and get in touch with you')}."],
+            [
+                f"I'm really sorry about this. {c.will(f'look into {what} personally and get in touch with you')}."
+            ],
             "What's the best number and time to reach you?",
             None,
         )

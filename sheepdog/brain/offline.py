@@ -51,6 +51,19 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     if top != Category.SPAM and len(rules.pitch_markers(text)) >= 3 and not rules.sensitive_topic(text):
         return Category.SPAM  # a bulk pitch ("WINNER! … claim … T&Cs … txt to 87121"), whatever the guess
     if (
+        rules.CANCELLED_ONLY.search(text)
+        and not rules.CANCEL.search(rules.CANCELLED_ONLY.sub(" ", text))
+        and top in _LOOSE | {Category.CANCELLATION}
+        and (
+            rules.WRONG_CHARGE.search(text)
+            or rules.COMPLAINT_STORY.search(text)
+            or rules.COMPLAINT_STRONG.search(text)
+        )
+    ):
+        # "I cancelled in May and you charged me again": a cancellation told as what happened,
+        # followed by being let down, is a complaint (TRIAGE.md: cancellation *asks* to cancel).
+        return Category.COMPLAINT
+    if (
         rules.CANCEL.search(text)
         and top in _LOOSE
         and top != Category.PRICING_QUESTION

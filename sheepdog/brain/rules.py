@@ -462,6 +462,12 @@ CANCEL = re.compile(
     r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b",
     _I,
 )
+# A cancellation told in the past ("I cancelled", "they closed my account"), not asked for.
+CANCELLED_ONLY = re.compile(
+    r"\b(?:I|we|they|you|he|she|it)\s+(?:had\s+|have\s+|already\s+|'ve\s+)?(?:cancell?ed|closed|terminated)\b|"
+    r"\b(?:was|were|been|got)\s+(?:cancell?ed|closed|terminated)\b",
+    _I,
+)
 WRONG_CHARGE = re.compile(
     r"\b(?:charged|billed|overcharged|double[\s-]?charged)\b.{0,40}\b(?:twice|never|didn'?t|wrong|without|not|"
     r"again)\b|\b(?:extra|unexpected|hidden|wrong|mystery|unknown)\s+(?:charge|fee|amount)s?\b|"
@@ -532,8 +538,11 @@ COMPLAINT_STORY = re.compile(
     r"\b(?:called|contacted|emailed|e-mailed|wrote to|phoned) (?:them |you |your \w+ )?(?:several|multiple|many|numerous|"
     r"countless|\d+|three|four|five) times\b|\b(?:still|has|have) not (?:been )?(?:resolved|fixed|corrected|removed|refunded)\b|"
     r"\b(?:still|never) (?:been )?(?:resolved|fixed|corrected)\b|\bharass\w*\b|\b(?:keeps?|kept|continues?|continued) "
-    r"to (?:charge|bill|call|report)\b|\b(?:incorrect|inaccurate|erroneous)(?:ly)?\b|"
-    r"\bthis is (?:ridiculous|outrageous|unacceptable|a joke)\b",
+    r"to (?:charge|bill|call|report)\b|\b(?:keeps?|kept|still) (?:on )?(?:charging|billing|calling|texting)\b|\b(?:incorrect|inaccurate|erroneous)(?:ly)?\b|"
+    r"\bthis is (?:ridiculous|outrageous|unacceptable|a joke)\b|\bdisput(?:e|ed|ing)\b|\bto no avail\b|"
+    r"\bdespite (?:my|our|numerous|several|multiple|repeated|many)\b|\b(?:have|had) been trying to\b|"
+    r"\bnot mine\b|\bnever (?:received|authori[sz]ed|applied|opened|agreed)\b|\bfailed to\b|\bno response\b|"
+    r"\bnever (?:heard|got) back\b|\b(?:told|assured|promised) (?:me|us)\b|\b(?:was|were|been) denied\b",
     _I,
 )
 

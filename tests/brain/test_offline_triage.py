@@ -311,3 +311,22 @@ def test_chasing_an_order_is_still_a_status_question(brain: OfflineBrain, busine
     assert brain.triage("I still haven't received my order, where is it?", business).category == (
         Category.STATUS_INQUIRY
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I cancelled my maintenance plan in May and you charged me again",
+        "I cancelled the membership months ago but you keep billing me",
+    ],
+)
+def test_a_cancellation_told_as_what_happened_then_a_wrong_charge_is_a_complaint(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    """TRIAGE.md: cancellation *asks* to cancel; "I cancelled … and you charged me again" complains."""
+    assert brain.triage(text, business).category == Category.COMPLAINT
+
+
+def test_asking_to_cancel_is_still_a_cancellation(brain: OfflineBrain, business: Business) -> None:
+    for text in ("Please cancel my appointment", "I need to cancel Thursday, something came up"):
+        assert brain.triage(text, business).category == Category.CANCELLATION
