@@ -256,3 +256,32 @@ def test_triage_brief_and_draft_share_one_cacheable_prefix(
         {"type": "tool", "name": "record_brief"},
         {"type": "none"},
     ]
+
+
+def test_a_spanish_message_is_drafted_in_spanish_and_checked_by_a_person(
+    api: MessagesServer, claude: ClaudeBrain, business: Business
+) -> None:
+    """Issue 16: Claude drafts in the customer's language, the brief names it, and a person reads
+    the reply before it goes (the offline brain would not answer at all)."""
+    said = (
+        "Hola, necesito que revisen mi aire acondicionado, hace un ruido muy fuerte. ¿Pueden venir el jueves?"
+    )
+    api.script(
+        tool_use(
+            "record_triage", {**TRIAGE_OK, "category": "sales_inquiry", "confidence": 0.92, "signals": []}
+        ),
+        tool_use(
+            "record_brief",
+            {"summary": "Sam writes in Spanish about a noisy AC.", "flags": [], "next_action": "call"},
+        ),
+        text("Hola Sam, gracias por escribirnos. ¿El jueves por la mañana le viene bien? - Dana"),
+    )
+    triage = claude.triage(said, business)
+    assert triage.extracted.language == "es"
+    assert any(s.name == SignalName.NEEDS_HUMAN and "Spanish" in (s.value or "") for s in triage.signals)
+    lead = _lead(business, triage, said)
+    claude.brief(lead)
+    assert "language=Spanish" in api.requests[1]["messages"][0]["content"]
+    draft = claude.draft(DraftRequest(lead, "first_reply", max_chars=320))
+    assert draft.body.startswith("Hola Sam")
+    assert "Write the reply in Spanish" in api.requests[2]["messages"][0]["content"]
