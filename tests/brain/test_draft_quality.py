@@ -115,6 +115,22 @@ CASES = [
         "Bonjour, je voudrais un devis pour l'installation d'une pompe à chaleur, merci.",
         Channel.EMAIL,
     ),
+    Case(
+        "Any update on my quote #4471? You were going to send it Friday",
+        Channel.EMAIL,
+        Category.STATUS_INQUIRY,
+    ),
+    Case(
+        "Can you do the heat pump install for $2,000 flat? That's what the other guys quoted.",
+        Channel.SMS,
+        service="Heat pump installation",  # the draft never names a price of its own, least of all $2,000
+    ),
+    Case(
+        "WINNER!! You have been selected for a £900 prize. To claim call 09061701461. Claim code KL341.",
+        Channel.SMS,
+        Category.SPAM,
+    ),
+    Case("How do I reset the password for your customer portal?", Channel.WEBHOOK, Category.OTHER),
 ]
 
 
