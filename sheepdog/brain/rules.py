@@ -129,6 +129,16 @@ OPT_OUT_PATTERNS = [
         _I,
     ),
     re.compile(r"\b(?:remove|take)\b.{0,20}\b(?:list|mailing|database|system)\b", _I),
+    # A stop asked for before and ignored, told as a story: "I sent a cease and desist letter",
+    # "I told them not to contact me at work", "they call even though I asked them to stop".
+    re.compile(
+        r"\bcease\s*(?:-|and|&)\s*desist\b|"
+        rf"\b(?:told|asked|requested|instructed|begged|warned)\s+(?:them|you|him|her|your\s+\w+)\s+"
+        rf"(?:not|never)\s+to\s+(?:\w+\s+)?{_CONTACT_VERB}|"
+        r"\b(?:told|asked|requested|instructed|begged)\s+(?:them|you|him|her|your\s+\w+)\s+(?:several times\s+|"
+        r"repeatedly\s+|many times\s+)?to\s+stop\b(?=\s*(?:[.,;!?]|$|(?:but|and|yet|so)\b))",
+        _I,
+    ),
 ]
 
 REFUND_PATTERNS = [

@@ -330,3 +330,23 @@ def test_a_cancellation_told_as_what_happened_then_a_wrong_charge_is_a_complaint
 def test_asking_to_cancel_is_still_a_cancellation(brain: OfflineBrain, business: Business) -> None:
     for text in ("Please cancel my appointment", "I need to cancel Thursday, something came up"):
         assert brain.triage(text, business).category == Category.CANCELLATION
+
+
+@pytest.mark.parametrize(
+    ("text", "opted_out"),
+    [
+        ("I sent you a cease and desist letter in March and you still call me", True),
+        ("I told your office not to contact me at work", True),
+        ("You keep calling me even though I asked you to stop", True),
+        ("I asked them to stop, but they call every day", True),
+        ("I asked him to stop by on Friday", False),
+        ("I asked them to stop the work until Monday", False),
+        ("I told the tech not to worry about the mess", False),
+    ],
+)
+def test_a_stop_asked_for_before_and_ignored_is_an_opt_out(
+    brain: OfflineBrain, business: Business, text: str, opted_out: bool
+) -> None:
+    """Opt-out told as a story ("I told them not to contact me") is still never missed, while a
+    visit or a job that stops is not an opt-out."""
+    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out

@@ -113,6 +113,18 @@ _OPT_OUT = re.compile(
     r"(?:call|contact|text|email)\b|\bto stop\b|\btake me off\b|\bremove my (?:number|phone|name|email)\b",
     re.I,
 )
+# Added in the third round of issue 16 (before any of these rows was scored), for a real opt-out
+# measure: the consumer wants the calls or letters to stop. TRIAGE.md: opt-out beats everything
+# ("a furious message that ends 'and stop texting me' is opt_out"), so a narrative with such a
+# request is `opt_out` whatever else it says. Only a request to stop contacting the writer counts;
+# the wider `_OPT_OUT` ("to stop the payment", "cease") still only drops a row.
+_OPT_OUT_ASK = re.compile(
+    r"\b(?:stop|cease)\s+(?:all\s+)?(?:calling|contacting|texting|emailing|e-mailing|harassing|sending)\s+"
+    r"(?:me|us)\b|\b(?:do not|don't|dont|never)\s+(?:call|contact|text|email)\s+(?:me|us)\b|\btake me off\b|"
+    r"\bremove my (?:number|phone|name|email)\b|\bcease (?:and desist|all (?:communication|contact)|"
+    r"communicat\w*|contact\w*)\b|\bno (?:more|further) (?:calls|contact|communication)\b",
+    re.I,
+)
 _HUMAN_ASK = re.compile(
     r"\b(?:i (?:want|would like|need|demand|request|am requesting) to (?:speak|talk)|i'd like to "
     r"(?:speak|talk)|please (?:call|contact) me|call me back)\b",
@@ -147,6 +159,8 @@ def cut(narrative: str) -> str | None:
 
 def label(text: str) -> str | None:
     """Our category of a (cut) narrative by the rules of the module docstring, or None (dropped)."""
+    if _OPT_OUT_ASK.search(text):
+        return "opt_out"
     if _OPT_OUT.search(text) or _HUMAN_ASK.search(text) or _STATUS_ASK.search(text):
         return None
     money, cancel_ask = _MONEY_BACK.search(text), _CANCEL_ASK.search(text)
@@ -183,9 +197,11 @@ def rows_of(records: list[dict[str, str]]) -> list[tuple[str, dict[str, str]]]:
 
 
 def sample(rows: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
-    """Every refund request and cancellation; complaints up to TOTAL, one product after another."""
+    """Every refund request, cancellation and opt-out; complaints up to TOTAL together with the
+    refunds and cancellations (opt-outs come on top, so adding them changed no other row), one
+    product after another."""
     rng = random.Random(SEED)
-    kept = [r for _, r in rows if r["label"] != "complaint"]
+    kept = [r for _, r in rows if r["label"] not in ("complaint", "opt_out")]
     by_product: dict[str, list[dict[str, str]]] = {}
     for product, r in rows:
         if r["label"] == "complaint":
@@ -197,6 +213,7 @@ def sample(rows: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
         for q in queues:
             if q and len(kept) < TOTAL:
                 kept.append(q.pop())
+    kept += [r for _, r in rows if r["label"] == "opt_out"]
     rng.shuffle(kept)
     return kept
 
