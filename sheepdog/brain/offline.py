@@ -84,7 +84,11 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     }:
         return Category.COMPLAINT
     if rules.COMPLAINT_STORY.search(text) and (
-        top in rules.SOFT or (top == Category.REFUND_REQUEST and not rules.MONEY_BACK.search(text))
+        top in rules.SOFT
+        or (top == Category.REFUND_REQUEST and not rules.MONEY_BACK.search(text))
+        # A status inquiry asks where something stands; a story of being let down that asks
+        # nothing is a complaint.
+        or (top == Category.STATUS_INQUIRY and not rules.ASKS_STATUS.search(text))
     ):
         return Category.COMPLAINT  # let down, and no money asked back: TRIAGE.md's complaint
     worded = rules.ANGER_WORDS.search(text) is not None

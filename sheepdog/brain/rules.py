@@ -556,6 +556,7 @@ COMPLAINT_STORY = re.compile(
     _I,
 )
 
+ASKS_STATUS = re.compile(r"\?|\b(?:where|when|status|update|eta|any news|how long)\b", _I)
 MONEY_BACK = re.compile(r"\brefund\w*|\bmoney back\b|\breimburs\w*|\bcharge ?back\b|[$£€]\s?\d", _I)
 
 # Categories a rule may pull a message away from when it clearly fits another.
