@@ -545,14 +545,25 @@ COMPLAINT_STORY = re.compile(
     r"\b(?:refused|refuses|refusing) to\b|\b(?:lied|lying) to (?:me|us)\b|\bmisled\b|\bmisleading\b|"
     r"\bwithout my (?:permission|consent|authori[sz]ation|knowledge)\b|\bunauthori[sz]ed\b|"
     r"\b(?:no one|nobody|no-one) (?:has |ever )?(?:called|responded|replied|got(?:ten)? back|helped|answered)\b|"
-    r"\b(?:called|contacted|emailed|e-mailed|wrote to|phoned) (?:them |you |your \w+ )?(?:several|multiple|many|numerous|"
-    r"countless|\d+|three|four|five) times\b|\b(?:still|has|have) not (?:been )?(?:resolved|fixed|corrected|removed|refunded)\b|"
-    r"\b(?:still|never) (?:been )?(?:resolved|fixed|corrected)\b|\bharass\w*\b|\b(?:keeps?|kept|continues?|continued) "
-    r"to (?:charge|bill|call|report)\b|\b(?:keeps?|kept|still) (?:on )?(?:charging|billing|calling|texting)\b|\b(?:incorrect|inaccurate|erroneous)(?:ly)?\b|"
+    r"\b(?:called|contacted|emailed|e-mailed|wrote to|phoned) (?:them |you |your \w+ )?(?:several|multiple|many|"
+    r"numerous|countless|\d+|three|four|five) times\b|"
+    r"\b(?:still|has|have) not (?:been )?(?:resolved|fixed|corrected|removed|refunded)\b|"
+    r"\b(?:still|never) (?:been )?(?:resolved|fixed|corrected)\b|\bharass\w*\b|"
+    r"\b(?:keeps?|kept|continues?|continued) to (?:charge|bill|call|report)\b|"
+    r"\b(?:keeps?|kept|still) (?:on )?(?:charging|billing|calling|texting)\b|"
+    # what was billed or reported is wrong (not "I gave you an incorrect phone number")
+    r"\b(?:incorrect|inaccurate|erroneous)(?:ly)? (?:charges?|bills?|billing|invoices?|amounts?|reports?|"
+    r"reporting|statements?|balances?|fees?|totals?|information)\b|"
+    r"\b(?:charge|bill|invoice|amount|report|statement|balance|fee|total) (?:is|was|are|were) "
+    r"(?:incorrect|inaccurate|erroneous)\b|"
     r"\bthis is (?:ridiculous|outrageous|unacceptable|a joke)\b|\bdisput(?:e|ed|ing)\b|\bto no avail\b|"
-    r"\bdespite (?:my|our|numerous|several|multiple|repeated|many)\b|\b(?:have|had) been trying to\b|"
-    r"\bnot mine\b|\bnever (?:received|authori[sz]ed|applied|opened|agreed)\b|\bfailed to\b|\bno response\b|"
-    r"\bnever (?:heard|got) back\b|\b(?:told|assured|promised) (?:me|us)\b|\b(?:was|were|been) denied\b",
+    r"\bdespite (?:my|our|numerous|several|multiple|repeated|many)\b|"
+    r"\b(?:have|had) been trying to (?:reach|contact|call|get (?:hold of|through to|in touch with)|speak|talk)\b|"
+    r"\bnot mine\b|\bnever (?:received|authori[sz]ed|applied|opened|agreed)\b|"
+    # the business let them down (not "the furnace failed to start", "a friend told me")
+    r"\b(?:you|your \w+|they|the company) (?:failed|neglected) to\b|\bno response (?:from|to|yet)\b|"
+    r"\bnever (?:heard|got) back\b|\b(?:you|your \w+) (?:promised|assured) (?:me|us)\b|"
+    r"\bI was (?:promised|assured)\b|\b(?:was|were|been) denied\b",
     _I,
 )
 

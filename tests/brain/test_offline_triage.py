@@ -350,3 +350,19 @@ def test_a_stop_asked_for_before_and_ignored_is_an_opt_out(
     """Opt-out told as a story ("I told them not to contact me") is still never missed, while a
     visit or a job that stops is not an opt-out."""
     assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My neighbour told me you do great work. Can I get a quote for a new furnace?",
+        "Our old AC failed to start this morning, can someone come out today?",
+        "Sorry, I gave you an incorrect phone number, it's 312-555-0199",
+        "I have been trying to find a good duct cleaning company, do you serve Evanston?",
+    ],
+)
+def test_a_lead_that_only_sounds_like_a_story_is_not_a_complaint(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    """The complaint-story words need the business as the one who let them down."""
+    assert brain.triage(text, business).category != Category.COMPLAINT
