@@ -134,7 +134,10 @@ OPT_OUT_PATTERNS = [
     re.compile(
         r"\bcease\s*(?:-|and|&)\s*desist\b|"
         rf"\b(?:told|asked|requested|instructed|begged|warned)\s+(?:them|you|him|her|your\s+\w+)\s+"
-        rf"(?:not|never)\s+to\s+(?:\w+\s+)?{_CONTACT_VERB}|"
+        rf"(?:not|never)\s+to\s+(?:\w+\s+)?{_CONTACT_VERB}"
+        # "told them not to call before 9" sets a time, it does not stop contact
+        r"(?!\s+(?:(?:me|us)\s+)?(?:before|after|until|till|between|during|early|late|so early|so late|"
+        r"in the (?:morning|evening)|on (?:weekends|sundays|saturdays))\b)|"
         r"\b(?:told|asked|requested|instructed|begged)\s+(?:them|you|him|her|your\s+\w+)\s+(?:several times\s+|"
         r"repeatedly\s+|many times\s+)?to\s+stop\b(?=\s*(?:[.,;!?]|$|(?:but|and|yet|so)\b))",
         _I,

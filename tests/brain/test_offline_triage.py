@@ -342,6 +342,7 @@ def test_asking_to_cancel_is_still_a_cancellation(brain: OfflineBrain, business:
         ("I asked him to stop by on Friday", False),
         ("I asked them to stop the work until Monday", False),
         ("I told the tech not to worry about the mess", False),
+        ("I told your tech not to call before 9, the baby sleeps", False),
     ],
 )
 def test_a_stop_asked_for_before_and_ignored_is_an_opt_out(
