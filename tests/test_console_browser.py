@@ -187,6 +187,26 @@ async def test_console_on_a_phone_and_a_desktop(
         await stuck.tap()
         await expect(phone.locator("#thread .head h2")).to_have_text(name or "")
         await expect(phone.locator("#numbers")).to_be_hidden()
+
+        # The owner's data-rights tools on the phone: export downloads what is held as JSON, erase
+        # asks first and then removes the person (the lead leaves the list); nothing is wider
+        # than the screen.
+        who = json.loads(fixture_bytes("loop", "webform__complaint.json"))["email"]
+        await phone.locator("button.back").tap()
+        await phone.locator("#tab-numbers").tap()
+        rights = phone.locator("#contact-rights")
+        await rights.scroll_into_view_if_needed()
+        await expect(rights.locator("button")).to_have_text(["Export JSON", "Erase…"])
+        assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await phone.fill("#rights-who", who)
+        async with phone.expect_download() as download_info:
+            await rights.locator("button[value=export]").tap()
+        exported = json.loads(Path(await (await download_info.value).path()).read_text(encoding="utf-8"))
+        assert who.lower() in json.dumps(exported).lower()
+        phone.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await rights.locator("button[value=erase]").tap()
+        await expect(phone.locator("body")).to_contain_text(f"Erased {who}", timeout=10_000)
+        await phone.screenshot(path=str(shots / "console-phone-erase.png"))
         await browser.close()
 
     assert len(recorder.messages) == 2
