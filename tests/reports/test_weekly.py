@@ -19,7 +19,8 @@ from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.jobs.tasks import run_job
 from sheepdog.reports import weekly
 from sheepdog.storage.tables import Event
-from tests.reports.fakes import BotApi, FilesSlack
+from tests.bot.telegram_fake import FakeTelegram
+from tests.reports.fakes import FilesSlack
 
 # Monday 30 November 2026, 08:00 in Chicago (UTC-6) is 14:00 UTC.
 MONDAY_8 = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
@@ -81,7 +82,7 @@ def test_the_chart_is_a_real_png_of_the_expected_size(services: Any) -> None:
 
 
 async def test_the_job_posts_at_monday_8_local_once(services: Any, make_settings: Any, db_url: str) -> None:
-    slack, bot = FilesSlack(), BotApi()
+    slack, bot = FilesSlack(), FakeTelegram()
     await slack.start()
     await bot.start()
     try:
@@ -113,9 +114,9 @@ async def test_the_job_posts_at_monday_8_local_once(services: Any, make_settings
         assert png.startswith(b"\x89PNG")
         done = slack.calls[-1].params
         assert done["channel_id"] == "CTEAM" and "Weekly report" in done["initial_comment"]
-        sends = [(name, p) for name, p in bot.calls if name == "sendPhoto"]
-        assert len(sends) == 1 and sends[0][1]["chat_id"] == "-100200300"
-        assert bot.photos == [png] and sends[0][1]["caption"].startswith("Weekly report")
+        sends = bot.made("sendPhoto")
+        assert len(sends) == 1 and sends[0].params["chat_id"] == "-100200300"
+        assert bot.photos == [png] and sends[0].params["caption"].startswith("Weekly report")
         # the console holds it too, and nothing goes twice
         assert await job_at(MONDAY_8 + timedelta(hours=2)) == "posted already"
         with services.db.session() as s:
