@@ -4,6 +4,8 @@ keyboard, edited in place once decided; and the owner's private chat as the appr
 
 Posting goes through the card repository (bot.posts.place: post once, then edit in place);
 Telegram's 429 retry_after is honoured; a deleted topic or a removed bot is reported, not retried.
+A Won or Lost lead's topic is closed once its cards say so, and reopened when the customer writes
+again or the lead goes back to an open stage (events telegram_topic_closed / _reopened).
 The updates (buttons, replies, reactions, commands) are handled in bot.telegram_team.
 """
 
@@ -12,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from sheepdog.bot import posts
 from sheepdog.bot import telegram_render as render
@@ -37,6 +40,10 @@ RETRY_INLINE_MAX_S = 5.0  # a 429 asking to wait this long or less is waited out
 RETRIES_INLINE = 3
 PROBLEM = "telegram_team_problem"  # shown on the console until RESTORED (bot.posts.open_problems)
 RESTORED = "telegram_team_restored"
+TOPIC_CLOSED, TOPIC_REOPENED = "telegram_topic_closed", "telegram_topic_reopened"
+CLOSED_STAGES = ("won", "lost")
+TOPIC_GONE = ("thread not found", "topic_id_invalid", "topic_deleted")
+"""What Telegram says when the topic no longer exists (a member deleted it): nothing to close."""
 
 
 class TelegramCards:
@@ -113,12 +120,16 @@ class TelegramCards:
         loaded = await asyncio.to_thread(self._load, services, lead_id)
         if loaded is None:
             return
-        cards, alerts, topic, gone = loaded
+        cards, alerts, topic, gone, state = loaded
         for chat, run in ((self.group, self._sync_group), (self.owner_chat, self._sync_owner)):
             if chat is None or chat in self._gone or (chat == self.group and gone):
                 continue
             try:
+                if chat == self.group and state.reopen:  # before posting: members can answer again
+                    await self._set_topic(services, lead_id, state.thread, close=False)
                 await run(services, cards, alerts, topic)
+                if chat == self.group and state.close:  # after: the cards already say Won / Lost
+                    await self._set_topic(services, lead_id, state.thread, close=True)
             except Forbidden as exc:
                 self._gone.add(chat)
                 await asyncio.to_thread(
@@ -135,7 +146,9 @@ class TelegramCards:
                         self.problem, services, lead_id, f"Telegram refused a card: {exc.message}"
                     )
 
-    def _load(self, services: Services, lead_id: int) -> tuple[list[Card], list[Card], str, bool] | None:
+    def _load(
+        self, services: Services, lead_id: int
+    ) -> tuple[list[Card], list[Card], str, bool, TopicState] | None:
         with services.db.session() as s:
             cards = lead_cards(s, lead_id, services.business.timezone, services.settings)
             lead = s.get(Lead, lead_id)
@@ -165,7 +178,29 @@ class TelegramCards:
             topic = render.topic_name(lead_id, lead_title(lead), str(service) or None)
             problems = s.scalars(select(Event).where(Event.lead_id == lead_id, Event.kind == PROBLEM)).all()
             gone = any((e.data or {}).get("topic_gone") for e in problems)
-            return cards, alerts, topic, gone
+            return cards, alerts, topic, gone, self._topic_state(s, lead, cards[0].key)
+
+    def _topic_state(self, s: Any, lead: Lead, root_key: str) -> TopicState:
+        """Whether the lead's topic should be closed (Won or Lost, and the customer has not
+        written since) and whether it is (the last close or reopen that Telegram accepted)."""
+        root = self.cards.row(s, root_key)
+        thread = root.thread_ref if root is not None and self.config.topics else None
+        if not thread:
+            return TopicState(None, False, False)
+        last = s.scalar(
+            select(Event.kind)
+            .where(Event.lead_id == lead.id, Event.kind.in_((TOPIC_CLOSED, TOPIC_REOPENED)))
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        want = False
+        if lead.stage in CLOSED_STAGES:
+            decided, wrote = (
+                s.scalar(select(func.max(Event.id)).where(Event.lead_id == lead.id, Event.kind == kind))
+                for kind in ("stage_changed", "message_received")
+            )
+            want = decided is not None and (wrote is None or wrote < decided)
+        return TopicState(thread, want, last == TOPIC_CLOSED)
 
     async def _sync_group(
         self, services: Services, cards: list[Card], alerts: list[Card], topic: str
@@ -249,6 +284,33 @@ class TelegramCards:
             services, where, card, str(chat), render.digest(parts[0], markup), post, edit, root
         )
 
+    async def _set_topic(self, services: Services, lead_id: int, thread: str | None, *, close: bool) -> None:
+        """closeForumTopic / reopenForumTopic in the group. Never raises: the stage change is
+        recorded already and stands whatever Telegram answers. A failure is logged and the topic
+        is tried again at the lead's next sync; a topic that is gone (or already so, closed or
+        reopened by a member) counts as done."""
+        assert self.group is not None and thread is not None
+        what = "close" if close else "reopen"
+        method = self.bot().close_forum_topic if close else self.bot().reopen_forum_topic
+        done = True
+        try:
+            await self.call(method, chat_id=self.group, message_thread_id=int(thread))
+        except BadRequest as exc:
+            said = exc.message.lower()
+            if "topic_not_modified" not in said:
+                log.warning(
+                    "Telegram team: could not %s the topic of lead %s: %s", what, lead_id, exc.message
+                )
+                done = any(words in said for words in TOPIC_GONE)
+        except (TelegramError, TransientSendError) as exc:  # 403, a long 429, no answer
+            log.warning(
+                "Telegram team: could not %s the topic of lead %s: %s; tried again later", what, lead_id, exc
+            )
+            done = False
+        if done:
+            kind = TOPIC_CLOSED if close else TOPIC_REOPENED
+            await asyncio.to_thread(_log_topic, services, kind, lead_id, thread)
+
     async def _open_topic(self, chat: int, name: str) -> int | None:
         """A forum topic for the lead; None in a group without topics (a reply chain instead)."""
         try:
@@ -297,3 +359,25 @@ class TelegramCards:
             lead = s.get(Lead, lead_id) if lead_id else None
             if lead is not None and attention and attention not in (lead.needs_attention or ""):
                 lead.needs_attention = " · ".join(x for x in (lead.needs_attention, attention) if x)[-200:]
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """The lead's forum topic: its id, whether it should be closed, whether it is."""
+
+    thread: str | None
+    want_closed: bool
+    closed: bool
+
+    @property
+    def close(self) -> bool:
+        return self.thread is not None and self.want_closed and not self.closed
+
+    @property
+    def reopen(self) -> bool:
+        return self.thread is not None and self.closed and not self.want_closed
+
+
+def _log_topic(services: Services, kind: str, lead_id: int, thread: str) -> None:
+    with services.db.session() as s:
+        services.log(s, kind, lead_id, "Telegram", topic=thread)

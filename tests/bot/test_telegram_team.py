@@ -652,3 +652,167 @@ async def test_a_group_without_topics_falls_back_to_a_reply_chain(
     assert all(
         c.params["reply_parameters"]["message_id"] == int(root.ref or 0) for c in tg.made("sendMessage")[1:]
     )
+
+
+def topic_calls(tg: FakeTelegram, since: int = 0) -> list[tuple[str, int, int]]:
+    """(method, chat, topic) of every closeForumTopic / reopenForumTopic, failed ones included."""
+    return [
+        (c.method, int(c.params["chat_id"]), int(c.params["message_thread_id"]))
+        for c in tg.calls[since:]
+        if c.method.split("!")[0] in ("closeForumTopic", "reopenForumTopic")
+    ]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def on_both(request: pytest.FixtureRequest, make_settings: Any) -> Any:
+    """make_settings on SQLite, then on PostgreSQL: what the topic's state is read from."""
+    if request.param == "sqlite":
+        return make_settings
+    storage = {"url": request.getfixturevalue("pg_url")}
+    return lambda **overrides: make_settings(**({"storage": storage} | overrides))
+
+
+async def test_won_or_lost_closes_the_topic_and_an_open_stage_reopens_it(
+    on_both: Any, tg: FakeTelegram, aiohttp_client: Any
+) -> None:
+    runtime, client = await start(team_settings(on_both, tg), aiohttp_client)
+    rt = (runtime, client)
+    try:
+        lead_id, _, cards = await new_lead(rt, tg)
+        root = cards[f"brief:{lead_id}"]
+        thread = int(root.thread_ref or 0)
+        assert topic_calls(tg) == []  # a new lead's topic stays open
+
+        before = len(tg.calls)
+        await post(client, in_topic(f"/won {lead_id} 4500", root))
+        await settle(runtime)
+        assert topic_calls(tg, before) == [("closeForumTopic", GROUP, thread)]
+        # closed after the cards were brought up to date: the brief already says Won
+        methods = tg.methods(since=before)
+        assert methods[-1] == "closeForumTopic" and "editMessageText" in methods[:-1]
+        assert tg.closed_topics == {thread}
+
+        before = len(tg.calls)
+        await post(client, in_topic(f"/quoted {lead_id}", root))
+        await settle(runtime)
+        assert topic_calls(tg, before) == [("reopenForumTopic", GROUP, thread)]
+        # the command's answer, then the sync reopens the topic
+        assert tg.methods(since=before)[:2] == ["sendMessage", "reopenForumTopic"]
+        assert tg.closed_topics == set()
+
+        before = len(tg.calls)
+        await post(client, in_topic(f"/lost {lead_id} went with a competitor", root))
+        await settle(runtime)
+        assert topic_calls(tg, before) == [("closeForumTopic", GROUP, thread)]
+
+        before = len(tg.calls)
+        runtime.services.lead_changed(lead_id)  # another sync of a closed lead: nothing more to do
+        await settle(runtime)
+        assert topic_calls(tg, before) == []
+        with runtime.services.db.session() as s:
+            kinds = s.scalars(
+                select(Event.kind)
+                .where(Event.lead_id == lead_id, Event.kind.like("telegram_topic_%"))
+                .order_by(Event.id)
+            ).all()
+            assert kinds == ["telegram_topic_closed", "telegram_topic_reopened", "telegram_topic_closed"]
+            assert s.get(Lead, lead_id).stage == "lost"
+    finally:
+        runtime.services.db.dispose()
+
+
+async def test_the_customer_writing_again_reopens_a_closed_topic(
+    on_both: Any, tg: FakeTelegram, aiohttp_client: Any
+) -> None:
+    settings = on_both(
+        policy={"first_reply": {"autonomy": "L3"}},
+        channels={"telegram": {"enabled": True, "bot_token": "123456:SHARED", "secret_token": SECRET, "api_base_url": tg.base_url}},
+        telegram_team={"enabled": True, "group_chat_id": GROUP, "api_base_url": tg.base_url},
+    )  # fmt: skip
+    runtime, client = await start(settings, aiohttp_client)
+
+    def dm(text: str) -> bytes:
+        return update(
+            "private_text.json", MESSAGE_ID=next(_update_ids), USER_ID=555, USER_NAME="Jordan", CHAT_ID=555, TEXT=text
+        )  # fmt: skip
+
+    try:
+        await post(client, dm("Do you install heat pumps?"))
+        await settle(runtime)
+        with runtime.services.db.session() as s:
+            lead_id = s.scalars(select(Lead.id)).one()
+            root = s.scalars(select(CardPost).where(CardPost.card_key == f"brief:{lead_id}")).one()
+            s.expunge(root)
+        thread = int(root.thread_ref or 0)
+        await post(client, in_topic(f"/won {lead_id} none", root))
+        await settle(runtime)
+        assert topic_calls(tg) == [("closeForumTopic", GROUP, thread)]
+
+        before = len(tg.calls)
+        await post(client, dm("One more thing: can you also look at the thermostat?"))
+        await settle(runtime)
+        with runtime.services.db.session() as s:
+            assert s.get(Lead, lead_id).stage == "won"  # the stage stays; the conversation goes on
+        assert topic_calls(tg, before) == [("reopenForumTopic", GROUP, thread)]
+        methods = tg.methods(since=before)
+        mirrored = [
+            i
+            for i, c in enumerate(tg.made(since=before))
+            if c.method == "sendMessage" and "thermostat" in c.params["text"]
+        ]
+        assert mirrored and methods.index("reopenForumTopic") < mirrored[0]  # reopened, then mirrored
+        assert tg.closed_topics == set()
+    finally:
+        runtime.services.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "extra", "again"),
+    [
+        (400, "Bad Request: message thread not found", {}, False),  # deleted by a member: nothing to close
+        (400, "Bad Request: CHAT_NOT_MODIFIED", {}, True),
+        (429, "Too Many Requests: retry after 30", {"retry_after": 30}, True),  # too long to wait in a job
+    ],
+    ids=["topic-deleted", "400", "429-long"],
+)
+async def test_a_topic_that_cannot_be_closed_is_logged_and_the_stage_stands(
+    rt: tuple[Runtime, Any],
+    tg: FakeTelegram,
+    caplog: Any,
+    status: int,
+    description: str,
+    extra: dict[str, Any],
+    again: bool,
+) -> None:
+    runtime, client = rt
+    lead_id, _, cards = await new_lead(rt, tg)
+    root = cards[f"brief:{lead_id}"]
+    thread = int(root.thread_ref or 0)
+    tg.fail_next("closeForumTopic", status, description, **extra)
+    before = len(tg.calls)
+    with caplog.at_level(logging.INFO):
+        await post(client, in_topic(f"/won {lead_id} 4500", root))
+        await settle(runtime)
+    assert topic_calls(tg, before) == [(f"closeForumTopic!{status}", GROUP, thread)]  # once: no job retry
+    assert f"could not close the topic of lead {lead_id}" in caplog.text
+    assert "job sync_surfaces" not in caplog.text  # the sync job itself did not fail
+    said = tg.made("sendMessage", since=before)[0].params["text"]
+    assert f"Lead #{lead_id}" in said and "won" in said
+    with runtime.services.db.session() as s:
+        assert s.get(Lead, lead_id).stage == "won"
+    # The lead's next sync tries again unless the topic is gone.
+    before = len(tg.calls)
+    runtime.services.lead_changed(lead_id)
+    await settle(runtime)
+    assert topic_calls(tg, before) == ([("closeForumTopic", GROUP, thread)] if again else [])
+
+
+async def test_a_short_429_on_close_is_waited_out(rt: tuple[Runtime, Any], tg: FakeTelegram) -> None:
+    runtime, client = rt
+    lead_id, _, cards = await new_lead(rt, tg)
+    root = cards[f"brief:{lead_id}"]
+    tg.fail_next("closeForumTopic", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await post(client, in_topic(f"/lost {lead_id} no budget", root))
+    await settle(runtime)
+    thread = int(root.thread_ref or 0)
+    assert topic_calls(tg) == [("closeForumTopic!429", GROUP, thread), ("closeForumTopic", GROUP, thread)]
