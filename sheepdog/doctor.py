@@ -2,7 +2,9 @@
 
 A check passes only when the service answered a question that only a right credential gets
 answered: SMTP AUTH, IMAP LOGIN, Slack auth.test, Telegram getMe, the Twilio account, a 1-token
-Claude call, a Redis PING, the database's migration version. The config row builds what
+Claude call, a Redis PING, the database's migration version. The Telegram team bot is checked
+as the team surface needs it: in the group, a forum, an admin that may manage topics, the owner's
+chat started, updates reaching it the way telegram_team.mode says; a red row says how to fix it. The config row builds what
 `sheepdog run` builds (channel routes, senders, pollers, surfaces, queue), so doctor never calls
 "valid" a config that run refuses. Each check has a short deadline and says what went wrong in
 a sentence; every text shown is scrubbed of the configured secrets, URLs show `***` for passwords.
@@ -15,6 +17,7 @@ import contextlib
 import imaplib
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,6 +471,213 @@ async def check_telegram(settings: Settings) -> list[Row]:
     return [ok(f"{where}: @{me.username} ({me.first_name}), {cfg.mode} mode")]
 
 
+FIX = "\nfix: "
+"""Where a red row of the team bot says what to do about it (one line)."""
+DEFAULT_UPDATES_LEAVE_OUT = ("chat_member", "message_reaction", "message_reaction_count")
+"""What Telegram does not send when setWebhook named no allowed_updates (Bot API, getUpdates)."""
+WEBHOOK_ERROR_RECENT_S = 3600
+
+
+def _timeouts() -> dict[str, float]:
+    return {
+        "read_timeout": CHECK_TIMEOUT_S,
+        "write_timeout": CHECK_TIMEOUT_S,
+        "connect_timeout": CHECK_TIMEOUT_S,
+        "pool_timeout": CHECK_TIMEOUT_S,
+    }
+
+
+async def check_telegram_team(settings: Settings) -> list[Row]:
+    """The team bot ([telegram_team]) as the surface uses it: getMe (the token), then side by
+    side the group (getChat, the bot's own getChatMember), the owner's chat (getChat) and
+    getWebhookInfo against telegram_team.mode."""
+    cfg = settings.telegram_team
+    if not cfg.enabled:
+        return []
+    from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
+
+    from sheepdog.bot.telegram_team import TelegramTeamSurface
+    from sheepdog.channels.telegram_customer import make_bot
+
+    try:
+        surface = TelegramTeamSurface(cfg, settings.channels.telegram)
+    except ConfigError as exc:
+        return [skip(f"Telegram team bot: not checked: {exc}")]
+    where = f"Telegram team bot getMe at {mask_url(cfg.api_base_url or 'https://api.telegram.org')}"
+    token_key = (
+        "channels.telegram.bot_token (the bot is shared)" if surface.shared else "telegram_team.bot_token"
+    )
+    bot = make_bot(surface.token, cfg.api_base_url)
+    try:
+        try:
+            me = await bot.get_me(**_timeouts())
+        except (InvalidToken, Forbidden) as exc:
+            return [
+                fail(
+                    f"{where} refused the bot token: {exc.message}"
+                    f"{FIX}ask @BotFather for the bot's token (/mybots → API Token) and set {token_key}"
+                )
+            ]
+        except TimedOut:
+            return [fail(f"{where} did not answer within {CHECK_TIMEOUT_S:g} s")]
+        except NetworkError as exc:
+            return [fail(f"{where} did not answer: {exc.message}")]
+        except TelegramError as exc:
+            return [fail(f"{where} failed: {exc.message}")]
+        rows = [
+            ok(
+                f"{where}: @{me.username} ({me.first_name}){', shared with channels.telegram' if surface.shared else ''}"
+            )
+        ]
+        checks = [
+            *([_team_group(bot, settings, me)] if cfg.group_chat_id is not None else []),
+            *([_team_owner_chat(bot, settings, me)] if cfg.owner_chat_id is not None else []),
+            _team_updates(bot, settings),
+        ]
+        return rows + list(await asyncio.gather(*checks))
+    finally:
+        await bot.request.shutdown()
+
+
+async def _team_group(bot: Any, settings: Settings, me: Any) -> Row:
+    """In the group; the group a forum when topics are on; the bot an admin (reactions reach only
+    admins) with Manage Topics (to open, close and reopen a lead's topic)."""
+    from telegram.error import BadRequest, Forbidden, TelegramError
+
+    cfg = settings.telegram_team
+    name, where = f"@{me.username}", f"Telegram team group {cfg.group_chat_id}"
+    add = f"add {name} to the group as an admin" + (" with Manage Topics" if cfg.topics else "")
+    try:
+        chat = await bot.get_chat(cfg.group_chat_id, **_timeouts())
+    except Forbidden as exc:  # "bot was kicked from the supergroup chat"
+        return fail(f"{where}: {name} was removed from it ({exc.message}){FIX}{add}")
+    except BadRequest as exc:  # "chat not found": never added, or a wrong id
+        return fail(
+            f"{where}: {name} is not in it ({exc.message})"
+            f"{FIX}{add}, and check telegram_team.group_chat_id (a supergroup's id starts with -100)"
+        )
+    except TelegramError as exc:
+        return fail(f"{where}: getChat failed: {exc.message}")
+    if chat.type not in ("group", "supergroup"):
+        return fail(
+            f"{where} is a {chat.type} chat, not a group"
+            f"{FIX}set telegram_team.group_chat_id to the team group's id (it starts with -100)"
+        )
+    where += f" ({chat.title})"
+    if cfg.topics and not chat.is_forum:
+        return fail(
+            f"{where} is not a forum (Topics are off): no topic per lead can be opened"
+            f"{FIX}switch on Topics in the group's settings, or set telegram_team.topics = false "
+            "for a reply chain under each brief"
+        )
+    try:
+        member = await bot.get_chat_member(cfg.group_chat_id, me.id, **_timeouts())
+    except TelegramError as exc:
+        return fail(f"{where}: getChatMember of {name} failed: {exc.message}")
+    if member.status in ("left", "kicked"):
+        return fail(f"{where}: {name} is not in it ({member.status}){FIX}{add}")
+    if member.status not in ("administrator", "creator"):
+        topics = " and it cannot open topics" if cfg.topics else ""
+        return fail(
+            f"{where}: {name} is a {member.status}, not an admin: Telegram sends it no reactions "
+            f"(claiming a lead){topics}{FIX}make {name} an admin of the group"
+            + (" with Manage Topics" if cfg.topics else "")
+        )
+    if cfg.topics and member.status == "administrator" and not getattr(member, "can_manage_topics", False):
+        return fail(
+            f"{where}: {name} is an admin without Manage Topics: it cannot open, close or reopen "
+            f"a lead's topic{FIX}in the group's administrators, give {name} the right Manage Topics"
+        )
+    layout = "a forum, a topic per lead" if cfg.topics else "a reply chain per lead (topics off)"
+    return ok(f"{where}: {layout}; {name} is an admin" + (" with Manage Topics" if cfg.topics else ""))
+
+
+async def _team_owner_chat(bot: Any, settings: Settings, me: Any) -> Row:
+    """A bot can write to a person only after they pressed Start in its chat."""
+    from telegram.error import BadRequest, Forbidden, TelegramError
+
+    chat_id = settings.telegram_team.owner_chat_id
+    name, where = f"@{me.username}", f"Telegram team owner's chat {chat_id}"
+    start = f"from the owner's account open https://t.me/{me.username} and press Start"
+    try:
+        chat = await bot.get_chat(chat_id, **_timeouts())
+    except Forbidden as exc:  # "bot was blocked by the user"
+        return fail(f"{where}: {name} may not write there ({exc.message}){FIX}unblock {name}: {start}")
+    except BadRequest as exc:  # "chat not found"
+        return fail(
+            f"{where}: the owner has not started a chat with {name} ({exc.message})"
+            f"{FIX}{start}; telegram_team.owner_chat_id is the owner's user id"
+        )
+    except TelegramError as exc:
+        return fail(f"{where}: getChat failed: {exc.message}")
+    who = " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.title or chat.type
+    return ok(f"{where}: {who}; {name} may write there")
+
+
+async def _team_updates(bot: Any, settings: Settings) -> Row:
+    """getWebhookInfo against the mode: a webhook while polling takes the updates away; in
+    webhook mode the webhook must point here, ask for reactions, and be delivering."""
+    from telegram.error import TelegramError
+
+    from sheepdog.bot.telegram_team import ALLOWED_UPDATES, ROUTE
+
+    cfg = settings.telegram_team
+    where = "Telegram team updates"
+    try:
+        info = await bot.get_webhook_info(**_timeouts())
+    except TelegramError as exc:
+        return fail(f"{where}: getWebhookInfo failed: {exc.message}")
+    url, waiting = info.url or "", info.pending_update_count
+    if cfg.mode == "polling":
+        if url:
+            return fail(
+                f"{where}: telegram_team.mode = 'polling' but a webhook is set ({mask_url(url)}): "
+                f"Telegram sends the updates there and refuses getUpdates{FIX}`sheepdog run` removes it "
+                "when it starts; if another install set it, stop that one first (or use mode = 'webhook')"
+            )
+        return ok(f"{where}: long polling (no webhook set), {waiting} waiting")
+    public = settings.console.public_url
+    expected = public.rstrip("/") + ROUTE
+    sets_it = cfg.set_webhook and public.startswith("https://")
+    if not url:
+        if sets_it:
+            return ok(f"{where}: no webhook set yet: `sheepdog run` sets {expected} when it starts")
+        if cfg.set_webhook:
+            return fail(
+                f"{where}: mode = 'webhook' but no webhook is set, and console.public_url ({public}) is "
+                "not https: Telegram delivers to https only, so `sheepdog run` sets none"
+                f"{FIX}set console.public_url to the public https address, or use mode = 'polling'"
+            )
+        return fail(
+            f"{where}: mode = 'webhook' but no webhook is set, and set_webhook = false"
+            f"{FIX}call setWebhook with url={expected} and the secret_token (docs/telegram.md), "
+            "or set telegram_team.set_webhook = true"
+        )
+    if url != expected:
+        hint = (
+            "`sheepdog run` points it here when it starts; if another install set it, stop that one"
+            if sets_it
+            else f"call setWebhook with url={expected} (docs/telegram.md), or set telegram_team.set_webhook = true"
+        )
+        return fail(f"{where}: the webhook points at {mask_url(url)}, not at {expected}{FIX}{hint}")
+    asked = set(info.allowed_updates) or {u for u in ALLOWED_UPDATES if u not in DEFAULT_UPDATES_LEAVE_OUT}
+    missing = [u for u in ALLOWED_UPDATES if u not in asked]
+    if missing:
+        return fail(
+            f"{where}: the webhook does not ask for {', '.join(missing)}: those updates never come "
+            f"(claiming by reaction){FIX}`sheepdog run` sets it again when it starts (set_webhook = true), "
+            "or call setWebhook with allowed_updates (docs/telegram.md)"
+        )
+    error_at = info.last_error_date.timestamp() if info.last_error_date else 0.0
+    if info.last_error_message and waiting and time.time() - error_at < WEBHOOK_ERROR_RECENT_S:
+        return fail(
+            f"{where}: Telegram cannot deliver to {expected}: {info.last_error_message} ({waiting} waiting)"
+            f"{FIX}check that {expected} reaches `sheepdog run` and that telegram_team.secret_token "
+            "is the one the webhook was set with"
+        )
+    return ok(f"{where}: webhook at {expected}, {waiting} waiting")
+
+
 def _short_sid(sid: str) -> str:
     return f"{sid[:2]}…{sid[-4:]}" if len(sid) > 8 else sid
 
@@ -579,8 +789,10 @@ def _import_sdks(settings: Settings) -> None:
 
     if settings.slack.enabled:
         import sheepdog.bot.slack
-    if settings.channels.telegram.enabled:
+    if settings.channels.telegram.enabled or settings.telegram_team.enabled:
         import sheepdog.channels.telegram_customer
+    if settings.telegram_team.enabled:
+        import sheepdog.bot.telegram_team
     if settings.channels.sms.enabled:
         import twilio.rest.api.v2010  # noqa: F401
 
@@ -599,6 +811,7 @@ async def _run_all(settings: Settings) -> list[Row]:
         _guarded("IMAP", asyncio.to_thread(check_imap, settings), guard),
         _guarded("Slack", check_slack(settings), guard),
         _guarded("Telegram", check_telegram(settings), guard),
+        _guarded("Telegram team bot", check_telegram_team(settings), guard),
         _guarded("Twilio", check_twilio(settings), guard),
         _guarded("Claude", check_claude(settings), guard),
     )

@@ -27,6 +27,7 @@ from sheepdog.cli import main
 from sheepdog.doctor import CHECK_TIMEOUT_S
 from sheepdog.storage.db import Database, mask_url
 from tests.bot.slack_fake import Call, FakeSlack
+from tests.bot.telegram_fake import ADMIN, BOT_USER, FakeTelegram
 from tests.brain.messages_server import MessagesServer, Reply, text
 from tests.channels import test_email_imap as imap
 from tests.conftest import SmtpRecorder, fixture_bytes, free_port
@@ -37,6 +38,8 @@ dovecot = imap.dovecot  # the private Dovecot of the IMAP poller's tests, starte
 SMTP_USER, SMTP_PASSWORD = "mailer@brightside.example", "smtp-pass-8c1f"
 SLACK_TOKEN, SLACK_SECRET = "xoxb-17-doctor-right", "8f742231b10e8888abcd99yyyzzz85a5"
 TELEGRAM_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+TEAM_TOKEN, TEAM_SECRET = "123456:AAF-team-bot-token-7d1e", "team-secret_token-doctor"
+GROUP, OWNER = -1001971186208, 12345678
 TWILIO_SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # the SID of the stored account payload
 TWILIO_TOKEN = "twilio-auth-token-3e9d"
 CLAUDE_KEY = "sk-ant-api03-doctor-right-key"
@@ -403,6 +406,17 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
         {"slack": {"enabled": True, "bot_token": SLACK_TOKEN, "channel": "C1"}},
         "[slack] needs signing_secret",
     ),
+    "telegram team webhook without secret": (
+        {
+            "telegram_team": {
+                "enabled": True,
+                "bot_token": TEAM_TOKEN,
+                "group_chat_id": GROUP,
+                "api_base_url": NOWHERE,
+            }
+        },
+        "[telegram_team] mode = 'webhook' needs secret_token",
+    ),
 }
 
 
@@ -566,3 +580,203 @@ def test_a_server_that_never_answers_costs_seconds_not_minutes(
     assert "6 of 10 checks failed" in out
     assert took < 3 * CHECK_TIMEOUT_S, took  # side by side, each within its own deadline
     assert_no_secret(out)
+
+
+# ---- the Telegram team bot ([telegram_team]) against the local Bot API of the team tests -------
+
+PUBLIC = "https://sheepdog.brightside.example"
+HOOK = PUBLIC + "/hooks/telegram/team"
+ALL_UPDATES = ["message", "edited_message", "callback_query", "message_reaction", "my_chat_member"]
+
+
+@pytest.fixture
+def team_bot() -> Iterator[FakeTelegram]:
+    """The one Telegram fake of the tests, knowing only TEAM_TOKEN; its webhook already points
+    at this install (as `sheepdog run` leaves it), asking for every update the team needs."""
+    loop = Loop()
+    fake = FakeTelegram(token=TEAM_TOKEN)
+    fake.webhook |= {"url": HOOK, "allowed_updates": ALL_UPDATES}
+    loop.run(fake.start())
+    try:
+        yield fake
+    finally:
+        loop.run(fake.stop())
+        loop.close()
+
+
+def team_config(storage_url: str, bot: FakeTelegram, **team: Any) -> dict[str, Any]:
+    """Only the team bot on (no mail), a forum group and the owner's chat, in webhook mode."""
+    return {
+        "storage": {"url": storage_url},
+        "demo": {"smtp_sink": False},
+        "console": {"token": CONSOLE_TOKEN, "public_url": PUBLIC},
+        "channels": {"email": {"enabled": False}},
+        "telegram_team": {
+            "enabled": True,
+            "bot_token": TEAM_TOKEN,
+            "secret_token": TEAM_SECRET,
+            "group_chat_id": GROUP,
+            "owner_chat_id": OWNER,
+            "api_base_url": bot.base_url,
+        }
+        | team,
+    }
+
+
+def test_the_team_bot_in_a_forum_as_an_admin_is_green(
+    team_bot: FakeTelegram, migrated_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = doctor(tmp_path, team_config(migrated_sqlite, team_bot), capsys)
+    assert code == 0, out
+    assert f"Telegram team bot getMe at {team_bot.base_url}: @brightside_team_bot (Brightside)" in out
+    assert (
+        f"Telegram team group {GROUP} (Team): a forum, a topic per lead; @brightside_team_bot is an admin "
+        "with Manage Topics" in out
+    )
+    assert f"Telegram team owner's chat {OWNER}: Sam; @brightside_team_bot may write there" in out
+    assert f"Telegram team updates: webhook at {HOOK}, 0 waiting" in out
+    assert "all 8 checks passed" in out
+
+    def number(value: Any) -> int | None:
+        return None if value is None else int(value)
+
+    asked = sorted(
+        (c.method, number(c.params.get("chat_id")), number(c.params.get("user_id"))) for c in team_bot.calls
+    )
+    assert asked == [
+        ("getChat", GROUP, None),
+        ("getChat", OWNER, None),
+        ("getChatMember", GROUP, BOT_USER["id"]),
+        ("getMe", None, None),
+        ("getWebhookInfo", None, None),
+    ]  # questions only: doctor changes nothing on Telegram
+    assert_no_secret(out, TEAM_TOKEN, TEAM_SECRET)
+
+
+def test_the_team_bot_is_not_checked_when_it_is_off(
+    team_bot: FakeTelegram, migrated_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = team_config(migrated_sqlite, team_bot, enabled=False)
+    code, out = doctor(tmp_path, config, capsys)
+    assert code == 0 and "Telegram team" not in out, out
+    assert team_bot.calls == []
+
+
+TEAM_PROBLEMS: dict[str, tuple[dict[str, Any], str, str]] = {
+    "token rejected": (
+        {"telegram_team": {"bot_token": "123456:AAF-revoked-token"}},
+        "Telegram team bot getMe at {url} refused the bot token: Unauthorized",
+        "ask @BotFather for the bot's token (/mybots → API Token) and set telegram_team.bot_token",
+    ),
+    "bot not in the group": (
+        {"chat_errors": {GROUP: (400, "Bad Request: chat not found")}},
+        f"Telegram team group {GROUP}: @brightside_team_bot is not in it (Chat not found)",
+        "add @brightside_team_bot to the group as an admin with Manage Topics, and check "
+        "telegram_team.group_chat_id (a supergroup's id starts with -100)",
+    ),
+    "bot kicked from the group": (
+        {"chat_errors": {GROUP: (403, "Forbidden: bot was kicked from the supergroup chat")}},
+        f"Telegram team group {GROUP}: @brightside_team_bot was removed from it "
+        "(Forbidden: bot was kicked from the supergroup chat)",
+        "add @brightside_team_bot to the group as an admin with Manage Topics",
+    ),
+    "not a forum": (
+        {"forum": False},
+        f"Telegram team group {GROUP} (Team) is not a forum (Topics are off): no topic per lead can be opened",
+        "switch on Topics in the group's settings, or set telegram_team.topics = false",
+    ),
+    "not an admin": (
+        {"bot_member": {"status": "member", "user": BOT_USER}},
+        f"Telegram team group {GROUP} (Team): @brightside_team_bot is a member, not an admin: Telegram "
+        "sends it no reactions (claiming a lead) and it cannot open topics",
+        "make @brightside_team_bot an admin of the group with Manage Topics",
+    ),
+    "admin without manage topics": (
+        {"bot_member": ADMIN | {"can_manage_topics": False}},
+        f"Telegram team group {GROUP} (Team): @brightside_team_bot is an admin without Manage Topics",
+        "in the group's administrators, give @brightside_team_bot the right Manage Topics",
+    ),
+    "owner never pressed start": (
+        {"chat_errors": {OWNER: (400, "Bad Request: chat not found")}},
+        f"Telegram team owner's chat {OWNER}: the owner has not started a chat with @brightside_team_bot",
+        "from the owner's account open https://t.me/brightside_team_bot and press Start",
+    ),
+    "polling while a webhook is set": (
+        {"telegram_team": {"mode": "polling"}},
+        f"Telegram team updates: telegram_team.mode = 'polling' but a webhook is set ({HOOK})",
+        "`sheepdog run` removes it when it starts; if another install set it, stop that one first",
+    ),
+    "webhook pointing elsewhere": (
+        {"webhook": {"url": "https://old.brightside.example/hooks/telegram/team"}},
+        "Telegram team updates: the webhook points at https://old.brightside.example/hooks/telegram/team, "
+        f"not at {HOOK}",
+        "`sheepdog run` points it here when it starts; if another install set it, stop that one",
+    ),
+    "webhook without reactions": (
+        {"webhook": {"allowed_updates": []}},
+        "Telegram team updates: the webhook does not ask for message_reaction: those updates never come",
+        "`sheepdog run` sets it again when it starts (set_webhook = true)",
+    ),
+    "webhook failing": (
+        {
+            "webhook": {
+                "pending_update_count": 5,
+                "last_error_date": int(time.time()) - 60,
+                "last_error_message": "Wrong response from the webhook: 401 Unauthorized",
+            }
+        },
+        f"Telegram team updates: Telegram cannot deliver to {HOOK}: Wrong response from the webhook: "
+        "401 Unauthorized (5 waiting)",
+        "telegram_team.secret_token is the one the webhook was set with",
+    ),
+    "webhook mode without https": (
+        {"webhook": {"url": ""}, "console": {"public_url": "http://203.0.113.7:8080"}},
+        "Telegram team updates: mode = 'webhook' but no webhook is set, and console.public_url "
+        "(http://203.0.113.7:8080) is not https",
+        "set console.public_url to the public https address, or use mode = 'polling'",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TEAM_PROBLEMS))
+def test_each_team_bot_problem_is_one_red_row_with_its_fix(
+    name: str,
+    team_bot: FakeTelegram,
+    migrated_sqlite: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change, sentence, fix = TEAM_PROBLEMS[name]
+    change = dict(change)
+    config = team_config(migrated_sqlite, team_bot)
+    for key in ("telegram_team", "console"):
+        if key in change:
+            config = deep(config, {key: change.pop(key)})
+    for attribute, value in change.items():  # what Telegram says: the fake's state
+        current = getattr(team_bot, attribute)
+        setattr(team_bot, attribute, current | value if isinstance(current, dict) else value)
+    code, out = doctor(tmp_path, config, capsys)
+    assert code == 1, out
+    assert sentence.format(url=team_bot.base_url) in out, out
+    (fix_line,) = [line for line in out.splitlines() if "fix: " in line]  # one red row, one fix line
+    assert fix in " ".join(out.split()), out
+    assert "1 of " in out and " checks failed" in out, out
+    assert "fix: " in fix_line
+    assert_no_secret(out, TEAM_TOKEN, TEAM_SECRET)
+
+
+def test_a_basic_group_without_topics_is_green_when_topics_are_off(
+    team_bot: FakeTelegram, migrated_sqlite: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team_bot.forum = False
+    config = team_config(migrated_sqlite, team_bot, topics=False, mode="polling")
+    del config["telegram_team"]["owner_chat_id"]
+    team_bot.webhook = {"url": "", "has_custom_certificate": False, "pending_update_count": 2}
+    code, out = doctor(tmp_path, config, capsys)
+    assert code == 0, out
+    assert (
+        f"Telegram team group {GROUP} (Team): a reply chain per lead (topics off); "
+        "@brightside_team_bot is an admin" in out
+    )
+    assert "Telegram team updates: long polling (no webhook set), 2 waiting" in out
+    assert "owner's chat" not in out

@@ -7,7 +7,8 @@ exact Bot API calls Sheepdog made.
   "message thread not found", a 403); such a call is recorded as "method!status".
 - `token`, when set, is the only token it knows: any other gets Telegram's 401 "Unauthorized".
 - getChat, getChatMember (of the bot itself) and getWebhookInfo answer what `forum`,
-  `bot_member` and `webhook` say; setWebhook and deleteWebhook change `webhook`.
+  `bot_member` and `webhook` say; setWebhook and deleteWebhook change `webhook`. `chat_errors`
+  makes every call about one chat fail (400 "chat not found", 403 "bot was kicked …").
 - closeForumTopic / reopenForumTopic keep `closed_topics`; closing a closed topic (or reopening
   an open one) is Telegram's 400 "TOPIC_NOT_MODIFIED".
 - `photos`: the bytes of every picture sent (sendPhoto's multipart file part).
@@ -83,6 +84,7 @@ class FakeTelegram:
     bot_member: dict[str, Any] = field(default_factory=lambda: dict(ADMIN))
     webhook: dict[str, Any] = field(default_factory=lambda: dict(NO_WEBHOOK))
     closed_topics: set[int] = field(default_factory=set)
+    chat_errors: dict[int, tuple[int, str]] = field(default_factory=dict)
     base_url: str = ""
 
     def __post_init__(self) -> None:
@@ -175,6 +177,9 @@ class FakeTelegram:
         return True
 
     def answer(self, method: str, params: dict[str, Any]) -> Any:
+        chat_id = params.get("chat_id")
+        if chat_id is not None and int(chat_id) in self.chat_errors:
+            raise ApiError(*self.chat_errors[int(chat_id)])
         if method == "getMe":
             return BOT_USER
         if method == "sendMessage":
