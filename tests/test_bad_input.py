@@ -109,5 +109,7 @@ async def test_half_an_emoji_and_nul_bytes_are_stored_not_refused(client: Any, r
     resp = await client.post("/hooks/form", data=body, headers={"Content-Type": "application/json"})
     assert resp.status == 200, await resp.text()
     with runtime.services.db.session() as s:
-        msg = s.scalars(select(Message).where(Message.direction == "inbound")).one()  # a holding reply may follow
+        msg = s.scalars(
+            select(Message).where(Message.direction == "inbound")
+        ).one()  # a holding reply may follow
         assert msg.text.startswith("AC died") and "\x00" not in msg.text

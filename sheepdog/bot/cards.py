@@ -432,7 +432,9 @@ def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
     level = policy_store.autonomy(session, settings, workflow)
     autonomy = f"{level.level.value} ({level.source})"
     uncertain = len(
-        session.scalars(select(Outbox.id).where(Outbox.lead_id == lead.id, Outbox.state == OutboxState.UNCERTAIN)).all()
+        session.scalars(
+            select(Outbox.id).where(Outbox.lead_id == lead.id, Outbox.state == OutboxState.UNCERTAIN)
+        ).all()
     )
     button = history = None
     last = session.scalar(

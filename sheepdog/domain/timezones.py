@@ -151,7 +151,9 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
         try:
             day = datetime.strptime(day_word, "%Y-%m-%d").date()
         except ValueError:
-            raise ValueError(f"{day_word!r} is not a day (give mon…sun, today, tomorrow or 2026-12-03)") from None
+            raise ValueError(
+                f"{day_word!r} is not a day (give mon…sun, today, tomorrow or 2026-12-03)"
+            ) from None
     at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
     if at <= local_now and day_word[:3] in WEEKDAYS:
         at = datetime.combine(day + timedelta(days=7), at.timetz())

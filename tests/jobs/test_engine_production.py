@@ -60,7 +60,9 @@ def assert_each_answered_once(
     now_flagged = deploy.flagged()
     assert flagged <= now_flagged, f"the cut-off send is not flagged: {flagged - now_flagged}"
     assert not flagged & set(got), "the cut-off send was delivered after all"
-    assert everyone - now_flagged <= set(got), f"unanswered and unflagged: {everyone - now_flagged - set(got)}"
+    assert everyone - now_flagged <= set(got), (
+        f"unanswered and unflagged: {everyone - now_flagged - set(got)}"
+    )
     assert set(got) <= everyone
 
 
