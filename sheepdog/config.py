@@ -255,6 +255,9 @@ CADENCE_EVENTS = ("reply", "booking", "opt_out", "complaint", "cancellation", "b
 class CadenceStep(_Section):
     after_h: float | None = Field(None, ge=0, description="hours after the cadence started (exact)")
     after_d: int | None = Field(None, ge=0, le=366, description="days after, same wall-clock time")
+    before_visit_h: float | None = Field(None, ge=0, le=24 * 7, description="hours before the visit (exact)")
+    before_visit_d: int | None = Field(None, ge=0, le=30, description="days before the visit's date, at `at`")
+    at: str | None = None  # with before_visit_d: the wall-clock time in the lead's zone, e.g. "18:00"
     template: str | None = None  # what the brain writes (brain/drafts.py PURPOSES)
     brief: str | None = None  # an instruction for the brain; with no template, the touch is "check_in"
     channel: str = "lead"
@@ -264,6 +267,13 @@ class CadenceStep(_Section):
 
     def hours(self) -> float:
         return float(self.after_d * 24 if self.after_d is not None else self.after_h or 0.0)
+
+    def clock(self) -> time | None:
+        """`at` as a time, None when it is missing or malformed (cadence_problems says which)."""
+        try:
+            return time.fromisoformat(self.at.strip()) if self.at else None
+        except ValueError:
+            return None
 
     def to_domain(self) -> Step:
         return Step(
@@ -275,6 +285,9 @@ class CadenceStep(_Section):
             brief=self.brief,
             stop_on=frozenset(self.stop_on),
             incentive=self.incentive,
+            before_h=self.before_visit_h,
+            before_d=self.before_visit_d,
+            at=self.clock(),
         )
 
 
@@ -285,6 +298,10 @@ class CadenceConfig(_Section):
     switch_on: dict[str, str] = {}  # event -> another cadence, e.g. booking = "post_service"
     repeat: CadenceStep | None = None  # after the last step, this touch every repeat.after_d days
     repeat_limit: int = Field(0, ge=0, le=120)
+
+    def to_visit(self) -> bool:
+        """A visit reminder: its steps count back from the booked visit."""
+        return any(s.before_visit_h is not None or s.before_visit_d is not None for s in self.steps)
 
     def to_domain(self, name: str) -> CadenceDef:
         return CadenceDef(
@@ -314,8 +331,12 @@ def _day(days: int, template: str, **kw: Any) -> CadenceStep:
     return CadenceStep(after_d=days, template=template, **kw)
 
 
+def _before_day(days: int, at: str, template: str, **kw: Any) -> CadenceStep:
+    return CadenceStep(before_visit_d=days, at=at, template=template, **kw)
+
+
 def _default_cadences() -> dict[str, CadenceConfig]:
-    """The five cadences, ready to use; config.example.toml spells out the same."""
+    """The six cadences, ready to use; config.example.toml spells out the same."""
     return {
         "speed_to_lead": CadenceConfig(
             label="speed-to-lead",
@@ -355,11 +376,20 @@ def _default_cadences() -> dict[str, CadenceConfig]:
             stop_on=["reply", "opt_out", "complaint"],
             steps=[_day(1, "review_request")],
         ),
+        "visit_reminder": CadenceConfig(
+            label="visit reminder",
+            # a reply ("thanks, see you then") keeps the reminders; the team moves or cancels the visit
+            stop_on=["opt_out", "complaint", "cancellation", "stage_change"],
+            steps=[
+                _before_day(1, "18:00", "visit_reminder"),
+                CadenceStep(before_visit_h=2, template="visit_reminder"),
+            ],
+        ),
     }
 
 
 def _default_stages() -> dict[str, str]:
-    return {"quoted": "post_quote", "won": "post_service", "lost": "none", "visit_scheduled": "none"}
+    return {"quoted": "post_quote", "won": "post_service", "lost": "none", "visit_scheduled": "visit_reminder"}
 
 
 class FollowUpConfig(_Section):
@@ -400,6 +430,10 @@ class FollowUpConfig(_Section):
                 f"new_lead_cadence {self.new_lead_cadence!r} is not one of the cadences "
                 f"({', '.join(self.cadences)})"
             )
+        if self.cadences[self.new_lead_cadence].to_visit():
+            raise ValueError(
+                f"new_lead_cadence {self.new_lead_cadence!r} is a visit reminder: a new lead has no visit"
+            )
         for name, cadence in self.cadences.items():
             for problem in cadence_problems(name, cadence, self):
                 raise ValueError(problem)
@@ -412,13 +446,16 @@ class FollowUpConfig(_Section):
                     f"followup.stages.{stage} = {target!r}: no such cadence "
                     f"(one of {', '.join(self.cadences)}, or 'none' / 'keep')"
                 )
+            if target in self.cadences and self.cadences[target].to_visit() and stage != "visit_scheduled":
+                raise ValueError(
+                    f"followup.stages.{stage} = {target!r}: a visit reminder is for visit_scheduled only "
+                    "(it counts back from the booked visit)"
+                )
         return self
 
 
 def cadence_problems(name: str, cadence: CadenceConfig, followup: FollowUpConfig) -> list[str]:
     """What is wrong with one cadence definition, each naming the cadence, the step and why."""
-    from sheepdog.brain.drafts import PURPOSES
-
     where = f"cadence {name!r}"
     problems: list[str] = []
     if not cadence.steps:
@@ -432,15 +469,24 @@ def cadence_problems(name: str, cadence: CadenceConfig, followup: FollowUpConfig
     steps = [(f"step {i + 1}", s) for i, s in enumerate(cadence.steps)]
     if cadence.repeat is not None:
         steps.append(("repeat", cadence.repeat))
+    if cadence.repeat is not None and not cadence.to_visit():
         if cadence.repeat.after_d is None or cadence.repeat.after_d < 1:
             problems.append(f"{where} repeat: needs after_d (days between repeats, at least 1)")
         if cadence.repeat_limit < 1:
             problems.append(f"{where} repeat: needs repeat_limit (how many times at most) of 1 or more")
-    elif cadence.repeat_limit:
+    elif cadence.repeat_limit and cadence.repeat is None:
         problems.append(f"{where}: repeat_limit without a repeat step")
+    for event, target in cadence.switch_on.items():
+        if target in followup.cadences and followup.cadences[target].to_visit():
+            problems.append(f"{where}: switch_on.{event} = {target!r} is a visit reminder (it needs a visit time)")
+    if cadence.to_visit():
+        return problems + _visit_problems(where, steps)
     previous = -1.0
     for label, step in steps:
         at = f"{where} {label}"
+        if step.before_visit_h is not None or step.before_visit_d is not None or step.at is not None:
+            problems.append(f"{at}: before_visit_h / before_visit_d / at belong to a visit reminder only")
+            continue
         if (step.after_h is None) == (step.after_d is None):
             problems.append(f"{at}: give exactly one of after_h (hours) or after_d (days)")
             continue
@@ -448,24 +494,79 @@ def cadence_problems(name: str, cadence: CadenceConfig, followup: FollowUpConfig
             if step.hours() < previous:
                 problems.append(f"{at}: comes before the step above it ({step.hours():g} h < {previous:g} h)")
             previous = step.hours()
-        if step.template is None and not step.brief:
-            problems.append(f"{at}: needs a template or a brief for the brain")
-        elif step.template is not None and step.template not in PURPOSES:
-            problems.append(
-                f"{at}: unknown template {step.template!r} (one of {', '.join(sorted(PURPOSES))}), "
-                "or give a brief instead"
-            )
-        if step.channel not in CHANNEL_CHOICES:
-            problems.append(f"{at}: channel {step.channel!r} is not one of {', '.join(CHANNEL_CHOICES)}")
-        for event in step.stop_on:
-            if event not in CADENCE_EVENTS:
-                problems.append(f"{at}: unknown stop event {event!r} (one of {', '.join(CADENCE_EVENTS)})")
         if step.template == "first_reply" and label != "step 1":
             problems.append(f"{at}: first_reply can only be the first step")
+        problems += _step_content_problems(at, step)
     if name == "post_quote" or "quote" in (cadence.label or ""):
         for label, step in steps:
             if step.brief and "still interested" in step.brief.lower():
                 problems.append(f"{where} {label}: a post-quote touch never asks 'still interested?'")
+    return problems
+
+
+def _step_content_problems(at: str, step: CadenceStep) -> list[str]:
+    """What a step writes and where: a known template or a brief, a channel, known stop events."""
+    from sheepdog.brain.drafts import PURPOSES
+
+    problems: list[str] = []
+    if step.template is None and not step.brief:
+        problems.append(f"{at}: needs a template or a brief for the brain")
+    elif step.template is not None and step.template not in PURPOSES:
+        problems.append(
+            f"{at}: unknown template {step.template!r} (one of {', '.join(sorted(PURPOSES))}), "
+            "or give a brief instead"
+        )
+    if step.channel not in CHANNEL_CHOICES:
+        problems.append(f"{at}: channel {step.channel!r} is not one of {', '.join(CHANNEL_CHOICES)}")
+    for event in step.stop_on:
+        if event not in CADENCE_EVENTS:
+            problems.append(f"{at}: unknown stop event {event!r} (one of {', '.join(CADENCE_EVENTS)})")
+    return problems
+
+
+def _visit_problems(where: str, steps: list[tuple[str, CadenceStep]]) -> list[str]:
+    """A visit reminder's steps: each counted back from the visit (before_visit_d days at a time,
+    or before_visit_h hours), the day-based ones first, earliest first; no repeat."""
+    problems: list[str] = []
+    last: tuple[int, float] | None = None
+    for label, step in steps:
+        at = f"{where} {label}"
+        if label == "repeat":
+            problems.append(f"{at}: a visit reminder cannot repeat (it ends at the visit)")
+            continue
+        if step.after_h is not None or step.after_d is not None:
+            problems.append(
+                f"{at}: after_h / after_d count from the start; a visit reminder's steps count back from the "
+                "visit (before_visit_h or before_visit_d), all of them"
+            )
+            continue
+        if (step.before_visit_h is None) == (step.before_visit_d is None):
+            problems.append(f"{at}: give exactly one of before_visit_h (hours) or before_visit_d (days)")
+            continue
+        if step.before_visit_d is not None:
+            if step.clock() is None:
+                problems.append(f"{at}: before_visit_d needs at = \"HH:MM\" (the hour in the lead's zone), got {step.at!r}")
+                continue
+            clock = step.clock()
+            assert clock is not None
+            key: tuple[int, float] = (0, -(step.before_visit_d * 24 - clock.hour - clock.minute / 60))
+        else:
+            if step.at is not None:
+                problems.append(f"{at}: at goes with before_visit_d only (before_visit_h is exact hours)")
+                continue
+            if not step.before_visit_h:
+                problems.append(f"{at}: before_visit_h must be more than 0 (a reminder comes before the visit)")
+                continue
+            key = (1, -step.before_visit_h)
+        if last is not None and key <= last:
+            problems.append(
+                f"{at}: comes before the step above it (list the days-before steps first, then the "
+                "hours-before ones, the earliest first)"
+            )
+        last = key
+        problems += _step_content_problems(at, step)
+        if step.incentive:
+            problems.append(f"{at}: a visit reminder makes no offer (incentive = false)")
     return problems
 
 

@@ -298,6 +298,7 @@ class ClaudeBrain:
             f"Purpose: {request.purpose}. {prompts.PURPOSE_BRIEFS.get(request.purpose, 'A short, helpful touch.')}\n"
             + (f"Brief for this touch: {request.brief}\n" if request.brief else "")
             + (f"Offer exactly this, nothing more: {request.incentive}.\n" if request.incentive else "")
+            + (f"Their visit is booked for: {lead.visit}.\n" if lead.visit else "")
             + f"Channel: {lead.channel.value}; length: {limit}; plain text: {request.plain_text}.\n"
             f"Customer first name: {first_name(lead)!r}; service asked about: {_service_words(lead)!r}; "
             f"triage: {lead.triage.category.value}; "

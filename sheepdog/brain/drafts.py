@@ -492,6 +492,23 @@ def _cart_incentive(c: Composer) -> str:
     return c.compose(None, lines, "Anything we can answer before you finish your order?", None)
 
 
+def _visit_reminder(c: Composer) -> str:
+    """The booked time restated exactly as booked (guardrails accept only that time), nothing
+    promised beyond it: no arrival window, no price, no guarantee."""
+    when = c.lead.visit
+    booked = f"is booked for {when}" if when else "is coming up soon"
+    about = f" about {c.thing}" if c.service or c.repair else ""
+    return c.compose(
+        None,
+        [
+            f"Just a quick reminder that your visit from {c.business.name}{about} {booked}.",
+            "If that time no longer works, just reply to this message and we'll sort out another.",
+        ],
+        None,
+        None,
+    )
+
+
 PURPOSES: dict[str, Callable[[Composer], str]] = {
     "first_reply": lambda c: _first_reply(c, answering=False),
     "reply": lambda c: _first_reply(c, answering=True),
@@ -507,6 +524,7 @@ PURPOSES: dict[str, Callable[[Composer], str]] = {
     "cart_reminder": _cart_reminder,
     "cart_incentive": _cart_incentive,
     "quote_last_call": _quote_last_call,
+    "visit_reminder": _visit_reminder,
 }
 
 

@@ -73,6 +73,8 @@ PURPOSE_BRIEFS: dict[str, str] = {
     "cart_reminder": "They left items in their cart: a gentle reminder.",
     "cart_incentive": "The last cart reminder. Offer exactly the incentive given below, if any, and nothing else.",
     "quote_last_call": "The last note about their quote: offer to adjust it. Never ask 'still interested?'.",
+    "visit_reminder": "A reminder of their booked visit: restate the booked time word for word as given below, "
+    "invite a reply if it no longer suits. No arrival window, price, offer or promise.",
 }
 
 

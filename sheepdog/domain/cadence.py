@@ -11,12 +11,18 @@ or after the switch that started the cadence.
 
 No automated touch lands in the lead's quiet hours (or, if asked, outside the business's hours):
 a touch is planned in an allowed moment and checked again when it fires and when it is sent.
+
+A visit reminder cadence counts its steps back from the booked visit instead (`before_h` hours
+before it, or `before_d` days before at a wall-clock time `at` in the lead's zone). Such a touch
+is never sent late: a reminder whose moment has passed when the visit is booked is skipped, one
+that falls in quiet hours moves earlier the same day (or later, while still well ahead of the
+visit) or is skipped, and the visit time arriving ends the cadence and withdraws what is unsent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +106,14 @@ class Step:
     brief: str | None = None
     stop_on: frozenset[str] = frozenset()
     incentive: bool = False  # may offer the policy's time-limited incentive (guardrails check it)
+    before_h: float | None = None  # a visit reminder: this many hours before the visit (exact) …
+    before_d: int | None = None  # … or this many calendar days before it, at `at` in the lead's zone
+    at: time | None = None
+
+    @property
+    def to_visit(self) -> bool:
+        """Timed back from the booked visit, not forward from the cadence's start."""
+        return self.before_h is not None or self.before_d is not None
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,11 @@ class CadenceDef:
     @property
     def touches(self) -> int:
         return len(self.steps) + (self.repeat_limit if self.repeat else 0)
+
+    @property
+    def to_visit(self) -> bool:
+        """A visit reminder: its steps count back from the lead's booked visit."""
+        return any(s.to_visit for s in self.steps)
 
     def step(self, index: int) -> Step | None:
         if 0 <= index < len(self.steps):
@@ -151,6 +170,7 @@ class Run:
     started_at: datetime | None = None
     next_at: datetime | None = None
     stop_reason: str | None = None
+    visit_at: datetime | None = None  # the lead's booked visit (a fact of the lead, read-only here)
 
 
 @dataclass(frozen=True)
@@ -247,14 +267,184 @@ def due_at(
     return next_allowed(due, window)
 
 
+# --- visit reminders ------------------------------------------------------------------------
+
+VISIT_MIN_AHEAD = timedelta(minutes=45)
+"""A reminder moved out of quiet hours towards the visit must still go out this long before it."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def wall_time(day: date, at: time, tz: str) -> datetime:
+    """`at` on `day` in `tz`, as UTC. A time the spring change skips moves forward by the gap; a
+    repeated autumn hour takes its first occurrence (as add_days)."""
+    zone = _zone(tz)
+    wall = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    back = wall.astimezone(UTC).astimezone(zone)
+    if back.replace(tzinfo=None) != wall.replace(tzinfo=None):
+        wall = back
+    return wall.astimezone(UTC)
+
+
+def visit_due(step: Step, visit_at: datetime, tz: str) -> datetime:
+    """When a visit reminder step is due by its definition alone (before quiet hours): `before_h`
+    exact hours before the visit, or `before_d` calendar days before its date at `at` in `tz`."""
+    if step.before_d is not None:
+        day = visit_at.astimezone(_zone(tz)).date() - timedelta(days=step.before_d)
+        return wall_time(day, step.at or time(18, 0), tz)
+    return visit_at - timedelta(hours=step.before_h or 0.0)
+
+
+def _last_allowed_same_day(at: datetime, window: Window) -> datetime | None:
+    """The last allowed quarter hour before `at` on the same day in the lead's zone, if any."""
+    zone = _zone(window.tz)
+    day = at.astimezone(zone).date()
+    probe = at.astimezone(UTC).replace(second=0, microsecond=0)
+    probe -= timedelta(minutes=probe.minute % 15)
+    if probe >= at:
+        probe -= timedelta(minutes=15)
+    while probe.astimezone(zone).date() == day:
+        if allowed(probe, window):
+            return probe
+        probe -= timedelta(minutes=15)
+    return None
+
+
+def plan_reminder(step: Step, visit_at: datetime, window: Window, not_before: datetime) -> datetime | None:
+    """When a visit reminder goes out, or None when it is skipped. Its due moment when that is
+    allowed; else the last allowed moment earlier the same day; else the first allowed moment
+    after it if that is still VISIT_MIN_AHEAD before the visit. Never at or before `not_before`
+    (now, or the reminder before it): a reminder is skipped, never sent late or twice in a row;
+    never at or after the visit."""
+    due = visit_due(step, visit_at, window.tz)
+    at: datetime | None = due if allowed(due, window) else None
+    if at is None:
+        earlier = _last_allowed_same_day(due, window)
+        if earlier is not None and earlier > not_before:
+            at = earlier
+        else:
+            later = next_allowed(due, window)
+            if allowed(later, window) and later <= visit_at - VISIT_MIN_AHEAD:
+                at = later
+    if at is None or at <= not_before or at >= visit_at:
+        return None
+    return at
+
+
+def next_reminder(
+    defn: CadenceDef, visit_at: datetime, index: int, window: Window, not_before: datetime
+) -> tuple[int, datetime] | None:
+    """The first reminder from step `index` on that still goes out, and when (None: none left)."""
+    for i in range(index, len(defn.steps)):
+        at = plan_reminder(defn.steps[i], visit_at, window, not_before)
+        if at is not None:
+            return i, at
+    return None
+
+
+def _plan_visit(run: Run, defn: CadenceDef, index: int, now: datetime, window: Window) -> Run:
+    """The run with its next reminder planned from step `index` on. No visit time yet: nothing
+    planned. Past the last reminder the run waits for the visit time itself, which ends it (and
+    withdraws a reminder still waiting for approval)."""
+    if run.visit_at is None:
+        return replace(run, step=index, next_at=None)
+    found = next_reminder(defn, run.visit_at, index, window, now)
+    if found is None:
+        return replace(run, step=len(defn.steps), next_at=run.visit_at)
+    return replace(run, step=found[0], next_at=found[1])
+
+
+def _start_reminders(defn: CadenceDef, now: datetime, window: Window, visit_at: datetime | None, why: str) -> Change:
+    data: dict[str, Any] = {"cadence": defn.name, "reason": why}
+    run = Run(defn.name, CadenceState.ACTIVE, 0, now, None, visit_at=visit_at)
+    if visit_at is None:
+        return Change(run, "cadence_started", {**data, "waits_for": "the visit time"})
+    run = _plan_visit(run, defn, 0, now, window)
+    data["visit_at"] = visit_at.isoformat()
+    if run.step:
+        data["skipped"] = run.step  # their moment had passed when the visit was booked
+    return Change(run, "cadence_started", data)
+
+
+def on_visit(
+    run: Run,
+    defn: CadenceDef | None,
+    stage_map: dict[str, str],
+    cadences: dict[str, CadenceDef],
+    now: datetime,
+    window: Window,
+) -> Change | None:
+    """The visit was booked at a (new) time, `run.visit_at`. A live visit reminder plans again from
+    its first step, and touches written for the old time are withdrawn: the reminders move, never
+    double. Otherwise (finished, stopped, none) the stage map's visit reminder starts afresh."""
+    if defn is not None and defn.to_visit and run.state in LIVE:
+        data = {"cadence": defn.name, "visit_at": run.visit_at.isoformat() if run.visit_at else None}
+        if run.state == CadenceState.PAUSED:  # resume plans it
+            return Change(replace(run, step=0, next_at=None), "cadence_visit_moved", data, withdraw=True)
+        new = _plan_visit(replace(run, started_at=now), defn, 0, now, window)
+        return Change(new, "cadence_visit_moved", {**data, "reason": "the visit was moved"}, withdraw=True)
+    target = cadences.get(stage_map.get("visit_scheduled", ""))
+    if target is None or not target.to_visit:
+        return None
+    return switch(run, target, now, window, "visit booked")
+
+
+def cancel_visit(run: Run, defn: CadenceDef | None) -> Change | None:
+    """The visit was called off: its reminders stop (and what is written but unsent goes)."""
+    if defn is None or not defn.to_visit or run.state not in LIVE:
+        return None
+    return stop(run, "the visit was cancelled")
+
+
+def _advance_reminder(run: Run, defn: CadenceDef, now: datetime, window: Window) -> Change | None:
+    """advance for a visit reminder (its next_at is due). The visit time arriving ends it. Of
+    several reminders due at once (the workers were down) only the latest goes; one that can no
+    longer arrive well ahead of the visit, or that finds the window shut, is skipped, not deferred."""
+    visit = run.visit_at
+    if visit is None:
+        return None
+    if now >= visit or run.step >= len(defn.steps):
+        new = replace(run, state=CadenceState.DONE, next_at=None)
+        return Change(new, "cadence_done", {"cadence": defn.name, "reason": "the visit time came"}, withdraw=True)
+    index = run.step
+    planned = run.next_at or now
+    for i in range(run.step + 1, len(defn.steps)):
+        at = plan_reminder(defn.steps[i], visit, window, _EPOCH)
+        if at is not None and at <= now:
+            index, planned = i, at
+    after = _plan_visit(run, defn, index + 1, now, window)
+    data: dict[str, Any] = {"cadence": defn.name, "step": index}
+    if index > run.step:
+        data["skipped"] = index - run.step
+    fresh = now <= planned + (visit - planned) / 2
+    if not fresh or not allowed(now, window):
+        data["reason"] = "too close to the visit" if not fresh else "quiet hours"
+        return Change(after, "cadence_skipped", data)
+    step = defn.steps[index]
+    data["template"] = step.template
+    late = now - (run.next_at or now)
+    if late > CATCH_UP_AFTER:
+        data["late_s"] = int(late.total_seconds())
+    return Change(after, "cadence_touch", data, fire=step, fired_step=index)
+
+
 # --- transitions -----------------------------------------------------------------------------
 
 
 def start(
-    defn: CadenceDef, now: datetime, window: Window, *, first_reply_now: bool = False, why: str = ""
+    defn: CadenceDef,
+    now: datetime,
+    window: Window,
+    *,
+    first_reply_now: bool = False,
+    why: str = "",
+    visit_at: datetime | None = None,
 ) -> Change:
     """A new lead's cadence. With `first_reply_now`, step 0 (after_h = 0) is the first reply being
-    written at this moment; the clock for the later steps starts when it goes out (begin_clock)."""
+    written at this moment; the clock for the later steps starts when it goes out (begin_clock).
+    A visit reminder is planned back from `visit_at` (or waits for a visit time)."""
+    if defn.to_visit:
+        return _start_reminders(defn, now, window, visit_at, why)
     if first_reply_now:
         skip = 1 if defn.steps and defn.steps[0].after_h == 0 and defn.steps[0].days is None else 0
         run = Run(defn.name, CadenceState.ACTIVE, skip, None, None)
@@ -272,8 +462,19 @@ def begin_clock(run: Run, defn: CadenceDef, now: datetime, window: Window) -> Ch
     return _finished_or(new, Change(new, "cadence_clock_started", {"cadence": defn.name, "next_at": nxt}))
 
 
-def replan(run: Run, window: Window) -> Change | None:
-    """The window changed (we learnt the lead's zone): the next touch moves into it if needed."""
+def replan(
+    run: Run, window: Window, defn: CadenceDef | None = None, now: datetime | None = None
+) -> Change | None:
+    """The window changed (we learnt the lead's zone): the next touch moves into it if needed.
+    A visit reminder is planned again in the new zone ("the day before at 18:00" is theirs)."""
+    if defn is not None and defn.to_visit and now is not None:
+        if run.state != CadenceState.ACTIVE or run.visit_at is None or run.step >= len(defn.steps):
+            return None
+        new = _plan_visit(run, defn, run.step, now, window)
+        if new == run:
+            return None
+        data = {"until": new.next_at.isoformat() if new.next_at else None, "reason": "their time zone"}
+        return Change(new, "cadence_deferred", data)
     if run.state != CadenceState.ACTIVE or run.next_at is None or allowed(run.next_at, window):
         return None
     later = next_allowed(run.next_at, window)
@@ -297,6 +498,9 @@ def resume(
     have started starts at that send, so the follow-ups are not lost for good."""
     if run.state != CadenceState.PAUSED:
         return None
+    if defn.to_visit:  # the reminders still ahead of the visit, planned from now
+        new = _plan_visit(replace(run, state=CadenceState.ACTIVE), defn, run.step, now, window)
+        return Change(new, "cadence_resumed", {"cadence": defn.name})
     started = run.started_at or first_sent_at
     nxt = None
     if started is not None:
@@ -317,8 +521,9 @@ def stop(run: Run, why: str) -> Change:
 
 def switch(run: Run, to: CadenceDef, now: datetime, window: Window, why: str) -> Change:
     """Leave the running cadence (if any) for `to`, starting now; the old one's unsent touches go."""
-    started = start(to, now, window, why=why)
+    started = start(to, now, window, why=why, visit_at=run.visit_at)
     data = {"from": run.cadence if run.state in LIVE else None, "to": to.name, "reason": why}
+    data.update({k: v for k, v in started.data.items() if k in ("visit_at", "skipped", "waits_for")})
     event = "cadence_switched" if data["from"] else "cadence_started"
     return Change(started.run, event, data, withdraw=True)
 
@@ -335,6 +540,8 @@ def advance(
         return None
     if run.next_at > now:
         return None
+    if defn.to_visit:
+        return _advance_reminder(run, defn, now, window)
     step = defn.step(run.step)
     if step is None:
         new = replace(run, state=CadenceState.DONE, next_at=None)

@@ -4,7 +4,7 @@ render the same words."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sheepdog.domain.cadence import CadenceDef, CadenceState, Run
@@ -34,6 +34,11 @@ def followup_line(
     state = run.state
     if state == CadenceState.ACTIVE and run.started_at is None:
         return f"Follow-up: {title}, starts when the first reply goes out"
+    if state == CadenceState.ACTIVE and defn is not None and defn.to_visit:
+        if run.next_at is None:
+            return f"Follow-up: {title}, waits for the visit time"
+        if run.step >= len(defn.steps):
+            return f"Follow-up: {title}, no more reminders before the visit"
     if state == CadenceState.ACTIVE and run.next_at is not None:
         local = run.next_at.astimezone(ZoneInfo(tz))
         soon = now is not None and abs((run.next_at - now).total_seconds()) < 20 * 3600
@@ -50,3 +55,19 @@ def followup_line(
     if state == CadenceState.DONE:
         return f"Follow-up: {title}, finished"
     return f"Follow-up: {title}"
+
+
+def visit_words(visit_at: datetime, now: datetime, tz: str) -> str:
+    """The booked visit as a reminder restates it, in the reader's zone: "today at 9:00 am",
+    "tomorrow, Thursday 3 December at 9:00 am", "Thursday 3 December at 9:00 am". Guardrails let
+    exactly these words through as a time (they are the team's booking, not a promise)."""
+    zone = ZoneInfo(tz)
+    local, today = visit_at.astimezone(zone), now.astimezone(zone).date()
+    hour = local.hour % 12 or 12
+    clock = f"{hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"
+    day = f"{local:%A} {local.day} {local:%B}"
+    if local.date() == today:
+        return f"today at {clock}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow, {day} at {clock}"
+    return f"{day} at {clock}"

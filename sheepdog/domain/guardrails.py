@@ -314,14 +314,19 @@ def check_draft(
     channel: Channel,
     max_chars: int | None,
     incentive: Incentive | None = None,
+    booked: str | None = None,
 ) -> GuardrailResult:
     """Every reason the draft may not go out on its own; ok when there is none. `incentive`: the
-    one time-limited offer this draft (a cadence step's) may make."""
+    one time-limited offer this draft (a cadence step's) may make. `booked`: the words of a visit
+    the team booked (domain.followup.visit_words); restating exactly them promises nothing new,
+    any other day or time still does."""
     reasons: list[str] = []
     text = draft_text or ""
     if not text.strip():
         return GuardrailResult(False, ("the draft is empty",))
     checked = _without_business_words(text, business)
+    for words in sorted({booked, booked.split(", ", 1)[-1]} if booked else (), key=len, reverse=True):
+        checked = re.sub(re.escape(words), "the booked time", checked, flags=re.IGNORECASE)
     reasons += _prices(checked, business, triage)
     reasons += _refunds(checked, business, triage)
     if not business.allow_discounts:

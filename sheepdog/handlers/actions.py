@@ -328,14 +328,31 @@ def visit(services: Services, lead_id: int, actor: str, at: datetime) -> ActionR
     and the time is kept on the lead; booking it again at another time moves the visit."""
     with services.db.session() as s:
         lead = _lead(s, lead_id)
-        moved = _move_stage(s, services, lead, Stage.VISIT_SCHEDULED, actor)
-        if not moved and lead.visit_at == at:
+        if lead.stage == Stage.VISIT_SCHEDULED.value and lead.visit_at == at:
             return ActionResult(False, "that visit is already booked", lead_id)
+        # The time first, so the stage's visit reminder (followup.stages) is planned back from it.
         lead.visit_at = at
+        s.flush()
+        if not _move_stage(s, services, lead, Stage.VISIT_SCHEDULED, actor):
+            followup.on_visit(s, services, lead, actor)  # booked again at another time: reminders move
         services.log(s, "visit_scheduled", lead_id, actor, at=at.isoformat())
         line = followup.line(services, lead)
     when = at.astimezone(ZoneInfo(services.business.timezone))
     return _done(services, lead_id, True, f"visit {when:%a %d %b %H:%M}" + (f" · {line}" if line else ""))
+
+
+def cancel_visit(services: Services, lead_id: int, actor: str) -> ActionResult:
+    """The visit is off: its time is cleared and its reminders stop (the stage stays for the team
+    to move: Quoted, Lost…)."""
+    with services.db.session() as s:
+        lead = _lead(s, lead_id)
+        if lead.visit_at is None:
+            return ActionResult(False, "no visit is booked", lead_id)
+        was, lead.visit_at = lead.visit_at, None
+        followup.cancel_visit(s, services, lead, actor)
+        services.log(s, "visit_cancelled", lead_id, actor, at=was.isoformat())
+        line = followup.line(services, lead)
+    return _done(services, lead_id, True, "visit cancelled" + (f" · {line}" if line else ""))
 
 
 def won(services: Services, lead_id: int, actor: str, amount: Money | None) -> ActionResult:

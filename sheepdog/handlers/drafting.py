@@ -21,6 +21,7 @@ from sheepdog.brain.scoring import lead_service
 from sheepdog.channels.email import new_message_id
 from sheepdog.config import Settings
 from sheepdog.domain.cadence import OutboxState
+from sheepdog.domain.followup import visit_words
 from sheepdog.domain.guardrails import Incentive, check_draft
 from sheepdog.domain.models import (
     ANSWER_PURPOSES,
@@ -139,7 +140,17 @@ def lead_context(session: Session, services: Services, lead: Lead, triage: Triag
         returning_customer=lead.returning_customer,
         referral=lead.referral,
         voice_examples=voice.select_examples(services.business.voice_examples, tuple(reversed(learned))),
+        visit=_visit(services, lead),
     )
+
+
+def _visit(services: Services, lead: Lead) -> str | None:
+    """The booked visit, still ahead, in the lead's words and zone (else the business's)."""
+    now = services.now()
+    if lead.visit_at is None or lead.visit_at <= now:
+        return None
+    tz = (lead.contact.timezone if lead.contact else None) or services.business.timezone
+    return visit_words(lead.visit_at, now, tz)
 
 
 def autonomy_for(settings: Settings, purpose: str, session: Session | None = None) -> Autonomy:
@@ -254,6 +265,7 @@ def compose(
         channel=plan.channel or plan.lead_channel,
         max_chars=max_chars,
         incentive=touch.allowance if touch else None,
+        booked=plan.ctx.visit,
     )
     faq_answer = any(a and a in text.body for a in services.business.faq.values())
     decision = decide(

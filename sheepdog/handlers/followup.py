@@ -29,6 +29,7 @@ def run_of(lead: Lead) -> Run:
         lead.cadence_started_at,
         lead.cadence_next_at,
         lead.cadence_stop_reason,
+        lead.visit_at,
     )
 
 
@@ -108,7 +109,10 @@ def begin_clock(session: Session, services: Services, lead: Lead, now: datetime)
 
 def replan(session: Session, services: Services, lead: Lead) -> bool:
     """The lead's zone changed: the next touch moves out of their quiet hours if it fell in them."""
-    return apply(session, services, lead, rules.replan(run_of(lead), window_for(services, lead)))
+    change = rules.replan(
+        run_of(lead), window_for(services, lead), services.cadence(lead.cadence), services.now()
+    )
+    return apply(session, services, lead, change)
 
 
 def stop(session: Session, services: Services, lead: Lead, why: str, actor: str | None = None) -> bool:
@@ -172,6 +176,27 @@ def on_stage(session: Session, services: Services, lead: Lead, old: str, new: st
     if change is not None and change.run.state == CadenceState.ACTIVE and lead.contact.opted_out:
         return False  # nobody who opted out is started on a cadence
     return apply(session, services, lead, change, actor)
+
+
+def on_visit(session: Session, services: Services, lead: Lead, actor: str | None) -> bool:
+    """The visit got a (new) time (lead.visit_at, already set): its reminders move to it, or the
+    stage map's visit reminder starts; touches written for the old time are withdrawn."""
+    change = rules.on_visit(
+        run_of(lead),
+        services.cadence(lead.cadence),
+        services.settings.followup.stages,
+        services.cadences(),
+        services.now(),
+        window_for(services, lead),
+    )
+    if change is not None and change.run.state == CadenceState.ACTIVE and lead.contact.opted_out:
+        return False  # nobody who opted out is reminded of anything
+    return apply(session, services, lead, change, actor)
+
+
+def cancel_visit(session: Session, services: Services, lead: Lead, actor: str | None) -> bool:
+    """The visit was called off: its reminders stop."""
+    return apply(session, services, lead, rules.cancel_visit(run_of(lead), services.cadence(lead.cadence)), actor)
 
 
 def line(services: Services, lead: Lead) -> str | None:

@@ -55,14 +55,21 @@ def _any_stage(services: Services, a: TeamAction) -> ActionResult:
 
 
 def _visit(services: Services, a: TeamAction) -> ActionResult:
-    """Visit scheduled; with a time ('thu 9am', in the business's zone) the visit is kept too."""
+    """Visit scheduled; with a time ('thu 9am', in the business's zone) the visit is kept too and
+    its reminders are planned; 'cancel' calls the visit off (its reminders stop)."""
     if not a.text.strip():
         return actions.set_stage(services, a.target, Stage.VISIT_SCHEDULED, a.actor)
+    if a.text.strip().lower() in CANCEL_WORDS:
+        return actions.cancel_visit(services, a.target, a.actor)
     try:
         at = parse_when(a.text, services.now(), services.business.timezone)
     except ValueError as exc:
         raise BadInputError(f"{exc}; e.g. 'visit 12 thu 9am'") from None
     return actions.visit(services, a.target, a.actor, at)
+
+
+CANCEL_WORDS = frozenset({"cancel", "cancelled", "canceled", "off", "none"})
+"""`/sheepdog visit 12 cancel`: the visit is off."""
 
 
 def _won(services: Services, a: TeamAction) -> ActionResult:

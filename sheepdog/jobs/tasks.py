@@ -186,12 +186,9 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         row = s.get(Outbox, outbox_id)
         assert row is not None
         lead = s.get(Lead, row.lead_id)
-        if lead is not None and row.author is None and _stale_touch(s, row, lead):
-            row.state, row.last_error = (
-                OutboxState.CANCELLED,
-                "the cadence stopped before this touch went out",
-            )
-            services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="cadence stopped")
+        if lead is not None and row.author is None and (stale := _stale_touch(s, services, row, lead, now)):
+            row.state, row.last_error = OutboxState.CANCELLED, f"{stale} before this touch went out"
+            services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason=stale)
             return "cancelled"
         if lead is not None and closed(services, lead.contact, row.channel):
             row.state, row.last_error = OutboxState.CANCELLED, "they opted out before it was sent"
@@ -203,6 +200,10 @@ def send_outbox(services: Services, outbox_id: int) -> str:
         if lead is not None and row.author is None and (later := _touch_waits(s, services, row, lead, now)):
             # Checked again at send time: a touch never lands in the lead's night, even one whose
             # send was retried or held up until it was.
+            if _reminder_too_late(services, lead, later):
+                row.state, row.last_error = OutboxState.CANCELLED, "quiet hours last until the visit"
+                services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="quiet hours until the visit")
+                return "cancelled"
             row.state, row.attempts, row.next_attempt_at = OutboxState.QUEUED, row.attempts - 1, later
             services.log(
                 s, "touch_deferred", lead.id, outbox_id=row.id, until=later.isoformat(), reason="quiet hours"
@@ -279,14 +280,27 @@ def _uncertain(s: Any, services: Services, row: Outbox, shown: str, error: str) 
     services.lead_changed(row.lead_id, s)
 
 
-def _stale_touch(s: Any, row: Outbox, lead: Lead) -> bool:
-    """An automated cadence touch whose cadence stopped or paused before it went out."""
+def _stale_touch(s: Any, services: Services, row: Outbox, lead: Lead, now: datetime) -> str | None:
+    """Why an automated cadence touch may no longer go out: its cadence stopped or paused, or it
+    reminds of a visit that is no longer ahead (approved late, or its send held up)."""
     draft = s.get(Draft, row.draft_id) if row.draft_id else None
     if draft is None or draft.purpose in ANSWER_PURPOSES:
-        return False
+        return None
     # A switch (quoted → post-quote, won → review request) withdraws the old cadence's touches
     # itself; a touch is written only while its step is the lead's (followup.claim_step).
-    return lead.cadence_state in (CadenceState.STOPPED, CadenceState.PAUSED)
+    if lead.cadence_state in (CadenceState.STOPPED, CadenceState.PAUSED):
+        return "the cadence stopped"
+    if _reminder_too_late(services, lead, now):
+        return "the visit time came"
+    return None
+
+
+def _reminder_too_late(services: Services, lead: Lead, at: datetime) -> bool:
+    """A visit reminder going out at `at` would come too late: the visit is (nearly) there."""
+    defn = services.cadence(lead.cadence)
+    if defn is None or not defn.to_visit:
+        return False
+    return lead.visit_at is None or at >= lead.visit_at - cadence_rules.VISIT_MIN_AHEAD / 3
 
 
 def _touch_waits(s: Any, services: Services, row: Outbox, lead: Lead, now: datetime) -> datetime | None:

@@ -56,8 +56,15 @@ def test_steps_are_due_at_their_hours() -> None:
     assert due_at(SPEED, START, 3) is None
 
 
-def test_the_five_cadences_ship_as_configured() -> None:
-    assert set(CADENCES) == {"speed_to_lead", "fourteen_day", "abandoned_cart", "post_quote", "post_service"}
+def test_the_six_cadences_ship_as_configured() -> None:
+    assert set(CADENCES) == {
+        "speed_to_lead",
+        "fourteen_day",
+        "abandoned_cart",
+        "post_quote",
+        "post_service",
+        "visit_reminder",
+    }
     fourteen = CADENCES["fourteen_day"]
     assert [s.days for s in fourteen.steps] == [0, 1, 3, 7, 14]
     assert fourteen.repeat is not None and fourteen.repeat.template == "nurture" and fourteen.touches == 11
@@ -157,7 +164,7 @@ STAGE_RULES = [
         CadenceState.ACTIVE,
         "contacted",
         "visit_scheduled",
-        ("cadence_stopped", "speed_to_lead", "stopped"),
+        ("cadence_switched", "visit_reminder", "active"),  # waits for the visit time (none given here)
     ),
     (
         "speed_to_lead",

@@ -122,11 +122,13 @@ def test_quoted_and_visit_commands_go_through_the_stage_action(make_services: An
     assert said == f"Lead #{lead_id}: stage: quoted · Follow-up: post-quote, next touch Thu 10:00 by email"
     assert "nothing changed" in commands.run(svc, f"quoted {lead_id}", "Dana")
     said = commands.run(svc, f"visit {lead_id} thu 9am", "Ali")
-    assert said.startswith(f"Lead #{lead_id}: visit Thu 26 Nov 09:00 · Follow-up: post-quote, stopped")
+    assert said == (
+        f"Lead #{lead_id}: visit Thu 26 Nov 09:00 · Follow-up: visit reminder, next touch Wed 18:00 by email"
+    )
     with svc.db.session() as s:
         lead = s.get(Lead, lead_id)
         assert lead.stage == "visit_scheduled" and lead.visit_at.astimezone(CHICAGO).hour == 9
-        assert lead.cadence_state == "stopped"  # visit scheduled → none (the default stage map)
+        assert (lead.cadence, lead.cadence_state) == ("visit_reminder", "active")  # the default stage map
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.lead_id == lead_id))]
         assert (
             kinds.count("stage_changed") == 2 and "cadence_switched" in kinds and "visit_scheduled" in kinds
