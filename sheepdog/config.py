@@ -389,7 +389,12 @@ def _default_cadences() -> dict[str, CadenceConfig]:
 
 
 def _default_stages() -> dict[str, str]:
-    return {"quoted": "post_quote", "won": "post_service", "lost": "none", "visit_scheduled": "visit_reminder"}
+    return {
+        "quoted": "post_quote",
+        "won": "post_service",
+        "lost": "none",
+        "visit_scheduled": "visit_reminder",
+    }
 
 
 class FollowUpConfig(_Section):
@@ -478,7 +483,9 @@ def cadence_problems(name: str, cadence: CadenceConfig, followup: FollowUpConfig
         problems.append(f"{where}: repeat_limit without a repeat step")
     for event, target in cadence.switch_on.items():
         if target in followup.cadences and followup.cadences[target].to_visit():
-            problems.append(f"{where}: switch_on.{event} = {target!r} is a visit reminder (it needs a visit time)")
+            problems.append(
+                f"{where}: switch_on.{event} = {target!r} is a visit reminder (it needs a visit time)"
+            )
     if cadence.to_visit():
         return problems + _visit_problems(where, steps)
     previous = -1.0
@@ -545,7 +552,9 @@ def _visit_problems(where: str, steps: list[tuple[str, CadenceStep]]) -> list[st
             continue
         if step.before_visit_d is not None:
             if step.clock() is None:
-                problems.append(f"{at}: before_visit_d needs at = \"HH:MM\" (the hour in the lead's zone), got {step.at!r}")
+                problems.append(
+                    f'{at}: before_visit_d needs at = "HH:MM" (the hour in the lead\'s zone), got {step.at!r}'
+                )
                 continue
             clock = step.clock()
             assert clock is not None
@@ -555,7 +564,9 @@ def _visit_problems(where: str, steps: list[tuple[str, CadenceStep]]) -> list[st
                 problems.append(f"{at}: at goes with before_visit_d only (before_visit_h is exact hours)")
                 continue
             if not step.before_visit_h:
-                problems.append(f"{at}: before_visit_h must be more than 0 (a reminder comes before the visit)")
+                problems.append(
+                    f"{at}: before_visit_h must be more than 0 (a reminder comes before the visit)"
+                )
                 continue
             key = (1, -step.before_visit_h)
         if last is not None and key <= last:

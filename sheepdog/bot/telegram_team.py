@@ -63,6 +63,7 @@ COMMANDS = {
     "won": "<lead> [amount] — e.g. /won 12 4500",
     "lost": "<lead> <reason> — e.g. /lost 12 went with a competitor",
     "quoted": "<lead> — the quote went out",
+    "visit": "<lead> <when|cancel> — e.g. /visit 12 thu 9am: reminders before it",
     "pause": "<lead> — stop the follow-ups",
     "resume": "<lead> — restart the follow-ups",
     "was": "<lead> <category> — correct the triage, e.g. /was 12 a booking",

@@ -354,7 +354,9 @@ def _plan_visit(run: Run, defn: CadenceDef, index: int, now: datetime, window: W
     return replace(run, step=found[0], next_at=found[1])
 
 
-def _start_reminders(defn: CadenceDef, now: datetime, window: Window, visit_at: datetime | None, why: str) -> Change:
+def _start_reminders(
+    defn: CadenceDef, now: datetime, window: Window, visit_at: datetime | None, why: str
+) -> Change:
     data: dict[str, Any] = {"cadence": defn.name, "reason": why}
     run = Run(defn.name, CadenceState.ACTIVE, 0, now, None, visit_at=visit_at)
     if visit_at is None:
@@ -405,7 +407,9 @@ def _advance_reminder(run: Run, defn: CadenceDef, now: datetime, window: Window)
         return None
     if now >= visit or run.step >= len(defn.steps):
         new = replace(run, state=CadenceState.DONE, next_at=None)
-        return Change(new, "cadence_done", {"cadence": defn.name, "reason": "the visit time came"}, withdraw=True)
+        return Change(
+            new, "cadence_done", {"cadence": defn.name, "reason": "the visit time came"}, withdraw=True
+        )
     index = run.step
     planned = run.next_at or now
     for i in range(run.step + 1, len(defn.steps)):

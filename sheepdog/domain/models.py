@@ -305,7 +305,9 @@ class LeadContext:
     returning_customer: bool = False
     referral: str | None = None
     voice_examples: tuple[str, ...] = ()  # config examples + learned edits, most recent last
-    visit: str | None = None  # the booked visit, as it is restated: "tomorrow, Thursday 3 December at 9:00 am"
+    visit: str | None = (
+        None  # the booked visit, as it is restated: "tomorrow, Thursday 3 December at 9:00 am"
+    )
 
     @property
     def last_inbound(self) -> str:

@@ -37,7 +37,8 @@ def help_text(command: str = "/sheepdog") -> str:
             f"*{command} metrics [7d|30d|2026-11-01..2026-11-30]* — every metric over the period "
             "(default the last 7 days), against the period before",
             f"*{command} quoted <lead>* — the quote is out: follow-ups switch to the post-quote cadence",
-            f"*{command} visit <lead> [when]* — e.g. `{command} visit 12 thu 9am` (your time zone)",
+            f"*{command} visit <lead> [when|cancel]* — e.g. `{command} visit 12 thu 9am` (your time zone): "
+            "reminders before it; again to move it, `cancel` to call it off",
             f"*{command} won <lead> [amount]* — e.g. `{command} won 12 4500`",
             f"*{command} lost <lead> <reason>* — e.g. `{command} lost #12 chose a competitor`",
             f"*{command} pause <lead>* / *{command} resume <lead>* — stop or restart the follow-ups",

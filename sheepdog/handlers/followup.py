@@ -196,7 +196,9 @@ def on_visit(session: Session, services: Services, lead: Lead, actor: str | None
 
 def cancel_visit(session: Session, services: Services, lead: Lead, actor: str | None) -> bool:
     """The visit was called off: its reminders stop."""
-    return apply(session, services, lead, rules.cancel_visit(run_of(lead), services.cadence(lead.cadence)), actor)
+    return apply(
+        session, services, lead, rules.cancel_visit(run_of(lead), services.cadence(lead.cadence)), actor
+    )
 
 
 def line(services: Services, lead: Lead) -> str | None:

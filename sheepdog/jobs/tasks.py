@@ -202,7 +202,9 @@ def send_outbox(services: Services, outbox_id: int) -> str:
             # send was retried or held up until it was.
             if _reminder_too_late(services, lead, later):
                 row.state, row.last_error = OutboxState.CANCELLED, "quiet hours last until the visit"
-                services.log(s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="quiet hours until the visit")
+                services.log(
+                    s, "touch_withdrawn", lead.id, outbox_id=row.id, reason="quiet hours until the visit"
+                )
                 return "cancelled"
             row.state, row.attempts, row.next_attempt_at = OutboxState.QUEUED, row.attempts - 1, later
             services.log(

@@ -151,7 +151,7 @@ async def test_group_topic_brief_draft_approve_sends_once_and_edits_in_place(
         {"type": "all_private_chats"},
     ]
     assert [c["command"] for c in commands[0].params["commands"]] == [
-        "pipeline", "metrics", "won", "lost", "quoted", "pause", "resume", "was", "help"
+        "pipeline", "metrics", "won", "lost", "quoted", "visit", "pause", "resume", "was", "help"
     ]  # fmt: skip
 
     lead_id, draft_id, cards = await new_lead(rt, tg)
