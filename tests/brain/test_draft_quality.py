@@ -277,7 +277,11 @@ def test_demoting_an_untrusted_opt_out_never_promotes_spam(business: Business) -
     text = "Pls pls find out from aunt nike."
     assert rules.spam_evidence(text) is None
     examples = [("pls pls aunt nike", "opt_out")] * 6 + [("find out", "spam")] * 3
-    examples += [(f"{c.value.replace('_', ' ')} example number {i}", c.value) for i, c in enumerate(Category)]
+    examples += [
+        (f"{c.value.replace('_', ' ')} example {word}", c.value)
+        for c in Category
+        for word in ("one", "two", "three")
+    ]
     model = C.fit([t for t, _ in examples], [c for _, c in examples])
     ranked = sorted(C.Classifier(model=model).predict_proba(text).items(), key=lambda kv: -kv[1])
     assert [c for c, _ in ranked[:2]] == ["opt_out", "spam"]  # the situation the fix is for
