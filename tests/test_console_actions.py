@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from sheepdog.app import Runtime, build_runtime
-from sheepdog.storage.tables import Lead, Message, VoiceExample
+from sheepdog.storage.tables import Event, Lead, Message, VoiceExample
 from tests.conftest import TOKEN, fixture_bytes
 
 
@@ -226,3 +229,71 @@ async def test_a_paused_lead_offers_resume_on_its_draft_and_form_fields_show(
     assert [b["action"] for b in draft["buttons"]] == ["approve", "edit", "resume", "skip"]
     inbound = next(c for c in cards if c["kind"] == "inbound")
     assert ["service", "Heat pump installation"] in inbound["fields"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def l3_both(
+    request: pytest.FixtureRequest, make_settings: Any, aiohttp_client: Any
+) -> AsyncIterator[tuple[Runtime, Any]]:
+    """The l3 app on SQLite, then on PostgreSQL."""
+    over: dict[str, Any] = {"policy": {"first_reply": {"autonomy": "L3"}}}
+    if request.param == "postgresql":
+        over["storage"] = {"url": request.getfixturevalue("pg_url")}
+    runtime = build_runtime(make_settings(**over))
+    client = await aiohttp_client(runtime.app, headers={"Authorization": "Bearer test-console-token"})
+    yield runtime, client
+    runtime.services.db.dispose()
+
+
+async def test_visit_scheduled_takes_the_time_from_the_picker(l3_both: tuple[Runtime, Any]) -> None:
+    """POST /api/leads/{id}/visit {"at": "<datetime-local>"}: the time is read in the business's
+    zone through the same team action as `/sheepdog visit`; empty, unreadable or past is refused
+    and nothing is recorded; the lead's JSON then opens the picker on the booked visit."""
+    runtime, client = l3_both
+    form = json.loads(fixture_bytes("loop", "webform__lead.json"))
+    form["message"] += " Could you come by tomorrow at 10am?"
+    assert (await client.post("/hooks/form", json=form)).status == 200
+    lead_id = (await (await client.get("/api/leads")).json())["leads"][0]["id"]
+    chicago = ZoneInfo("America/Chicago")
+    today = runtime.services.now().astimezone(chicago).date()
+    tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
+
+    thread = await (await client.get(f"/api/leads/{lead_id}")).json()
+    assert thread["visit"] == {
+        "prefill": f"{tomorrow:%Y-%m-%d}T10:00",
+        "day": f"{tomorrow:%Y-%m-%d}",
+        "source": "asked",
+        "tz": "America/Chicago",
+    }
+
+    async def visit(at: Any) -> tuple[int, dict[str, Any]]:
+        resp = await client.post(f"/api/leads/{lead_id}/visit", json={"at": at, "actor": "Ali"})
+        return resp.status, await resp.json()
+
+    assert await visit("") == (
+        400,
+        {"error": "say when the visit is: at, e.g. 2026-12-03T09:00 (the business's time zone)"},
+    )
+    status, said = await visit(f"{yesterday:%Y-%m-%d}T10:00")
+    assert status == 400 and said["error"].startswith(f"{yesterday:%a %d %b} 10:00 has already passed")
+    status, said = await visit("next-ish")
+    assert status == 400 and "is not a day" in said["error"]
+    with runtime.services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.stage != "visit_scheduled" and lead.visit_at is None
+
+    status, said = await visit(f"{tomorrow:%Y-%m-%d}T16:45")
+    booked = datetime.combine(tomorrow, time(16, 45), chicago)
+    assert status == 200 and said["message"].startswith(f"visit {booked:%a %d %b} 16:45"), said
+    await _settle(runtime)
+    with runtime.services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        assert (lead.stage, lead.visit_at) == ("visit_scheduled", booked.astimezone(UTC))
+        (event,) = s.scalars(select(Event).where(Event.kind == "visit_scheduled")).all()
+        assert event.actor == "Ali"
+    thread = await (await client.get(f"/api/leads/{lead_id}")).json()
+    brief = dict(thread["cards"][0]["fields"])
+    assert brief["Stage"] == "visit scheduled" and "16:45" in brief["Visit"]
+    assert (
+        thread["visit"]["prefill"] == f"{tomorrow:%Y-%m-%d}T16:45" and thread["visit"]["source"] == "booked"
+    )

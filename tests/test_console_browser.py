@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sheepdog.app import build_runtime, build_services
 from sheepdog.jobs.queue import InProcessQueue
@@ -161,6 +163,25 @@ async def test_console_on_a_phone_and_a_desktop(
         await approve.tap()
         await expect(draft.locator("[data-status]")).to_contain_text("Approved by Ali · sent", timeout=10_000)
         await expect(draft.locator("button[data-action]")).to_have_count(0)
+        assert await phone.evaluate("window.__sameDocument") is True
+
+        # Visit scheduled on the phone: the phone's own date-and-time input, no wider than the
+        # screen; a time already gone is said in place and nothing changes; a time ahead books it.
+        await phone.locator(".toolbar button[data-action=visit]").tap()
+        when = phone.locator("#visit-form input[type=datetime-local]")
+        await expect(when).to_be_visible()
+        assert await phone.evaluate(WIDER_THAN_THE_VIEWPORT) == []
+        await phone.screenshot(path=str(shots / "console-phone-visit.png"))
+        today = runtime.services.now().astimezone(ZoneInfo("America/Chicago")).date()
+        await when.fill(f"{today - timedelta(days=1):%Y-%m-%d}T10:00")
+        await phone.locator("#visit-save").tap()
+        await expect(phone.locator("#visit-error")).to_contain_text("has already passed")
+        await when.fill(f"{today + timedelta(days=1):%Y-%m-%d}T10:30")
+        await phone.locator("#visit-save").tap()
+        await expect(phone.locator("#visit-form")).to_have_count(0)
+        brief = phone.locator("#thread article.card.brief")
+        await expect(brief).to_contain_text("visit scheduled", timeout=10_000)
+        await expect(brief).to_contain_text("10:30")
         assert await phone.evaluate("window.__sameDocument") is True
         await phone.locator("button.back").tap()
         await expect(phone.locator("#leads")).to_be_visible()

@@ -31,6 +31,7 @@ from sheepdog.bot.slack_blocks import (
     ACTION_PREFIX,
     EDIT_CALLBACK,
     OUTCOME_CALLBACK,
+    VISIT_CALLBACK,
     card_blocks,
     card_text,
     content_hash,
@@ -42,7 +43,7 @@ from sheepdog.config import SlackConfig
 from sheepdog.errors import BadInputError, ConfigError, ForbiddenError, NotFoundError, TransientSendError
 from sheepdog.handlers import commands
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.team_actions import TeamAction, perform
+from sheepdog.handlers.team_actions import NEEDS_TEXT, TeamAction, perform
 from sheepdog.storage.tables import Lead
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,11 @@ class SlackSurface(SlackModals):
         async def on_outcome_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
             await me.on_outcome_submit(services, client, ack, body)
 
-        @app.view_closed(re.compile(f"^({EDIT_CALLBACK}|{OUTCOME_CALLBACK})$"))
+        @app.view(VISIT_CALLBACK)
+        async def on_visit_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await me.on_visit_submit(services, client, ack, body)
+
+        @app.view_closed(re.compile(f"^({EDIT_CALLBACK}|{OUTCOME_CALLBACK}|{VISIT_CALLBACK})$"))
         async def on_modal_closed(ack: AsyncAck) -> None:
             await ack()
 
@@ -260,7 +265,7 @@ class SlackSurface(SlackModals):
         except ValueError:
             log.warning("Slack button %s with a value that is not an id: %r", name, action.get("value"))
             return
-        if name in ("edit", "won", "lost"):
+        if name in NEEDS_TEXT:  # Edit, Won, Lost, Visit scheduled: a modal asks first
             await self.open_modal(services, client, respond, body, name, target)
             return
         result = await self.act(services, client, user_id, name, target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import date, time
 from typing import Any
 
 from sheepdog.bot.cards import Button, Card
@@ -19,6 +20,9 @@ EDIT_CALLBACK = "sheepdog_edit"  # callback_id of the edit modal
 EDIT_BLOCK, EDIT_ACTION = "draft", "text"  # where the modal's text input lives in view.state
 OUTCOME_CALLBACK = "sheepdog_outcome"  # callback_id of the Won (amount) / Lost (reason) modal
 OUTCOME_BLOCK, OUTCOME_ACTION = "outcome", "text"
+VISIT_CALLBACK = "sheepdog_visit"  # callback_id of the Visit scheduled modal (a date and a time)
+VISIT_DATE_BLOCK, VISIT_DATE_ACTION = "visit_date", "date"
+VISIT_TIME_BLOCK, VISIT_TIME_ACTION = "visit_time", "time"
 MAX_TEXT = 2900  # under Slack's 3,000-character section limit, room for a suffix
 MAX_FIELDS = 10
 MAX_INPUT = 3000  # a plain_text_input's max_length (and so its initial_value) in Slack
@@ -208,5 +212,62 @@ def outcome_modal(kind: str, lead_id: int, title: str, currency: str) -> dict[st
                 "hint": {"type": "plain_text", "text": hint},
                 "element": {"type": "plain_text_input", "action_id": OUTCOME_ACTION, "max_length": 500},
             },
+        ],
+    }
+
+
+def visit_modal(
+    lead_id: int,
+    title: str,
+    tz: str,
+    day: date | None = None,
+    at: time | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Visit scheduled asks when: a date picker and a time picker (native pickers on a phone),
+    both required, read in the business's zone `tz` (the time picker is told so). `day` / `at`
+    prefill them: `source` "booked" (the visit being moved) or "asked" (what the customer asked for)."""
+    day_picker: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": VISIT_DATE_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Pick a day"},
+    }
+    time_picker: dict[str, Any] = {
+        "type": "timepicker",
+        "action_id": VISIT_TIME_ACTION,
+        "timezone": tz,
+        "placeholder": {"type": "plain_text", "text": "Pick a time"},
+    }
+    if day is not None:
+        day_picker["initial_date"] = day.isoformat()
+    if at is not None:
+        time_picker["initial_time"] = f"{at:%H:%M}"
+    context = f"Times are {tz}. The customer is reminded before the visit."
+    if source == "asked" and day is not None:
+        context = f"Prefilled with what the customer asked for. {context}"
+    elif source == "booked":
+        context = f"The visit is booked then: pick the new time to move it. {context}"
+    return {
+        "type": "modal",
+        "callback_id": VISIT_CALLBACK,
+        "private_metadata": json.dumps({"lead_id": lead_id}),
+        "title": {"type": "plain_text", "text": "Visit scheduled"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(_clip(escape(f"Lead #{lead_id}: {title}"), 2000))},
+            {
+                "type": "input",
+                "block_id": VISIT_DATE_BLOCK,
+                "label": {"type": "plain_text", "text": "Day of the visit"},
+                "element": day_picker,
+            },
+            {
+                "type": "input",
+                "block_id": VISIT_TIME_BLOCK,
+                "label": {"type": "plain_text", "text": "Time"},
+                "element": time_picker,
+            },
+            {"type": "context", "elements": [_mrkdwn(escape(context))]},
         ],
     }

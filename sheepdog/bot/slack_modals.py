@@ -1,6 +1,7 @@
-"""Slack modals: Edit (the draft's text) and Won / Lost (the amount, the reason). A modal's
-submission is answered in the modal when it cannot be done (empty, already decided, not an
-amount); otherwise it becomes a TeamAction like any button."""
+"""Slack modals: Edit (the draft's text), Won / Lost (the amount, the reason) and Visit scheduled
+(a date and a time picker). A modal's submission is answered in the modal when it cannot be done
+(empty, already decided, not an amount, a time already gone); otherwise it becomes a TeamAction
+like any button."""
 
 from __future__ import annotations
 
@@ -17,14 +18,19 @@ from sheepdog.bot.slack_blocks import (
     EDIT_BLOCK,
     OUTCOME_ACTION,
     OUTCOME_BLOCK,
+    VISIT_DATE_ACTION,
+    VISIT_DATE_BLOCK,
+    VISIT_TIME_ACTION,
+    VISIT_TIME_BLOCK,
     edit_modal,
     outcome_modal,
+    visit_modal,
 )
 from sheepdog.bot.slack_members import SlackMembers
 from sheepdog.errors import BadInputError
 from sheepdog.handlers import actions
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.team_actions import TeamAction, draft_to_edit, perform
+from sheepdog.handlers.team_actions import TeamAction, check_when, draft_to_edit, perform, visit_prefill
 from sheepdog.storage.tables import Lead
 
 
@@ -46,7 +52,8 @@ class SlackModals(SlackMembers):
         name: str,
         target: int,
     ) -> None:
-        """Edit opens the draft's text (or says why not: already decided); Won and Lost ask first."""
+        """Edit opens the draft's text (or says why not: already decided); Won and Lost ask first;
+        Visit scheduled asks when (prefilled with the booked visit or the customer's asked time)."""
         user_id = body["user"]["id"]
         if name == "edit":
             body_text, decided = await asyncio.to_thread(draft_to_edit, services, target)
@@ -58,7 +65,12 @@ class SlackModals(SlackMembers):
             await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(target, body_text, meta))
             return
         title = await asyncio.to_thread(_lead_title, services, target)
-        modal = outcome_modal(name, target, title, services.business.currency)
+        if name == "visit_scheduled":
+            pre = await asyncio.to_thread(visit_prefill, services, target)
+            tz = services.business.timezone
+            modal = visit_modal(target, title, tz, pre.day, pre.at, pre.source)
+        else:
+            modal = outcome_modal(name, target, title, services.business.currency)
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     async def on_edit_submit(
@@ -110,10 +122,37 @@ class SlackModals(SlackMembers):
         if not result.ok:
             await self.tell(client, user_id, f"Nothing changed: {result.message}.")
 
+    async def on_visit_submit(
+        self, services: Services, client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]
+    ) -> None:
+        """The visit's day and time, read in the business's zone: a time already gone (or one the
+        clocks skip) is said in the modal and nothing is recorded; else the same team action as
+        `/sheepdog visit 12 …`: the stage, the time, its reminders, the card updated."""
+        view, user_id = body["view"], body["user"]["id"]
+        lead_id = int(json.loads(view.get("private_metadata") or "{}").get("lead_id") or 0)
+        day = _modal_value(view, VISIT_DATE_BLOCK, VISIT_DATE_ACTION, "selected_date")
+        at = _modal_value(view, VISIT_TIME_BLOCK, VISIT_TIME_ACTION, "selected_time")
+        if not day or not at:
+            missing = VISIT_DATE_BLOCK if not day else VISIT_TIME_BLOCK
+            await ack(response_action="errors", errors={missing: "Pick the day and the time of the visit."})
+            return
+        when = f"{day} {at}"
+        if why := check_when(services, when):
+            await ack(response_action="errors", errors={VISIT_TIME_BLOCK: f"{why[:1].upper()}{why[1:]}."})
+            return
+        await ack()
+        if not await self.may_act(client, user_id):
+            await self.refuse(services, client, user_id, "change a lead's stage")
+            return
+        result = await self.act(services, client, user_id, "visit_scheduled", lead_id, when)
+        if not result.ok:
+            await self.tell(client, user_id, f"Nothing changed: {result.message}.")
 
-def _modal_value(view: dict[str, Any], block: str, action: str) -> str:
+
+def _modal_value(view: dict[str, Any], block: str, action: str, key: str = "value") -> str:
+    """An input's value in view.state: `value` for text, `selected_date` / `selected_time` for pickers."""
     values = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    return str((values.get(action) or {}).get("value") or "").strip()
+    return str((values.get(action) or {}).get(key) or "").strip()
 
 
 def _lead_title(services: Services, lead_id: int) -> str:

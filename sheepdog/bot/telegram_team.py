@@ -6,7 +6,8 @@
   brief. A reply in a lead's topic goes to the customer; one starting with the note marker stays
   internal. Reacting with the claim emoji on a lead's card claims it.
 - The owner's private chat: every draft that waits, with its keyboard (the approval queue).
-- Edit, Won and Lost ask first with a ForceReply prompt; an edit is shown back before it is sent.
+- Edit, Won, Lost and Visit scheduled ask first with a ForceReply prompt; an edit is shown back
+  before it is sent; a visit time that cannot be taken (gone, unclear) is asked again.
 
 This module takes the updates: an adapter only. python-telegram-bot's Bot speaks the Bot API
 (base_url points it at a local server in tests); each update becomes a TeamAction for
@@ -48,7 +49,7 @@ from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError, Transi
 from sheepdog.handlers import commands
 from sheepdog.handlers.actions import ActionResult
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.team_actions import TeamAction, draft_to_edit, perform
+from sheepdog.handlers.team_actions import NEEDS_TEXT, TeamAction, draft_to_edit, perform, visit_prefill
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -221,7 +222,7 @@ class TelegramTeamSurface(TelegramCards):
                     parse_mode=ParseMode.HTML,
                 )
             return said
-        if kind in ("edit", "won", "lost"):
+        if kind in NEEDS_TEXT:  # Edit, Won, Lost, Visit scheduled: a ForceReply asks first
             return await self._prompt(services, user, chat, thread, kind, target)
         result = await perform(services, TeamAction(kind, target, _name(user), "", SURFACE))
         return (
@@ -231,11 +232,37 @@ class TelegramTeamSurface(TelegramCards):
         )
 
     async def _prompt(
-        self, services: Services, user: dict[str, Any], chat: int, thread: int | None, kind: str, target: int
+        self,
+        services: Services,
+        user: dict[str, Any],
+        chat: int,
+        thread: int | None,
+        kind: str,
+        target: int,
+        why: str = "",
+        reply_to: int | None = None,
     ) -> str:
-        """Edit, Won and Lost ask first: a ForceReply addressed to whoever pressed the button."""
+        """Edit, Won, Lost and Visit scheduled ask first: a ForceReply addressed to whoever pressed
+        the button (`why`: the previous answer could not be taken, and this asks again)."""
         who = render.mention(int(user["id"]), _name(user))
-        if kind == "edit":
+        if kind == "visit_scheduled":
+            lead_id = target
+            pre = await asyncio.to_thread(visit_prefill, services, target)
+            tz = services.business.timezone
+            asked = ""
+            if pre.source == "booked" and pre.day is not None and pre.at is not None:
+                asked = f"It is booked for {pre.day:%a %d %b} {pre.at:%H:%M}. "
+            elif pre.source == "asked" and pre.day is not None:
+                asked = f"The customer asked for {pre.day:%a %d %b}{f' {pre.at:%H:%M}' if pre.at else ''}. "
+            again = f"Not recorded: {render.esc(why)}.\n" if why else ""
+            text = (
+                f"{again}{who}, when is the visit for lead #{target}? Reply to this message with the day "
+                f"and time, e.g. <code>thu 9am</code>, <code>tomorrow 14:30</code> or "
+                f"<code>2026-12-03 9:00</code> ({render.esc(tz)} time). {render.esc(asked)}"
+                "The customer is reminded before it."
+            )
+            placeholder = "thu 9am"
+        elif kind == "edit":
             body, decided = await asyncio.to_thread(draft_to_edit, services, target)
             if body is None:
                 return f"Nothing to edit: {decided}."
@@ -257,6 +284,9 @@ class TelegramTeamSurface(TelegramCards):
             parse_mode=ParseMode.HTML,
             message_thread_id=thread,
             reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder),
+            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None,
         )
         key = f"{chat}:{sent.message_id}"
         await asyncio.to_thread(
@@ -348,6 +378,11 @@ class TelegramTeamSurface(TelegramCards):
             )
             return
         result = await perform(services, TeamAction(kind, target, _name(user), text, SURFACE))
+        if kind == "visit_scheduled" and not result.ok and "already booked" not in result.message:
+            # Gone, unclear or not a time: asked again, nothing guessed. The first prompt stays
+            # answerable (a reply to it must never go to the customer).
+            await self._prompt(services, user, chat, thread, kind, target, result.message, msg["message_id"])
+            return
         if result.ok or "already" in result.message:
             await asyncio.to_thread(self.thread.take, services, prompt.message_key)
         said = (

@@ -188,7 +188,7 @@ _PAST_CONTEXT = re.compile(
 _PAST_WINDOW_DAYS = 183  # a month-day earlier this year within this many days is past, else next year's
 
 
-def _calendar_date(piece: str, today: date) -> date | None:
+def calendar_date(piece: str, today: date) -> date | None:
     """The calendar date a month-day piece names ('Dec 3', '3rd of December', '12/3', '12/3/2026')."""
     low = piece.lower()
     m = re.search(r"(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?", low)
@@ -219,7 +219,7 @@ def is_past(piece: str, now: datetime | date | None) -> bool:
     if now is None:
         return False
     today = now.date() if isinstance(now, datetime) else now
-    when = _calendar_date(piece, today)
+    when = calendar_date(piece, today)
     return when is not None and when < today
 
 

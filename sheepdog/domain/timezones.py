@@ -5,11 +5,13 @@ not a zone). Quiet hours are theirs once we know it (domain.cadence.Window)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
+
+from sheepdog.domain.extract import calendar_date
 
 RANK = {"form": 3, "phone": 2, "email date": 1}
 """A zone from a stronger source replaces one from a weaker; never the other way round."""
@@ -127,10 +129,19 @@ DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$", re.IGNORECASE)
 
 
+_PICKED = re.compile(r"^(\d{4}-\d{2}-\d{2})[t ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?$", re.IGNORECASE)
+"""What a date-and-time picker sends: '2026-12-03T09:00' (datetime-local), '2026-12-03 09:00'."""
+
+
 def parse_when(text: str, now: datetime, tz: str) -> datetime:
-    """'thu 9am', 'tomorrow 14:30', 'today 3pm', '2026-12-03 9:00' in the business's zone → an
-    aware UTC datetime in the future. A weekday means its next occurrence (today if the time is
-    still ahead). Raises ValueError with what was not understood."""
+    """'thu 9am', 'tomorrow 14:30', 'today 3pm', '2026-12-03 9:00', '2026-12-03T09:00' (a picker)
+    in the business's zone → an aware UTC datetime in the future. A weekday means its next
+    occurrence (today if the time is still ahead). Never a guess: a day without a time, an hour
+    that could be morning or evening ('thu 9') and a time the clock change skips or repeats are
+    refused like what is not understood, with a ValueError that says what to give instead."""
+    text = text.strip()
+    if picked := _PICKED.match(text):
+        text = f"{picked.group(1)} {picked.group(2)}"
     words = text.lower().replace(",", " ").split()
     if not words:
         raise ValueError("say when, e.g. 'thu 9am' or 'tomorrow 14:30'")
@@ -139,7 +150,6 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
     day_word, time_words = words[0], " ".join(words[1:])
     if _TIME.match(day_word.replace(" ", "")) and not time_words:  # just a time: today, else tomorrow
         day_word, time_words = "", day_word
-    hour, minute = _clock(time_words) if time_words else (9, 0)
     if day_word in ("", "today"):
         day = local_now.date()
     elif day_word == "tomorrow":
@@ -154,6 +164,9 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
             raise ValueError(
                 f"{day_word!r} is not a day (give mon…sun, today, tomorrow or 2026-12-03)"
             ) from None
+    if not time_words:  # a day alone: the time is not guessed
+        raise ValueError(f"at what time on {day_word!r}? e.g. '{day_word} 9am' or '{day_word} 14:30'")
+    hour, minute = _clock(time_words)
     at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
     if at <= local_now and day_word[:3] in WEEKDAYS:
         at = datetime.combine(day + timedelta(days=7), at.timetz())
@@ -161,6 +174,10 @@ def parse_when(text: str, now: datetime, tz: str) -> datetime:
         at = datetime.combine(day + timedelta(days=1), at.timetz())
     if at <= local_now:
         raise ValueError(f"{at:%a %d %b %H:%M} has already passed")
+    if at.utcoffset() != at.replace(fold=1).utcoffset():  # the clocks change at that hour
+        raise ValueError(
+            f"{at:%a %d %b %H:%M} is skipped or happens twice when the clocks change; pick another time"
+        )
     return at.astimezone(UTC)
 
 
@@ -169,6 +186,8 @@ def _clock(text: str) -> tuple[int, int]:
     if not m:
         raise ValueError(f"{text!r} is not a time (e.g. 9am, 9:30am, 14:30)")
     hour, minute, half = int(m.group(1)), int(m.group(2) or 0), (m.group(3) or "").replace(".", "")
+    if not half and m.group(2) is None and 1 <= hour <= 12:
+        raise ValueError(f"{text!r} could be morning or evening: say {hour}am or {hour}pm (or {hour:02d}:00)")
     if half:
         if not 1 <= hour <= 12:
             raise ValueError(f"{text!r} is not a time")
@@ -176,3 +195,53 @@ def _clock(text: str) -> tuple[int, int]:
     if hour > 23 or minute > 59:
         raise ValueError(f"{text!r} is not a time")
     return hour, minute
+
+
+_ASKED_DAY = re.compile(
+    r"\b(today|tonight|tomorrow)\b|\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b", re.IGNORECASE
+)
+_ASKED_CLOCK = re.compile(
+    r"\b(\d{1,2})(?::(\d{2}))?\s?(am|pm|a\.m\.|p\.m\.)|\b(\d{1,2}):(\d{2})\b|\b(noon|midday)\b", re.IGNORECASE
+)
+_ASKED_RANGE = re.compile(r"\d\s?(?:-|–|—|to|till|until|and)\s?\d", re.IGNORECASE)
+
+
+def suggested_visit(asked: str | None, now: datetime, tz: str) -> tuple[date | None, time | None]:
+    """The day and time a lead asked for ('Friday at 10am', 'Thursday Dec 3', 'tomorrow 14:30'),
+    to prefill a visit picker in the business's zone: only what is still ahead. A time is given
+    only when it is plain (9am, 14:30, noon); a window ('8–11') or a bare '10' leaves it empty for
+    the team to pick, and a day already gone gives nothing."""
+    if not asked:
+        return None, None
+    zone = ZoneInfo(tz)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    day, on = None, calendar_date(asked, today)  # 'Dec 3', '12/3'
+    if m := _ASKED_DAY.search(asked):
+        word = m.group(0).lower()
+        if m.group(1):
+            day = today + timedelta(days=1 if word == "tomorrow" else 0)
+        elif DAY_NAMES[(i := WEEKDAYS.index(word[:3]))].startswith(word):  # not 'sunny', 'monitor'
+            ahead = (i - today.weekday()) % 7 or (7 if asked[: m.start()].lower().endswith("next ") else 0)
+            # 'Thursday Dec 3': the date, when it is that weekday; else the weekday's next date
+            day = on if on is not None and on.weekday() == i else today + timedelta(days=ahead)
+    if day is None:
+        day = on
+    if day is None or day < today:
+        return None, None
+    clock = _ASKED_CLOCK.search(asked)
+    at: time | None = None
+    if clock is not None and not _ASKED_RANGE.search(asked):
+        if clock.group(6):
+            at = time(12, 0)
+        elif clock.group(4):
+            hour, minute = int(clock.group(4)), int(clock.group(5))
+            at = time(hour, minute) if hour <= 23 and minute <= 59 else None
+        else:
+            hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+            if 1 <= hour <= 12 and minute <= 59:
+                pm = clock.group(3).lower().startswith("p")
+                at = time(hour % 12 + (12 if pm else 0), minute)
+    if at is not None and datetime.combine(day, at, zone) <= local_now:
+        return (None, None) if day == today else (day, None)
+    return day, at

@@ -12,14 +12,18 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from sheepdog.domain.models import Category, Stage
-from sheepdog.domain.timezones import parse_when
+from sheepdog.domain.timezones import parse_when, suggested_visit
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.actions import ActionResult
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Draft
+from sheepdog.storage.tables import Draft, Lead, Message
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ def _visit(services: Services, a: TeamAction) -> ActionResult:
     try:
         at = parse_when(a.text, services.now(), services.business.timezone)
     except ValueError as exc:
-        raise BadInputError(f"{exc}; e.g. 'visit 12 thu 9am'") from None
+        raise BadInputError(f"{exc}; e.g. 'thu 9am' or 'tomorrow 14:30'") from None
     return actions.visit(services, a.target, a.actor, at)
 
 
@@ -129,8 +133,9 @@ DRAFT_KINDS = frozenset({"approve", "edit", "skip"})
 """Kinds whose target is a draft; a surface's button for them carries the draft id."""
 STAGE_KINDS = ("visit_scheduled", "quoted", "won", "lost")
 """The stage buttons, in the order surfaces show them."""
-NEEDS_TEXT = {"won": "amount", "lost": "reason", "edit": "text"}
-"""Buttons that ask for a text first (a modal in Slack, a ForceReply in Telegram)."""
+NEEDS_TEXT = {"won": "amount", "lost": "reason", "edit": "text", "visit_scheduled": "when"}
+"""Buttons that ask for a text first (a modal in Slack, a ForceReply in Telegram, an input in the
+console). Visit scheduled asks for the visit's time: its reminders are timed back from it."""
 
 
 def dispatch(services: Services, action: TeamAction) -> ActionResult:
@@ -184,3 +189,49 @@ def draft_lead(services: Services, draft_id: int) -> int | None:
     with services.db.session() as s:
         draft = s.get(Draft, draft_id)
         return draft.lead_id if draft is not None else None
+
+
+def check_when(services: Services, text: str) -> str | None:
+    """Why a visit time cannot be taken ('… has already passed', '9 could be morning or evening'),
+    or None: what the Slack modal says in place before it closes; the action itself reads the
+    same text again with the same parser."""
+    try:
+        parse_when(text, services.now(), services.business.timezone)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True)
+class VisitPrefill:
+    """What a visit picker opens on (local day and time in the business's zone) and why."""
+
+    day: date | None = None
+    at: time | None = None
+    source: str | None = None  # "booked" (the visit being moved), "asked" (the customer's), None
+
+
+def visit_prefill(services: Services, lead_id: int) -> VisitPrefill:
+    """What a visit picker opens on, in the business's zone: the booked visit when it is still
+    ahead (moving it), else the day and time the customer asked for (the newest inbound message's
+    triage) when still ahead, else nothing (the team picks)."""
+    zone, now = services.business.timezone, services.now()
+    with services.db.session() as s:
+        lead = s.get(Lead, lead_id)
+        if lead is None:
+            return VisitPrefill()
+        if lead.visit_at is not None and lead.visit_at > now:
+            booked = lead.visit_at.astimezone(ZoneInfo(zone))
+            return VisitPrefill(booked.date(), booked.time().replace(second=0, microsecond=0), "booked")
+        triages = s.scalars(
+            select(Message.triage)
+            .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
+            .order_by(Message.id.desc())
+            .limit(20)
+        )
+        for triage in triages:
+            asked = ((triage or {}).get("extracted") or {}).get("requested_time")
+            if asked:
+                day, at = suggested_visit(str(asked), now, zone)
+                return VisitPrefill(day, at, "asked" if day is not None else None)
+    return VisitPrefill()

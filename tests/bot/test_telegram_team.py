@@ -9,7 +9,9 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -816,3 +818,79 @@ async def test_a_short_429_on_close_is_waited_out(rt: tuple[Runtime, Any], tg: F
     await settle(runtime)
     thread = int(root.thread_ref or 0)
     assert topic_calls(tg) == [("closeForumTopic!429", GROUP, thread), ("closeForumTopic", GROUP, thread)]
+
+
+async def test_visit_scheduled_asks_when_and_asks_again_rather_than_guess(
+    on_both: Any, tg: FakeTelegram, aiohttp_client: Any
+) -> None:
+    """The button asks "When is the visit?" with a ForceReply; an hour that could be morning or
+    evening and a time already gone are asked again (nothing recorded); a clear time books the
+    visit through the same team action as /visit, by the member, and the brief says so in place."""
+    runtime, client = await start(team_settings(on_both, tg), aiohttp_client)
+    try:
+        lead_id, draft_id, cards = await new_lead((runtime, client), tg)
+        root = cards[f"brief:{lead_id}"]
+        chicago = ZoneInfo("America/Chicago")
+        today = runtime.services.now().astimezone(chicago).date()
+        yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
+
+        before = len(tg.calls)
+        await post(client, press(f"sd:visit_scheduled:{lead_id}", cards[f"draft:{draft_id}"]))
+        assert tg.methods(since=before) == ["sendMessage", "answerCallbackQuery"]
+        ((prompt,), (answered,)) = (
+            tg.made("sendMessage", since=before),
+            tg.made("answerCallbackQuery", since=before),
+        )
+        assert answered.params["text"] == "Reply to my message."
+        assert prompt.params["reply_markup"] == {
+            "force_reply": True,
+            "selective": True,
+            "input_field_placeholder": "thu 9am",
+        }
+        assert int(prompt.params["message_thread_id"]) == int(root.thread_ref or 0)
+        assert prompt.params["text"] == (
+            f'<a href="tg://user?id={DANA}">Dana</a>, when is the visit for lead #{lead_id}? Reply to '
+            "this message with the day and time, e.g. <code>thu 9am</code>, <code>tomorrow 14:30</code> "
+            "or <code>2026-12-03 9:00</code> (America/Chicago time). The customer is reminded before it."
+        )
+
+        async def answer(text: str, to: Any) -> Any:
+            """Reply to a prompt; the one message Sheepdog sends back."""
+            before = len(tg.calls)
+            await post(client, in_topic(text, root, reply_to=_sent_id(to)))
+            await settle(runtime)
+            said = tg.made("sendMessage", since=before)
+            assert len(said) == 1, [c.params["text"] for c in said]
+            return said[0]
+
+        again = await answer("thu 9", prompt)
+        assert again.params["reply_markup"]["force_reply"] is True
+        assert again.params["text"].startswith(
+            "Not recorded: '9' could be morning or evening: say 9am or 9pm (or 09:00); "
+            "e.g. 'thu 9am' or 'tomorrow 14:30'.\n"
+        ), again.params["text"]
+        assert f"when is the visit for lead #{lead_id}?" in again.params["text"]
+        gone = await answer(f"{yesterday:%Y-%m-%d} 10:00", again)
+        assert f"Not recorded: {yesterday:%a %d %b} 10:00 has already passed" in gone.params["text"]
+        with runtime.services.db.session() as s:
+            lead = s.get(Lead, lead_id)
+            assert lead.stage != "visit_scheduled" and lead.visit_at is None
+            assert not s.scalars(select(Event).where(Event.kind == "visit_scheduled")).all()
+
+        before = len(tg.calls)
+        done = await answer("tomorrow 2:30pm", gone)
+        booked = datetime.combine(tomorrow, time(14, 30), chicago)
+        assert done.params["text"].startswith(f"Lead #{lead_id}: visit {booked:%a %d %b} 14:30")
+        with runtime.services.db.session() as s:
+            lead = s.get(Lead, lead_id)
+            assert (lead.stage, lead.visit_at) == ("visit_scheduled", booked.astimezone(UTC))
+            (event,) = s.scalars(select(Event).where(Event.kind == "visit_scheduled")).all()
+            assert event.actor == "Dana LastName"  # who answered, as the fixture names them
+        brief = [
+            c
+            for c in tg.made("editMessageText", since=before)
+            if int(c.params["message_id"]) == int(root.ref or 0)
+        ]
+        assert brief and "visit scheduled" in brief[-1].params["text"] and "14:30" in brief[-1].params["text"]
+    finally:
+        runtime.services.db.dispose()

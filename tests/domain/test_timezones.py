@@ -3,6 +3,7 @@ and the times people type for a visit ('thu 9am')."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -100,6 +101,9 @@ def test_a_stronger_source_wins_and_a_weaker_never_replaces_it() -> None:
         ("tue 9am", "2026-12-01 09:00"),  # Tuesday 9:00 has passed today: next week's
         ("2026-12-03 9:00", "2026-12-03 09:00"),
         ("9pm", "2026-11-24 21:00"),
+        ("thu 14", "2026-11-26 14:00"),  # past 12 without am/pm: only the afternoon
+        ("2026-12-03T09:00", "2026-12-03 09:00"),  # a datetime-local input
+        ("2026-12-03 16:45", "2026-12-03 16:45"),  # Slack's date and time pickers
     ],
 )
 def test_visit_times_are_read_in_the_business_zone(words: str, local: str) -> None:
@@ -107,7 +111,48 @@ def test_visit_times_are_read_in_the_business_zone(words: str, local: str) -> No
     assert at.tzinfo == UTC and at.astimezone(ZoneInfo("America/Chicago")).strftime("%Y-%m-%d %H:%M") == local
 
 
-@pytest.mark.parametrize("words", ["someday 9am", "thu 25pm", "today 8am", "", "thumb 9am"])
-def test_unreadable_visit_times_are_refused(words: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("someday 9am", "'someday' is not a day"),
+        ("thu 25pm", "'25pm' is not a time"),
+        ("today 8am", "Tue 24 Nov 08:00 has already passed"),
+        ("2026-11-23T10:00", "Mon 23 Nov 10:00 has already passed"),
+        ("", "say when"),
+        ("thumb 9am", "'thumb' is not a day"),
+        # never a guess: a day alone, an hour that could be either, a time the clocks skip or repeat
+        ("thu", "at what time on 'thu'?"),
+        ("tomorrow", "at what time on 'tomorrow'?"),
+        ("thu 9", "'9' could be morning or evening: say 9am or 9pm (or 09:00)"),
+        ("12", "'12' could be morning or evening"),
+        ("2027-03-14 02:30", "Sun 14 Mar 02:30 is skipped or happens twice when the clocks change"),
+        ("2027-11-07 01:30", "Sun 07 Nov 01:30 is skipped or happens twice when the clocks change"),
+    ],
+)
+def test_unreadable_unclear_or_past_visit_times_are_refused(words: str, said: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(said)):
         timezones.parse_when(words, NOV, "America/Chicago")
+
+
+@pytest.mark.parametrize(
+    ("asked", "day", "at"),
+    [
+        ("Friday at 10am", "2026-11-27", "10:00"),
+        ("tomorrow 14:30", "2026-11-25", "14:30"),
+        ("Thursday Dec 3, 8–11", "2026-12-03", None),  # a window: the team picks the time
+        ("Dec 3 at noon", "2026-12-03", "12:00"),
+        ("Monday morning", "2026-11-30", None),
+        ("next Tuesday 2pm", "2026-12-01", "14:00"),
+        ("Tuesday 2pm", "2026-11-24", "14:00"),  # today, still ahead
+        ("Friday at 10", "2026-11-27", None),  # 10 in the morning or the evening: not guessed
+        ("today 9am", None, None),  # already gone (Tue 10:00 in Chicago)
+        ("Nov 20", None, None),
+        ("sunny afternoons", None, None),
+        (None, None, None),
+    ],
+)
+def test_the_time_a_customer_asked_for_prefills_a_visit_picker_only_when_ahead(
+    asked: str | None, day: str | None, at: str | None
+) -> None:
+    got_day, got_at = timezones.suggested_visit(asked, NOV, "America/Chicago")
+    assert (str(got_day) if got_day else None, f"{got_at:%H:%M}" if got_at else None) == (day, at)

@@ -29,7 +29,7 @@ from sheepdog.domain.models import Category, Stage
 from sheepdog.errors import BadInputError, ForbiddenError, NotFoundError
 from sheepdog.handlers import actions, commands, privacy
 from sheepdog.handlers.context import Services
-from sheepdog.handlers.team_actions import TeamAction, dispatch
+from sheepdog.handlers.team_actions import TeamAction, dispatch, visit_prefill
 from sheepdog.storage.tables import Event, SinkMail
 
 COOKIE = "sheepdog_token"
@@ -150,7 +150,16 @@ async def get_lead(request: web.Request) -> web.Response:
             if not rows:
                 return None
             cards = lead_cards(s, lead_id, tz, services.settings)
-            return {"lead": rows[0], "cards": [c.as_json() for c in cards]}
+        pre = visit_prefill(services, lead_id)
+        local = f"{pre.day:%Y-%m-%d}T{pre.at:%H:%M}" if pre.day and pre.at else None
+        # The Visit scheduled input opens on the booked visit or the customer's asked time.
+        visit = {
+            "prefill": local,
+            "day": f"{pre.day:%Y-%m-%d}" if pre.day else None,
+            "source": pre.source,
+            "tz": tz,
+        }
+        return {"lead": rows[0], "cards": [c.as_json() for c in cards], "visit": visit}
 
     data = await _run(load)
     if data is None:
@@ -182,6 +191,7 @@ LEAD_ACTIONS = {
     "reply": ("reply", "text"),
     "note": ("note", "text"),
     "stage": ("stage", "stage"),
+    "visit": ("visit_scheduled", "at"),  # {"at": "2026-12-03T09:00"}: the business's zone
     "won": ("won", "amount"),
     "lost": ("lost", "reason"),
 }
@@ -208,6 +218,8 @@ async def lead_action(request: web.Request) -> web.Response:
     text = "" if value is None else str(value)
     if name == "stage" and text not in {s.value for s in Stage}:
         return json_error(400, f"stage must be one of {', '.join(s.value for s in Stage)}")
+    if name == "visit" and not text.strip():  # the button books a time; the stage alone is "stage"
+        return json_error(400, "say when the visit is: at, e.g. 2026-12-03T09:00 (the business's time zone)")
     action = TeamAction(kind, lead_id, _actor(request, body), text, "console")
     return _result(await _run(dispatch, services, action))
 

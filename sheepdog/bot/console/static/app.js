@@ -124,16 +124,44 @@ function composer(leadId) {
   return el("div", { class: "composer" }, area, el("div", { class: "row" }, send, el("label", {}, noteBox, " internal note (never sent)")));
 }
 
-function toolbar(lead) {
+function toolbar(lead, visit) {
   const b = (label, action, body) => el("button", { class: "act", onclick: async () => {
     const r = await api(`/api/leads/${lead.id}/${action}`, body ? body() : {}); if (r.ok) { toast(r.message); refreshThread(); }
   } }, label);
-  return el("div", { class: "toolbar" },
+  const bar = el("div", { class: "toolbar" },
     lead.owner === actor() ? b("Release", "unclaim") : b("✋ Claim", "claim"),
-    b("Visit scheduled", "stage", () => ({ stage: "visit_scheduled" })),
+    el("button", { class: "act", "data-action": "visit", onclick: () => {
+      const open = $("#visit-form");
+      if (open) { $("#visit-at").focus(); return; }
+      bar.after(visitForm(lead, visit || {})); $("#visit-at").focus();
+    } }, "Visit scheduled…"),
     b("Quoted", "stage", () => ({ stage: "quoted" })),
     b("Won…", "won", () => ({ amount: prompt("Value won (optional)") || "" })),
     b("Lost…", "lost", () => ({ reason: prompt("Why was it lost?") || "" })));
+  return bar;
+}
+
+// Visit scheduled asks when (the phone's own date-and-time picker), in the business's zone: the
+// reminders to the customer are timed back from it. A time already gone is refused by the server
+// and said here; nothing is recorded then.
+function visitForm(lead, visit) {
+  const input = el("input", { type: "datetime-local", id: "visit-at", required: "", value: visit.prefill || null });
+  const said = el("p", { class: "error", role: "alert", id: "visit-error" });
+  const why = visit.source === "asked" ? (visit.prefill ? " Prefilled with the time the customer asked for."
+      : visit.day ? ` The customer asked for ${visit.day}: pick the time.` : "")
+    : visit.source === "booked" ? " This is the visit booked now: change it to move the visit." : "";
+  const form = el("form", { class: "visit-form", id: "visit-form", onsubmit: async (e) => {
+    e.preventDefault(); said.textContent = "";
+    if (!input.value) { said.textContent = "Pick the day and the time of the visit."; input.focus(); return; }
+    const r = await api(`/api/leads/${lead.id}/visit`, { at: input.value });
+    if (r.ok) { form.remove(); toast(r.message); refreshThread(); }
+    else said.textContent = r.error || r.message || "Not recorded.";
+  } },
+    el("label", { for: "visit-at" }, "When is the visit?"), input,
+    el("div", { class: "status" }, `${visit.tz || "The business's"} time.${why} The customer is reminded before it.`), said,
+    el("div", { class: "buttons" }, el("button", { class: "act primary", type: "submit", id: "visit-save" }, "Save visit"),
+      el("button", { class: "act", type: "button", onclick: () => form.remove() }, "Cancel")));
+  return form;
 }
 
 async function openLead(id, push = true) {
@@ -167,7 +195,7 @@ function threadNodes(data) {
   const top = waiting ? [renderCard(waiting, waiting === pending), asked ? renderCard(asked) : null] : [];
   const rest = cards.filter(c => c !== waiting && c !== asked).map(c => renderCard(c));
   document.body.classList.toggle("has-bar", Boolean(pending));
-  return [head, ...top, toolbar(data.lead), waiting ? el("div", { class: "earlier" }, "Earlier") : null, ...rest, composer(data.lead.id)].filter(Boolean);
+  return [head, ...top, toolbar(data.lead, data.visit), waiting ? el("div", { class: "earlier" }, "Earlier") : null, ...rest, composer(data.lead.id)].filter(Boolean);
 }
 
 async function refreshThread() {
@@ -177,7 +205,7 @@ async function refreshThread() {
   const box = $("#thread");
   const typing = $("#compose") ? $("#compose").value : "";
   const editing = box.querySelector("textarea[aria-label='edit the draft']");
-  if (editing) return; // never yank a draft out from under someone editing it
+  if (editing || $("#visit-form")) return; // never yank a draft or a visit time out from under someone typing it
   box.replaceChildren(...threadNodes(data));
   if (typing) $("#compose").value = typing;
 }
