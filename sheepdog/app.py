@@ -25,7 +25,7 @@ from sheepdog.channels.registry import pollers, senders
 from sheepdog.config import Settings
 from sheepdog.domain.models import InboundMessage
 from sheepdog.errors import ConfigError, QueueUnavailableError
-from sheepdog.handlers.context import Services, Surface
+from sheepdog.handlers.context import Services, Surface, settle_heap
 from sheepdog.jobs.queue import InProcessQueue, RqQueue
 from sheepdog.storage.db import Database
 from sheepdog.storage.tables import TriageCorrection
@@ -115,19 +115,24 @@ class Runtime:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sink: Any = None
     ticker: Any = None  # jobs.schedule.Ticker in RQ mode
+    warming: asyncio.Task[None] | None = None  # the embedded process's warm-up, until it is done
 
     async def start_background(self) -> None:
         queue = self.services.queue
         if isinstance(queue, InProcessQueue):
-            # This process reads every message: build the brain now, off the event loop, so the
-            # first lead does not wait for it (the server already answers meanwhile).
-            self.background.append(asyncio.create_task(asyncio.to_thread(self.services.warm_up)))
+            # This process reads every message: build the brain now, off the event loop. The server
+            # answers meanwhile, but /readyz stays red until it is loaded, so the first leads are
+            # not sent into the load (and do not wait for it, or for the collector, see settle_heap).
+            self.services.brain_state = "loading"
+            self.warming = asyncio.create_task(asyncio.to_thread(self.services.warm_up))
+            self.background.append(self.warming)
             queue.start()
         elif isinstance(queue, RqQueue):
             from sheepdog.jobs import tasks
             from sheepdog.jobs.schedule import Ticker
 
             self.ticker = Ticker(queue, "bot", periodic=tasks.periodic(self.settings)).start()
+            await asyncio.to_thread(settle_heap)  # no brain to load here; the heap, though, is built
             try:  # once at start, like the in-process queue: cards whose sync a restart lost
                 await asyncio.to_thread(queue.enqueue, "resync_surfaces")
             except QueueUnavailableError as exc:

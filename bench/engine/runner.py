@@ -65,6 +65,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/7", help="flushed at start and end")
     p.add_argument("--keep", action="store_true", help="keep the database and Redis db for inspection")
+    p.add_argument(
+        "--per-lead",
+        type=Path,
+        default=None,
+        help="also write one JSON line per lead here (post time after launch, ack, first reply): "
+        "shows when in the run the slow ones were",
+    )
     args = p.parse_args(argv)
     if (args.rate is None) == (args.burst is None):
         p.error("give either --rate R --seconds S or --burst N --within W")
@@ -110,11 +117,15 @@ def git_commit() -> str | None:
 
 
 async def wait_ready(
-    st: stack.Stack, bot: procs.Proc, workers: list[procs.Proc], timeout_s: float
+    st: stack.Stack, bot: procs.Proc, workers: list[procs.Proc], timeout_s: float, *, readyz: bool = False
 ) -> dict[str, Any]:
-    """Poll /healthz (else /health) until 200, and Redis until every worker has registered."""
+    """Poll the bot until 200, and Redis until every worker has registered.
+
+    With `readyz` (embedded), /readyz first: the process says it is ready once its brain has loaded,
+    as a load balancer would wait for. Earlier versions without it fall back to /healthz, then /health.
+    In production /readyz is red until a worker is alive, which the bench checks in Redis itself."""
     deadline = time.monotonic() + timeout_s
-    paths = ["/healthz", "/health"]
+    paths = ["/readyz", "/healthz", "/health"] if readyz else ["/healthz", "/health"]
     out: dict[str, Any] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         while "bot" not in out:
@@ -125,7 +136,7 @@ async def wait_ready(
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 async with session.get(st.base_url + paths[0]) as resp:
                     if resp.status == 404 and len(paths) > 1:
-                        paths.pop(0)  # no /healthz: fall back to /health
+                        paths.pop(0)  # an older version: fall back to the next path
                     elif resp.status == 200:
                         out["bot"] = time.monotonic() - bot.started
                         out["health_path"] = paths[0]
@@ -249,6 +260,26 @@ def summarize(
     return out
 
 
+def write_per_lead(path: Path, leads: list[load.Lead], smtp: SmtpServer, launch: float) -> None:
+    """One JSON line per lead, times in seconds after the bot's launch: a tail is a stall at start,
+    a periodic job, or spread evenly, and these lines tell which."""
+    first: dict[str, float] = {}
+    for m in smtp.recorder.mails():
+        first[m.rcpt] = min(m.at, first.get(m.rcpt, m.at))
+    with path.open("w", encoding="utf-8") as f:
+        for lead in leads:
+            sent = None if lead.sent_at is None else lead.sent_at - launch
+            reply = first.get(lead.email)
+            row = {
+                "i": lead.index,
+                "sent_s": rnd(sent),
+                "ack_ms": rnd(lead.ack_ms, 1),
+                "status": lead.status,
+                "first_reply_s": rnd(reply - lead.sent_at) if reply and lead.sent_at else None,
+            }
+            f.write(json.dumps(row) + "\n")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # a SIGTERM to the bench still stops what it started and drops its database
 
@@ -309,7 +340,10 @@ def main(argv: list[str] | None = None) -> int:
                     procs.start(f"worker{i + 1}", ["worker", *cfg], workdir, workdir, st.config_path)
                 )
         bot, workers = started[0], started[1:]
-        ready = {**asyncio.run(wait_ready(st, bot, workers, args.ready_timeout)), **(bot_alone or {})}
+        ready = {
+            **asyncio.run(wait_ready(st, bot, workers, args.ready_timeout, readyz=args.mode == "embedded")),
+            **(bot_alone or {}),
+        }
         result["ready_s"] = round(time.monotonic() - launch, 2)
         result["bot_ready_s"] = round(ready["bot"], 2)
         result["health_path"] = ready["health_path"]
@@ -332,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_before = [procs.cpu_s(p.pid) for p in started]
         t0, drained = asyncio.run(load_and_drain(args, st, smtp, leads))
         result.update(summarize(args, leads, smtp, t0, drained))
+        if args.per_lead is not None:
+            write_per_lead(args.per_lead, leads, smtp, launch)
         result["load_cpu_s"] = {
             p.name: round(procs.cpu_s(p.pid) - b, 2) for p, b in zip(started, cpu_before, strict=True)
         }

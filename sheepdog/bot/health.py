@@ -1,8 +1,9 @@
 """/healthz, /readyz and /metrics: what a process manager, a load balancer and Prometheus ask.
 
 - /healthz: the process answers (liveness; no I/O).
-- /readyz: it can do its work: the database answers, and the queue can run jobs (in RQ mode:
-  Redis answers and at least one worker is alive). 503 with the failing check named otherwise.
+- /readyz: it can do its work: the database answers, the queue can run jobs (in RQ mode:
+  Redis answers and at least one worker is alive), and, in a process that reads messages itself
+  (embedded), the brain has finished loading. 503 with the failing check named otherwise.
 - /metrics: Prometheus text format (prometheus-client). Counts are read from the database and
   the queue at scrape time, so they are the deployment's, not one process's: inbound messages per
   channel, sends per channel and result, queue depth, workers alive, job wait time, first-reply
@@ -68,6 +69,9 @@ def readiness(services: Services) -> dict[str, Any]:
     else:
         workers = "this process" if health.workers is None else f"{health.workers} worker(s) alive"
         checks["queue"] = {"ok": True, "detail": f"{health.queued} queued, {workers}"}
+    if services.brain_state:  # this process reads messages: ready once the brain is loaded
+        loaded = services.brain_state == "loaded"
+        checks["brain"] = {"ok": loaded, "detail": "loaded" if loaded else "loading the models"}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
 
 
