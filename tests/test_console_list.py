@@ -4,10 +4,14 @@ time on the business's clock. (The ordering rules themselves: tests/domain/test_
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
+from sheepdog.app import build_runtime
 from sheepdog.domain.clock import shown_time
-from tests.conftest import fixture_bytes
+from tests.conftest import TOKEN, fixture_bytes
 
 
 async def _post(client: Any, name: str) -> None:
@@ -85,3 +89,35 @@ def test_the_demo_keeps_its_login_link_across_restarts(tmp_path: Any, make_setti
     saved.unlink()  # the README's reset: a new link
     assert console_token(demo) != first
     assert console_token(make_settings()) == "test-console-token"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_store(
+    request: pytest.FixtureRequest, make_settings: Any, aiohttp_client: Any
+) -> AsyncIterator[Any]:
+    """The console's client on SQLite, then on PostgreSQL (the list's query is set-wise SQL)."""
+    over: dict[str, Any] = {}
+    if request.param == "postgresql":
+        over["storage"] = {"url": request.getfixturevalue("pg_url")}
+    runtime = build_runtime(make_settings(**over))
+    yield await aiohttp_client(runtime.app, headers={"Authorization": f"Bearer {TOKEN}"})
+    runtime.services.db.dispose()
+
+
+async def test_the_list_shows_the_newest_leads_and_every_lead_that_waits(
+    any_store: Any, monkeypatch: Any
+) -> None:
+    """Not the whole store on every poll: the newest LIST_RECENT leads, plus every lead that waits
+    for someone (a draft to approve, needs attention) however old it is."""
+    from sheepdog.bot.console import listing
+
+    client = any_store
+    monkeypatch.setattr(listing, "LIST_RECENT", 1)
+    for name in ("webform__lead.json", "webform__pricing.json", "webform__complaint.json"):
+        await _post(client, name)
+    data = await (await client.get("/api/leads")).json()
+    # Casey (the newest, urgent) and Lee (older, a pricing draft waits) are shown; Jordan, older
+    # and answered on its own, is not (reached by its link).
+    assert [row["name"] for row in data["leads"]] == ["Casey Morgan", "Lee Park"]
+    jordan = await (await client.get("/api/leads/1")).json()  # the first lead: still reached by its link
+    assert jordan["lead"]["name"] == "Jordan Ellis"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sheepdog.bot.cards import CHANNEL_WORDS, lead_title
@@ -18,8 +18,13 @@ from sheepdog.domain.clock import shown_time
 from sheepdog.domain.models import Direction, DraftState, Stage
 from sheepdog.storage.tables import Draft, Lead, Message
 
+LIST_RECENT = 100
+"""The newest leads the list shows besides every lead that waits for someone; older ones are
+reached by their link (?lead=ID). A page like Chatwoot's or Intercom's inbox, not the whole store:
+reading 500 leads on every poll made the bot's memory climb with the data (bench soak: +13 % RSS
+in 3 minutes at 500 leads, +5 % with a shorter list)."""
 LIST_LIMIT = 500
-"""Most recent leads the list reads; older ones are reached by their link (?lead=ID)."""
+"""At most this many rows in all, however many wait (the most recent first)."""
 
 HELD_AS_SPAM = "held as spam"
 """A list group, not a stage: spam stays 'new' in the data (metrics ignore it) but is shown apart,
@@ -76,6 +81,11 @@ def lead_rows(
     query = select(Lead, last.c.last_at).outerjoin(last, last.c.conversation_id == Lead.conversation_id)
     if only is not None:
         query = query.where(Lead.id == only)
+    else:
+        # Whatever waits for someone is listed however old it is; of the rest, the newest.
+        recent = select(Lead.id).order_by(Lead.id.desc()).limit(LIST_RECENT)
+        waiting = select(Draft.lead_id).where(Draft.state == DraftState.PENDING.value)
+        query = query.where(or_(Lead.id.in_(recent), Lead.needs_attention.is_not(None), Lead.id.in_(waiting)))
     pairs = session.execute(query.order_by(Lead.id.desc()).limit(LIST_LIMIT)).all()
     if not pairs:
         return []
