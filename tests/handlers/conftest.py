@@ -40,3 +40,21 @@ def svc(make_settings: Any, smtp: Any) -> Iterator[Any]:
     yield services
     services.queue.stop()
     services.db.dispose()
+
+
+@pytest.fixture
+def make_services(make_settings: Any) -> Any:
+    """Services on the run's database (SQLite, then PostgreSQL), each with a running in-process
+    queue without the periodic jobs (the test moves its own clock); stopped at the end."""
+    made: list[Any] = []
+
+    def make(**overrides: Any) -> Any:
+        svc = build_services(make_settings(**overrides), queue=InProcessQueue(periodic=False))
+        svc.queue.start()
+        made.append(svc)
+        return svc
+
+    yield make
+    for svc in made:
+        svc.queue.stop()
+        svc.db.dispose()

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from sheepdog.app import build_services
 from sheepdog.bot.cards import lead_cards
 from sheepdog.domain.guardrails import Incentive, check_draft
 from sheepdog.domain.models import Category, Channel, Triage
@@ -22,29 +21,11 @@ from sheepdog.errors import BadInputError
 from sheepdog.handlers import commands
 from sheepdog.handlers.inbound import receive
 from sheepdog.jobs import tasks
-from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Contact, Draft, Event, Lead, Outbox
 from tests.jobs.test_outbox_and_cadence import Clock, lead_message
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHICAGO = ZoneInfo("America/Chicago")
-
-
-@pytest.fixture
-def make_services(make_settings: Any) -> Any:
-    """Services on the run's database (tests/handlers/conftest.py: SQLite, then PostgreSQL)."""
-    made: list[Any] = []
-
-    def make(**overrides: Any) -> Any:
-        svc = build_services(make_settings(**overrides), queue=InProcessQueue(periodic=False))
-        svc.queue.start()
-        made.append(svc)
-        return svc
-
-    yield make
-    for svc in made:
-        svc.queue.stop()
-        svc.db.dispose()
 
 
 def berlin_lead(at: datetime) -> Any:

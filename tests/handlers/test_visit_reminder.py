@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sheepdog.app import build_services
 from sheepdog.bot.cards import lead_cards
 from sheepdog.channels.webform import WebformParser
 from sheepdog.domain.models import RawRequest
@@ -22,7 +21,6 @@ from sheepdog.handlers import actions, commands
 from sheepdog.handlers.inbound import receive
 from sheepdog.handlers.team_actions import TeamAction, dispatch
 from sheepdog.jobs import tasks
-from sheepdog.jobs.queue import InProcessQueue
 from sheepdog.storage.tables import Draft, Event, Lead
 from tests.handlers.test_trusted_sends import form
 from tests.jobs.test_outbox_and_cadence import Clock, lead_message
@@ -33,22 +31,6 @@ START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # Tuesday 10:00 in Chicago (t
 def chicago(day: int, hour: int, minute: int = 0) -> datetime:
     """A wall-clock time in Chicago in November 2026 (CST, UTC-6), as UTC."""
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC) + timedelta(hours=6)
-
-
-@pytest.fixture
-def make_services(make_settings: Any) -> Any:
-    made: list[Any] = []
-
-    def make(**overrides: Any) -> Any:
-        svc = build_services(make_settings(**overrides), queue=InProcessQueue(periodic=False))
-        svc.queue.start()
-        made.append(svc)
-        return svc
-
-    yield make
-    for svc in made:
-        svc.queue.stop()
-        svc.db.dispose()
 
 
 def booked_lead(svc: Any) -> int:

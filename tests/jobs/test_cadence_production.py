@@ -141,24 +141,34 @@ def diagnose(db: Database, deploy: Deployment, clock: MovingClock) -> str:
     return "\n".join(lines)
 
 
-def test_cadences_walk_switch_and_stop_on_two_workers_with_a_moving_clock(
-    tmp_path: Path, pg_url: str, redis_url: str, smtp: Any
-) -> None:
-    recorder, smtp_port = smtp
+def clocked_deployment(
+    tmp_path: Path, pg_url: str, redis_url: str, smtp_port: int, queue: str, start: datetime, config: str
+) -> tuple[MovingClock, Deployment, Database]:
+    """A deployment whose processes all read one test clock set to `start` (moved by the test),
+    its config written, and the run's database (migrated by the deployment, not here)."""
     clock = MovingClock(tmp_path / "clock-offset")
-    clock.set(T0)
+    clock.set(start)
     deploy = Deployment(
         tmp_path,
         pg_url,
         redis_url,
         smtp_port,
         free_port(),
-        queue_name=f"sheepdog-cadence-{os.getpid()}",
-        extra_config=CONFIG,
+        queue_name=f"{queue}-{os.getpid()}",
+        extra_config=config,
         env={"SHEEPDOG_CLOCK_OFFSET_FILE": str(clock.path)},
     )
     deploy.write_config()
-    db = Database(pg_url, run_migrations=False)
+    return clock, deploy, Database(pg_url, run_migrations=False)
+
+
+def test_cadences_walk_switch_and_stop_on_two_workers_with_a_moving_clock(
+    tmp_path: Path, pg_url: str, redis_url: str, smtp: Any
+) -> None:
+    recorder, smtp_port = smtp
+    clock, deploy, db = clocked_deployment(
+        tmp_path, pg_url, redis_url, smtp_port, "sheepdog-cadence", T0, CONFIG
+    )
 
     def leads() -> dict[str, Lead]:
         with db.session() as s:

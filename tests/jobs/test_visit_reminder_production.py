@@ -10,7 +10,6 @@ reminders go out once each, for the new time only, restating it; the visit time 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sheepdog.storage.db import Database
 from sheepdog.storage.tables import Contact, Event, Lead
-from tests.conftest import free_port
-from tests.jobs.deployment import Deployment, wait_for
-from tests.jobs.test_cadence_production import MovingClock, diagnose, last_mail_to, post, sent_to
+from tests.jobs.deployment import wait_for
+from tests.jobs.test_cadence_production import clocked_deployment, diagnose, last_mail_to, post, sent_to
 
 pytestmark = pytest.mark.slow
 
@@ -43,20 +40,9 @@ def test_visit_reminders_move_with_the_visit_and_go_once_on_two_workers(
     tmp_path: Path, pg_url: str, redis_url: str, smtp: Any
 ) -> None:
     recorder, smtp_port = smtp
-    clock = MovingClock(tmp_path / "clock-offset")
-    clock.set(T0)
-    deploy = Deployment(
-        tmp_path,
-        pg_url,
-        redis_url,
-        smtp_port,
-        free_port(),
-        queue_name=f"sheepdog-visit-{os.getpid()}",
-        extra_config=CONFIG,
-        env={"SHEEPDOG_CLOCK_OFFSET_FILE": str(clock.path)},
+    clock, deploy, db = clocked_deployment(
+        tmp_path, pg_url, redis_url, smtp_port, "sheepdog-visit", T0, CONFIG
     )
-    deploy.write_config()
-    db = Database(pg_url, run_migrations=False)
 
     def lead() -> Lead:
         with db.session() as s:
