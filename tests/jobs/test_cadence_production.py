@@ -20,6 +20,7 @@ import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,17 @@ def diagnose(db: Database, deploy: Deployment, clock: MovingClock) -> str:
     return "\n".join(lines)
 
 
+def cadence_settled(db: Database, deploy: Deployment, clock: MovingClock) -> bool:
+    """Every touch due by the moved clock is written and every send is done."""
+    with db.session() as s:
+        due = s.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .where(Lead.cadence_state == "active", Lead.cadence_next_at <= clock.now())
+        )
+    return due == 0 and deploy.outbox_settled()
+
+
 def clocked_deployment(
     tmp_path: Path, pg_url: str, redis_url: str, smtp_port: int, queue: str, start: datetime, config: str
 ) -> tuple[MovingClock, Deployment, Database]:
@@ -175,15 +187,7 @@ def test_cadences_walk_switch_and_stop_on_two_workers_with_a_moving_clock(
             rows = s.execute(select(Contact.email, Lead).join(Lead, Lead.contact_id == Contact.id)).all()
             return {e.split("-")[0]: lead for e, lead in rows}
 
-    def settled() -> bool:
-        """Every touch due by the moved clock is written and every send is done."""
-        with db.session() as s:
-            due = s.scalar(
-                select(func.count())
-                .select_from(Lead)
-                .where(Lead.cadence_state == "active", Lead.cadence_next_at <= clock.now())
-            )
-        return due == 0 and deploy.outbox_settled()
+    settled = partial(cadence_settled, db, deploy, clock)
 
     def opted_out(address: str) -> bool:
         with db.session() as s:

@@ -12,15 +12,23 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sheepdog.storage.tables import Contact, Event, Lead
 from tests.jobs.deployment import wait_for
-from tests.jobs.test_cadence_production import clocked_deployment, diagnose, last_mail_to, post, sent_to
+from tests.jobs.test_cadence_production import (
+    cadence_settled,
+    clocked_deployment,
+    diagnose,
+    last_mail_to,
+    post,
+    sent_to,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,15 +56,7 @@ def test_visit_reminders_move_with_the_visit_and_go_once_on_two_workers(
         with db.session() as s:
             return s.scalar(select(Lead).join(Contact, Lead.contact_id == Contact.id))
 
-    def settled() -> bool:
-        """Every touch due by the moved clock is written and every send is done."""
-        with db.session() as s:
-            due = s.scalar(
-                select(func.count())
-                .select_from(Lead)
-                .where(Lead.cadence_state == "active", Lead.cadence_next_at <= clock.now())
-            )
-        return due == 0 and deploy.outbox_settled()
+    settled = partial(cadence_settled, db, deploy, clock)
 
     def command(text: str) -> None:
         body = json.dumps({"text": text, "actor": "Dana"}).encode()
