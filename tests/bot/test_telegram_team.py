@@ -698,8 +698,9 @@ async def test_won_or_lost_closes_the_topic_and_an_open_stage_reopens_it(
         await post(client, in_topic(f"/quoted {lead_id}", root))
         await settle(runtime)
         assert topic_calls(tg, before) == [("reopenForumTopic", GROUP, thread)]
-        # the command's answer, then the sync reopens the topic
-        assert tg.methods(since=before)[:2] == ["sendMessage", "reopenForumTopic"]
+        # the command's answer and the sync that reopens the topic (a queued job: under load it can
+        # come first, and an admin bot may write in a closed topic, so either order is right)
+        assert sorted(tg.methods(since=before)[:2]) == ["reopenForumTopic", "sendMessage"]
         assert tg.closed_topics == set()
 
         before = len(tg.calls)

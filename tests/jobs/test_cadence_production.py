@@ -101,13 +101,17 @@ def post(deploy: Deployment, path: str, body: bytes, content_type: str) -> int:
 def worker_writing(deploy: Deployment, lead_id: int) -> str | None:
     """The worker process running this lead's cadence touch now (RQ's started registry)."""
     from redis import Redis
+    from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from rq.registry import StartedJobRegistry
 
     redis = Redis.from_url(deploy.redis_url)
     try:
         for job_id in StartedJobRegistry(deploy.queue_name, connection=redis).get_job_ids():
-            job = Job.fetch(job_id, connection=redis)
+            try:
+                job = Job.fetch(job_id, connection=redis)
+            except NoSuchJobError:  # it finished (and was deleted) between the two reads
+                continue
             if (job.description or "").startswith(f"cadence_touch({lead_id}, ") and job.worker_name:
                 pid = int(job.worker_name.split("-")[-3])  # host-pid-random-generation
                 return next(name for name, proc in deploy.procs.items() if proc.pid == pid)
