@@ -85,6 +85,15 @@ def _warm_up(services: Any, started: float) -> None:
     log.info("worker: brain loaded %.1f s after start", time.monotonic() - started)
 
 
+def _one_blas_thread() -> None:
+    """A worker is one of several processes on the machine: the sentence encoder's matrix products
+    run on one BLAS thread, not one per core each (two workers with two threads each on two cores
+    took the CPU the bot needs to acknowledge webhooks)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
 def serve(settings: Any, *, burst: bool = False) -> int:
     """Build the services, start the ticker, then work until asked to stop; a Redis outage ends
     RQ's work loop, so it is started again (same process, same services) until Redis is back."""
@@ -98,6 +107,7 @@ def serve(settings: Any, *, burst: bool = False) -> int:
     from sheepdog.storage.db import open_database
 
     started = time.monotonic()
+    _one_blas_thread()
     _services = build_services(settings, db=open_database(settings.storage.url, role="worker"))
     queue = _services.queue
     assert isinstance(queue, RqQueue), "sheepdog worker needs queue.backend = 'rq'"
