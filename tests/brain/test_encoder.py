@@ -4,8 +4,6 @@ and vectors within int8 rounding of transformers' BertModel in float32 (tests/fi
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 
 from sheepdog.brain import classifier
 from sheepdog.brain.encoder import DIM, MAX_TOKENS, Encoder, model_dir, shared_encoder
+from tests.brain.conftest import rss_growth_mb
 from tests.conftest import requires_service
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "fixtures" / "encoder" / "reference.json").read_text())
@@ -74,15 +73,8 @@ def test_the_shipped_vectors_are_of_the_shipped_training_set(encoder: Encoder) -
 def test_the_encoder_costs_a_worker_little_memory(encoder: Encoder) -> None:
     """int8 weights: a process that loads the encoder and reads a message grows by well under the
     ~180 MB onnxruntime would add (measured in a fresh process, not this test worker)."""
-    code = (
-        "import numpy, resource\n"
-        "def rss():\n"
-        "    return int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() >> 20\n"
-        "before = rss()\n"
+    grown = rss_growth_mb(
         "from sheepdog.brain.encoder import shared_encoder\n"
-        "shared_encoder().encode(['My AC is rattling, can someone come Thursday?'])\n"
-        "print(rss() - before)\n"
+        "shared_encoder().encode(['My AC is rattling, can someone come Thursday?'])"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout.strip()) < 45
+    assert grown < 45

@@ -3,12 +3,10 @@ and holds a fraction of its memory."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from sheepdog.brain import language
+from tests.brain.conftest import rss_growth_mb
 
 TEXTS = [
     "Hola, ¿cuánto cuesta limpiar una alfombra de tres metros? Gracias por todo",
@@ -51,16 +49,9 @@ def test_detect(text: str, code: str) -> None:
 def test_the_model_holds_about_twenty_megabytes() -> None:
     """py3langid as loaded held ~80 MB for good; packed and with arrays for its lists, ~20 MB
     (measured in a fresh process: this test worker has other models loaded)."""
-    code = (
-        "import numpy, resource\n"
-        "def rss():\n"
-        "    return int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() >> 20\n"
-        "before = rss()\n"
+    grown = rss_growth_mb(
         "from sheepdog.brain import language\n"
         "language.load()\n"
-        "language.detect('Hola, ¿cuánto cuesta limpiar una alfombra? Gracias')\n"
-        "print(rss() - before)\n"
+        "language.detect('Hola, ¿cuánto cuesta limpiar una alfombra? Gracias')"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout.strip()) < 32
+    assert grown < 32
