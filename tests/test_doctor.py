@@ -280,7 +280,7 @@ def test_a_good_config_is_all_green(
     started = time.monotonic()
     code, out = doctor(tmp_path, production(servers, migrated_sqlite), capsys)
     assert code == 0, out
-    assert "FAIL" not in out and "all 9 checks passed" in out
+    assert "FAIL" not in out and "all 10 checks passed" in out
     assert "HTTP Request" not in out  # no SDK's request log in doctor's output
     assert f"config: {tmp_path / 'sheepdog.toml'} — valid" in out
     assert f"storage: {migrated_sqlite} — schema at the newest migration" in out
@@ -577,7 +577,7 @@ def test_a_server_that_never_answers_costs_seconds_not_minutes(
         f"Claude at {silent}",
     ):
         assert f"{where} did not answer" in out, out
-    assert "6 of 10 checks failed" in out
+    assert "6 of 11 checks failed" in out
     assert took < 3 * CHECK_TIMEOUT_S, took  # side by side, each within its own deadline
     assert_no_secret(out)
 
@@ -635,7 +635,7 @@ def test_the_team_bot_in_a_forum_as_an_admin_is_green(
     )
     assert f"Telegram team owner's chat {OWNER}: Sam; @brightside_team_bot may write there" in out
     assert f"Telegram team updates: webhook at {HOOK}, 0 waiting" in out
-    assert "all 8 checks passed" in out
+    assert "all 9 checks passed" in out
 
     def number(value: Any) -> int | None:
         return None if value is None else int(value)
