@@ -33,6 +33,12 @@ BASE_REDIS_URL = os.environ.get("SHEEPDOG_TEST_REDIS_URL", "redis://127.0.0.1:63
 # Under pytest-xdist every worker gets its own database and Redis db (the fixtures wipe them per
 # test, so two workers sharing one would wipe each other's): gw0 keeps the base ones.
 XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # One test worker per core: the sentence encoder's BLAS on two threads in each of two workers
+    # fought over the cores (tests/brain/test_real_safety.py[cfpb] 12 s alone, 47 s side by side).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 PG_URL = BASE_PG_URL if XDIST_INDEX == 0 else f"{BASE_PG_URL}_gw{XDIST_INDEX}"
 REDIS_URL = (
     BASE_REDIS_URL

@@ -470,6 +470,13 @@ class Classifier:
         probs = model.predict_proba(texts)
         return [{label: float(p) for label, p in zip(labels, row, strict=True)} for row in probs]
 
+    def read_ahead(self, texts: list[str]) -> None:
+        """Compute the sentence vectors of texts about to be read, in one batch (a bench, a file)."""
+        if self.model.vector_weight and texts:
+            from sheepdog.brain.encoder import CACHE_SIZE, sentence_vectors
+
+            sentence_vectors(list(texts)[:CACHE_SIZE])
+
     def learn(self, text: str, category: str) -> None:
         """Remember the owner's label; the newest correction of the same text wins."""
         key = normalise(text).strip()

@@ -14,13 +14,13 @@ the files the classifier falls back to TF-IDF alone and says so in the log.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import logging
 import os
 import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -300,24 +300,36 @@ class Encoder:
         return out
 
 
-@functools.lru_cache(maxsize=256)
-def _one(text: str) -> np.ndarray:
-    encoder = shared_encoder()
-    assert encoder is not None
-    vector = encoder.encode([text])[0]
-    vector.flags.writeable = False  # shared by every caller of the cache
-    return vector
+CACHE_SIZE = 1024  # vectors kept, by text: the correction check and the classifier read one text twice
+_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def sentence_vectors(texts: list[str]) -> np.ndarray:
-    """Sentence vectors for texts being read; a text read twice (the correction check, then the
-    classifier) is encoded once."""
-    if len(texts) == 1:
-        return _one(texts[0])[None, :]
-    encoder = shared_encoder()
-    if encoder is None:
-        raise RuntimeError("the sentence encoder is not installed")
-    return encoder.encode(texts)
+    """Sentence vectors for texts being read, from the cache where it has them; the others are
+    encoded in one batch (twice as fast as one by one for short texts), so a caller with many
+    texts (a bench, `sheepdog triage` on a file) reads ahead in chunks of up to CACHE_SIZE."""
+    found: dict[str, np.ndarray] = {}
+    with _CACHE_LOCK:
+        for text in dict.fromkeys(texts):
+            if text in _CACHE:
+                _CACHE.move_to_end(text)
+                found[text] = _CACHE[text]
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
+    if missing:
+        encoder = shared_encoder()
+        if encoder is None:
+            raise RuntimeError("the sentence encoder is not installed")
+        fresh = encoder.encode(missing)
+        fresh.flags.writeable = False  # rows are shared by every caller of the cache
+        with _CACHE_LOCK:
+            for text, vector in zip(missing, fresh, strict=True):
+                _CACHE[text] = found[text] = vector
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([found[t] for t in texts])
 
 
 _LOCK = threading.Lock()

@@ -13,7 +13,7 @@ import csv
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,10 +100,22 @@ def triage_all(
         *columns, console=console or Console(stderr=True), transient=True, disable=not texts
     ) as bar:
         task = bar.add_task("triage", total=len(texts))
-        for text in texts:
-            out.append(brain.triage(text, business, in_open_conversation=open_conversation))
-            bar.advance(task)
+        for chunk in read_ahead_chunks(list(texts), brain):
+            for text in chunk:
+                out.append(brain.triage(text, business, in_open_conversation=open_conversation))
+                bar.advance(task)
     return out
+
+
+def read_ahead_chunks(texts: list[str], brain: object, size: int = 256) -> Iterator[list[str]]:
+    """The texts in chunks, each prepared by the brain in one batch before it is triaged (the offline
+    brain's sentence vectors); a brain without read_ahead gets the chunks as they are."""
+    prepare = getattr(brain, "read_ahead", None)
+    for start in range(0, len(texts), size):
+        chunk = texts[start : start + size]
+        if prepare is not None:
+            prepare(chunk)
+        yield chunk
 
 
 @dataclass(frozen=True)

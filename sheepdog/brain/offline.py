@@ -209,6 +209,10 @@ class OfflineBrain:
             )
         return top, p, flags
 
+    def read_ahead(self, texts: list[str]) -> None:
+        """Prepare for triaging these texts next (their sentence vectors in one batch)."""
+        self.classifier.read_ahead(texts)
+
     def learn(self, text: str, category: str) -> None:
         """The owner said what this message really was; similar messages follow from now on."""
         self.classifier.learn(text, Category(category).value)
