@@ -40,6 +40,8 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 test: $(STAMP) browser
 	$(BIN)/ruff check sheepdog tests bench
+	@# Fit the triage model once into its cache, so the test workers load it instead of each fitting it.
+	$(BIN)/python -c "from sheepdog.brain.classifier import shared_model; shared_model()"
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
