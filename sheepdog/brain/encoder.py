@@ -308,7 +308,8 @@ _CACHE_LOCK = threading.Lock()
 def sentence_vectors(texts: list[str]) -> np.ndarray:
     """Sentence vectors for texts being read, from the cache where it has them; the others are
     encoded in one batch (twice as fast as one by one for short texts), so a caller with many
-    texts (a bench, `sheepdog triage` on a file) reads ahead in chunks of up to CACHE_SIZE."""
+    texts (a bench, `sheepdog triage` on a file) reads ahead in chunks of up to CACHE_SIZE.
+    Zeros when the encoder cannot be loaded: triage goes on with the words alone."""
     found: dict[str, np.ndarray] = {}
     with _CACHE_LOCK:
         for text in dict.fromkeys(texts):
@@ -318,8 +319,8 @@ def sentence_vectors(texts: list[str]) -> np.ndarray:
     missing = [t for t in dict.fromkeys(texts) if t not in found]
     if missing:
         encoder = shared_encoder()
-        if encoder is None:
-            raise RuntimeError("the sentence encoder is not installed")
+        if encoder is None:  # a model fitted with vectors, and the encoder gone: no evidence either way
+            return np.zeros((len(texts), DIM), dtype=np.float32)
         fresh = encoder.encode(missing)
         fresh.flags.writeable = False  # rows are shared by every caller of the cache
         with _CACHE_LOCK:
@@ -348,5 +349,9 @@ def shared_encoder() -> Encoder | None:
                 )
                 _SHARED["default"] = None
             else:
-                _SHARED["default"] = Encoder(folder)
+                try:
+                    _SHARED["default"] = Encoder(folder)
+                except (OSError, ValueError, KeyError) as exc:  # a truncated or foreign file
+                    log.error("sentence encoder at %s unreadable (%s): triage reads words only", folder, exc)
+                    _SHARED["default"] = None
         return _SHARED["default"]

