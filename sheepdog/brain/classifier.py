@@ -35,9 +35,8 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 TRAIN_FILE = "train.jsonl"
-VECTORS_FILE = (
-    "train_vectors.npz"  # the training set's sentence vectors: `python -m sheepdog.brain.classifier`
-)
+# The training set's sentence vectors, remade by `python -m sheepdog.brain.classifier`.
+VECTORS_FILE = "train_vectors.npz"
 VECTOR_WEIGHT = 1.0  # the sentence vector's length beside the two unit-length TF-IDF blocks
 CORRECTION_MATCH = 0.72  # cosine similarity above which a corrected example decides
 CORRECTION_WEIGHT = 8.0  # one correction counts as this many shipped examples in a refit
