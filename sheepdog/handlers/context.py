@@ -173,7 +173,8 @@ class Services:
             from sheepdog.brain import language  # the brain's language check, loaded on first use
 
             language.load()
-            model = getattr(getattr(brain, "classifier", None), "model", None)
+            offline = getattr(brain, "offline", brain)  # the Claude brain triages with the offline one
+            model = getattr(getattr(offline, "classifier", None), "model", None)
             if getattr(model, "vector_weight", 0.0):  # the sentence encoder, and BLAS's buffers
                 from sheepdog.brain.encoder import sentence_vectors
 
