@@ -138,7 +138,9 @@ class WordPiece:
 
     def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
         ids: list[int] = []
-        for word in basic_tokens(text):
+        # 128 tokens never need more than 128 words of up to 100 letters (a longer one is [UNK]):
+        # a megabyte e-mail is not walked letter by letter to keep its first lines.
+        for word in basic_tokens(text[: max_tokens * 128]):
             ids += self.word(word)
             if len(ids) >= max_tokens - 2:
                 break

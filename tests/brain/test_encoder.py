@@ -103,3 +103,15 @@ def test_a_broken_encoder_leaves_triage_reading_words(
     triage = brain.triage("Please stop texting me, I want a refund of my $120 deposit", business)  # type: ignore[arg-type]
     assert triage.category.value in {"opt_out", "refund_request"}
     assert brain.triage("Do you install heat pumps?", business).category.value == "sales_inquiry"  # type: ignore[arg-type]
+
+
+def test_a_huge_message_is_read_from_its_first_lines(encoder: Encoder) -> None:
+    """A 2 MB body gives the ids of its first 16,384 characters: the tokenizer stops there instead
+    of walking a megabyte letter by letter for 128 tokens (bad input stays cheap)."""
+    start = "My basement flooded overnight, can someone come today? " * 3
+    huge = start + "x" * 2_000_000
+    ids = encoder.tokenizer.encode(huge)
+    assert ids == encoder.tokenizer.encode(huge[: MAX_TOKENS * 128])
+    assert ids[:-2] == encoder.tokenizer.encode(start)[:-1]  # the start, then one [UNK] for the x's
+    assert len(ids) <= MAX_TOKENS
+    assert encoder.encode([huge]).shape == (1, DIM)
