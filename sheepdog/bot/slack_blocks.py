@@ -151,6 +151,25 @@ def content_hash(blocks: list[dict[str, Any]], text: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _modal(
+    callback_id: str, metadata: dict[str, Any], title: str, submit: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The shell every Sheepdog modal shares: its callback, metadata, title and Submit / Cancel."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _lead_header(lead_id: int, title: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(_clip(escape(f"Lead #{lead_id}: {title}"), 2000))}
+
+
 def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """The Edit modal: the draft's text, editable; private_metadata says which draft and card.
 
@@ -164,14 +183,12 @@ def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, 
         )
     else:
         hint = f"Sent to the customer as written. Up to {MAX_INPUT:,} characters (Slack's limit)."
-    return {
-        "type": "modal",
-        "callback_id": EDIT_CALLBACK,
-        "private_metadata": json.dumps({"draft_id": draft_id, **metadata}),
-        "title": {"type": "plain_text", "text": "Edit the reply"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _modal(
+        EDIT_CALLBACK,
+        {"draft_id": draft_id, **metadata},
+        "Edit the reply",
+        "Send",
+        [
             {
                 "type": "input",
                 "block_id": EDIT_BLOCK,
@@ -186,7 +203,7 @@ def edit_modal(draft_id: int, body: str, metadata: dict[str, Any]) -> dict[str, 
                 },
             }
         ],
-    }
+    )
 
 
 def outcome_modal(kind: str, lead_id: int, title: str, currency: str) -> dict[str, Any]:
@@ -195,15 +212,13 @@ def outcome_modal(kind: str, lead_id: int, title: str, currency: str) -> dict[st
     won = kind == "won"
     label = f"Amount ({currency}), optional" if won else "Why was it lost?"
     hint = "e.g. 4500 or 4,500.00; leave empty if not known yet" if won else "e.g. went with a competitor"
-    return {
-        "type": "modal",
-        "callback_id": OUTCOME_CALLBACK,
-        "private_metadata": json.dumps({"kind": kind, "lead_id": lead_id}),
-        "title": {"type": "plain_text", "text": "Won" if won else "Lost"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "section", "text": _mrkdwn(_clip(escape(f"Lead #{lead_id}: {title}"), 2000))},
+    return _modal(
+        OUTCOME_CALLBACK,
+        {"kind": kind, "lead_id": lead_id},
+        "Won" if won else "Lost",
+        "Save",
+        [
+            _lead_header(lead_id, title),
             {
                 "type": "input",
                 "block_id": OUTCOME_BLOCK,
@@ -213,7 +228,7 @@ def outcome_modal(kind: str, lead_id: int, title: str, currency: str) -> dict[st
                 "element": {"type": "plain_text_input", "action_id": OUTCOME_ACTION, "max_length": 500},
             },
         ],
-    }
+    )
 
 
 def visit_modal(
@@ -247,15 +262,13 @@ def visit_modal(
         context = f"Prefilled with what the customer asked for. {context}"
     elif source == "booked":
         context = f"The visit is booked then: pick the new time to move it. {context}"
-    return {
-        "type": "modal",
-        "callback_id": VISIT_CALLBACK,
-        "private_metadata": json.dumps({"lead_id": lead_id}),
-        "title": {"type": "plain_text", "text": "Visit scheduled"},
-        "submit": {"type": "plain_text", "text": "Save"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {"type": "section", "text": _mrkdwn(_clip(escape(f"Lead #{lead_id}: {title}"), 2000))},
+    return _modal(
+        VISIT_CALLBACK,
+        {"lead_id": lead_id},
+        "Visit scheduled",
+        "Save",
+        [
+            _lead_header(lead_id, title),
             {
                 "type": "input",
                 "block_id": VISIT_DATE_BLOCK,
@@ -270,4 +283,4 @@ def visit_modal(
             },
             {"type": "context", "elements": [_mrkdwn(escape(context))]},
         ],
-    }
+    )
