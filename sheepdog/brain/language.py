@@ -89,7 +89,7 @@ def _identifier() -> Any:
         if not _IDENTIFIER:
             from py3langid.langid import _load_identifier
 
-            from sheepdog.brain.encoder import trim_heap
+            from sheepdog.heap import trim
 
             ident = _load_identifier(norm_probs=True, langs=list(CANDIDATES))
             # Keep only the candidate languages' columns: the full 97-language table is most of
@@ -101,7 +101,7 @@ def _identifier() -> Any:
             ident._rowbase = array("q", ident._rowbase)
             ident.tk_output = array("i", ident.tk_output)
             ident.tk_nextmove = _Packed(ident.tk_nextmove)
-            trim_heap()
+            trim()
             _IDENTIFIER.append(ident)
         return _IDENTIFIER[0]
 

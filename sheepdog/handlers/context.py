@@ -228,15 +228,14 @@ def settle_heap() -> None:
     embedded process each one stalled the web-form acks in flight (bench/engine: 11 of a run's 14
     slowest acks were in flight during one). Frozen (gc.freeze), they are skipped, and a full
     collection walks only what came after them."""
-    import contextlib
-    import ctypes
     import gc
+
+    from sheepdog.heap import trim
 
     if not _SETTLED.acquire(blocking=False):
         return  # frozen once already: later objects (a test's, a later import) stay collectable
     gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    trim()
     gc.freeze()
 
 
