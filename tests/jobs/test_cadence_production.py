@@ -18,6 +18,8 @@ import os
 import signal
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from functools import partial
@@ -120,6 +122,25 @@ def worker_writing(deploy: Deployment, lead_id: int) -> str | None:
     return None
 
 
+def each_message_delivered_once(recorder: Any) -> None:
+    with recorder.lock:
+        delivered = Counter(str(m["Message-ID"]) for m in recorder.messages)
+    assert max(delivered.values()) == 1, "a message reached the SMTP server twice"
+
+
+@contextmanager
+def diagnosed(db: Database, deploy: Deployment, clock: MovingClock) -> Iterator[None]:
+    """A real-worker test's body: a failed check carries the leads' cadence columns, the jobs RQ
+    holds and the processes' logs; the deployment stops and the database closes either way."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{diagnose(db, deploy, clock)}\n{deploy.logs()}") from None
+    finally:
+        deploy.stop()
+        db.dispose()
+
+
 def diagnose(db: Database, deploy: Deployment, clock: MovingClock) -> str:
     """The leads' cadence columns, the moved clock and the cadence jobs RQ still holds."""
     from redis import Redis
@@ -204,7 +225,7 @@ def test_cadences_walk_switch_and_stop_on_two_workers_with_a_moving_clock(
                 for d in s.scalars(select(Draft).where(Draft.lead_id == lead_id).order_by(Draft.id))
             ]
 
-    try:
+    with diagnosed(db, deploy, clock):
         deploy.start_all(workers=2)
         for tag in TAGS:
             assert deploy.post_lead(0, tag) == 200
@@ -287,11 +308,4 @@ def test_cadences_walk_switch_and_stop_on_two_workers_with_a_moving_clock(
             sent = Counter(o.message_id for o in s.scalars(select(Outbox).where(Outbox.state == "sent")))
         assert steps and max(steps.values()) == 1, steps
         assert max(sent.values()) == 1
-        with recorder.lock:
-            delivered = Counter(str(m["Message-ID"]) for m in recorder.messages)
-        assert max(delivered.values()) == 1, "a message reached the SMTP server twice"
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{diagnose(db, deploy, clock)}\n{deploy.logs()}") from None
-    finally:
-        deploy.stop()
-        db.dispose()
+        each_message_delivered_once(recorder)

@@ -24,7 +24,8 @@ from tests.jobs.deployment import wait_for
 from tests.jobs.test_cadence_production import (
     cadence_settled,
     clocked_deployment,
-    diagnose,
+    diagnosed,
+    each_message_delivered_once,
     last_mail_to,
     post,
     sent_to,
@@ -65,7 +66,7 @@ def test_visit_reminders_move_with_the_visit_and_go_once_on_two_workers(
     def body() -> str:
         return str(last_mail_to(recorder, "visit").get_body(("plain",)).get_content())
 
-    try:
+    with diagnosed(db, deploy, clock):
         deploy.start_all(workers=2)
         assert deploy.post_lead(0, "visit") == 200
         wait_for(lambda: sent_to(recorder, "visit") == 1, 60, "the first reply")
@@ -99,11 +100,4 @@ def test_visit_reminders_move_with_the_visit_and_go_once_on_two_workers(
                 for e in s.scalars(select(Event).where(Event.kind == "cadence_touch"))
             )
         assert steps == Counter({("visit_reminder", 0): 1, ("visit_reminder", 1): 1}), steps
-        with recorder.lock:
-            delivered = Counter(str(m["Message-ID"]) for m in recorder.messages)
-        assert max(delivered.values()) == 1, "a message reached the SMTP server twice"
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{diagnose(db, deploy, clock)}\n{deploy.logs()}") from None
-    finally:
-        deploy.stop()
-        db.dispose()
+        each_message_delivered_once(recorder)
