@@ -33,6 +33,8 @@ from sheepdog.handlers.context import Services
 from sheepdog.handlers.team_actions import TeamAction, check_when, draft_to_edit, perform, visit_prefill
 from sheepdog.storage.tables import Lead
 
+STAGE_RIGHT = "change a lead's stage"  # what a member without the right is told they may not do
+
 
 class SlackModals(SlackMembers):
     """Opening and submitting the modals that ask for a text before an action."""
@@ -42,6 +44,26 @@ class SlackModals(SlackMembers):
     ) -> actions.ActionResult:
         actor = await self.display_name(client, user_id)
         return await perform(services, TeamAction(kind, target, actor, text, "slack"))
+
+    async def submitted(
+        self,
+        services: Services,
+        client: AsyncWebClient,
+        user_id: str,
+        right: str,
+        failed: str,
+        action: str,
+        target: int,
+        value: str,
+    ) -> None:
+        """After a modal's Submit is acknowledged: a member who may not act is told so, else the
+        action runs, and a refusal comes back to them as "<failed>: <why>."."""
+        if not await self.may_act(client, user_id):
+            await self.refuse(services, client, user_id, right)
+            return
+        result = await self.act(services, client, user_id, action, target, value)
+        if not result.ok:
+            await self.tell(client, user_id, f"{failed}: {result.message}.")
 
     async def open_modal(
         self,
@@ -88,12 +110,7 @@ class SlackModals(SlackMembers):
             await ack(response_action="errors", errors={EDIT_BLOCK: f"Not sent: {decided}."})
             return
         await ack()
-        if not await self.may_act(client, user_id):
-            await self.refuse(services, client, user_id, "edit drafts")
-            return
-        result = await self.act(services, client, user_id, "edit", draft_id, value)
-        if not result.ok:
-            await self.tell(client, user_id, f"Not sent: {result.message}.")
+        await self.submitted(services, client, user_id, "edit drafts", "Not sent", "edit", draft_id, value)
 
     async def on_outcome_submit(
         self, services: Services, client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]
@@ -115,12 +132,7 @@ class SlackModals(SlackMembers):
             await ack(response_action="errors", errors={OUTCOME_BLOCK: str(exc)})
             return
         await ack()
-        if not await self.may_act(client, user_id):
-            await self.refuse(services, client, user_id, "change a lead's stage")
-            return
-        result = await self.act(services, client, user_id, kind, lead_id, value)
-        if not result.ok:
-            await self.tell(client, user_id, f"Nothing changed: {result.message}.")
+        await self.submitted(services, client, user_id, STAGE_RIGHT, "Nothing changed", kind, lead_id, value)
 
     async def on_visit_submit(
         self, services: Services, client: AsyncWebClient, ack: AsyncAck, body: dict[str, Any]
@@ -141,12 +153,9 @@ class SlackModals(SlackMembers):
             await ack(response_action="errors", errors={VISIT_TIME_BLOCK: f"{why[:1].upper()}{why[1:]}."})
             return
         await ack()
-        if not await self.may_act(client, user_id):
-            await self.refuse(services, client, user_id, "change a lead's stage")
-            return
-        result = await self.act(services, client, user_id, "visit_scheduled", lead_id, when)
-        if not result.ok:
-            await self.tell(client, user_id, f"Nothing changed: {result.message}.")
+        await self.submitted(
+            services, client, user_id, STAGE_RIGHT, "Nothing changed", "visit_scheduled", lead_id, when
+        )
 
 
 def _modal_value(view: dict[str, Any], block: str, action: str, key: str = "value") -> str:
