@@ -66,6 +66,7 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     if (
         rules.CANCEL.search(text)
         and top in _LOOSE
+        and (top != Category.COMPLAINT or rules.CANCEL_ASK.search(text))
         and top != Category.PRICING_QUESTION
         and not priced
         and not re.search(r"\bpolic(?:y|ies)\b", text, re.IGNORECASE)
@@ -91,6 +92,13 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         or (top == Category.STATUS_INQUIRY and not rules.ASKS_STATUS.search(text))
     ):
         return Category.COMPLAINT  # let down, and no money asked back: TRIAGE.md's complaint
+    if rules.let_down_story(text) and (
+        top in rules.SOFT | {Category.STATUS_INQUIRY, Category.BOOKING, Category.PRICING_QUESTION}
+        or (top == Category.CANCELLATION and not rules.CANCEL_ASK.search(text))
+    ):
+        # A letter that asks nothing and tells of being wronged twice over is a complaint, whatever
+        # it was about: "I applied for the loan … they denied it … the error is still there".
+        return Category.COMPLAINT
     worded = rules.ANGER_WORDS.search(text) is not None
     if (reading.anger >= 0.6 or (worded and reading.anger >= 0.35)) and top in rules.SOFT | {
         Category.STATUS_INQUIRY
@@ -162,9 +170,14 @@ class OfflineBrain:
         corrected = self.classifier.correction_for(text)
         if corrected is not None:
             return Category(corrected[0]), max(0.9, corrected[1]), flags
-        if reading.opt_out:
-            return Category.OPT_OUT, 0.99, flags
         probs = self.classifier.predict_proba(text)
+        if reading.opt_out:
+            if rules.bulk_despite_stop(text) and max(probs, key=probs.__getitem__) == Category.SPAM:
+                # Not a customer asking to stop: a bulk text's "txt STOP to 87239" footer. Both the
+                # classifier and the pitch markers must say so; a short STOP is never overruled.
+                flags.append("a bulk message with a stop footer: held as spam, not an opt-out")
+                return Category.SPAM, max(0.75, probs[Category.SPAM]), flags
+            return Category.OPT_OUT, 0.99, flags
         if open_conversation:
             probs[Category.LEAD_REPLY] *= 2.5
             probs[Category.SALES_INQUIRY] *= 0.5
@@ -185,6 +198,12 @@ class OfflineBrain:
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
+        if top == Category.REFUND_REQUEST and not rules.mentions_money_back(text):
+            # TRIAGE.md: a refund request asks for money back; "a wrong charge with no request for
+            # money back is complaint". The classifier's guess without a word of it is not trusted.
+            fallback = next(Category(c) for c, _ in ranked if c != Category.REFUND_REQUEST)
+            top = Category.COMPLAINT if rules.let_down(text) else fallback
+            p = max(p, 0.75) if top == Category.COMPLAINT else probs[top]
         if top == Category.REFUND_REQUEST and rules.chases_refund(text):
             # "When will I get my money back?": where a refund stands, not a new request for one.
             return Category.STATUS_INQUIRY, max(0.75, probs[Category.STATUS_INQUIRY]), flags

@@ -403,9 +403,51 @@ def chases_refund(text: str) -> bool:
     return any(p.search(text) for p in REFUND_NOT_REQUEST[:4])
 
 
+# A letter this long tells a story; money back named in it is asked for only in a request's words
+# ("I want a full refund", "please reimburse me"), not in what happened ("they refunded half").
+STORY_WORDS = 60
+REFUND_ASK = re.compile(
+    r"\b(?:want|wants|need|needs|like|demand\w*|expect\w*|request\w*|ask\w* (?:for|that|you|them)|"
+    r"seek\w*|please|pls|kindly|can (?:i|we|you)|could (?:i|we|you)|would you|should|must|deserve\w*|"
+    r"entitled to|owed|insist\w*)\b[^.!?]{0,80}?(?:\brefund\w*|\breimburs\w*|\bback\b|\bcredit\w*|"
+    r"\breverse\w*|\bcharge ?back|\breturn\w*)",
+    _I,
+)
+
+
+# Looser wordings of money coming back, enough to keep a classifier's refund guess (never enough
+# on their own to call a message a refund request): "send back the $350 I paid", "credit 120
+# dollars back to my account", "how soon will I see my $15?", "I'm owed 120 dollars".
+_AMOUNT = r"(?:[$£€]\s?\d[\d.,]*|\d[\d.,]*\s*(?:dollars|bucks|euros?|pounds|quid|usd|eur|gbp)|bucks|dollars|money|cash)"
+MONEY_BACK_LOOSE = re.compile(
+    r"\b(?:send|give|pay|credit|put|transfer|wire|refund|return)\s+(?:\S+\s+){0,5}?back\b|"
+    rf"{_AMOUNT}\s+(?:\S+\s+){{0,3}}?back\b|\bback (?:on|to|in|into|onto) (?:my|our|the) (?:card|account|bank)|"
+    rf"\bsee (?:my|our|the) {_AMOUNT}|\b(?:owed|oed)\b|\breturn (?:of )?(?:my|our|the) (?:money|payment|deposit|funds)\b",
+    _I,
+)
+
+
+def told_not_asked(text: str) -> bool:
+    """A long letter with no request's words near its money back: a refund told, not asked for."""
+    return len(text.split()) > STORY_WORDS and not REFUND_ASK.search(text)
+
+
+def mentions_money_back(text: str) -> bool:
+    """Money back asked for in some wording: "refund", "reimburse", "$80 back on my card",
+    "reverse the charge"; and in a short message the looser "send back the $350 I paid"."""
+    if told_not_asked(text):
+        return False
+    if any(p.search(text) for p in REFUND_PATTERNS):
+        return True
+    return len(text.split()) <= STORY_WORDS and MONEY_BACK_LOOSE.search(text) is not None
+
+
 def is_refund_request(text: str) -> bool:
-    """Money back is asked for (not: where is my refund, what is your refund policy)."""
+    """Money back is asked for (not: where is my refund, what is your refund policy, nor a long
+    letter that only tells of a refund)."""
     if not any(p.search(text) for p in REFUND_PATTERNS):
+        return False
+    if told_not_asked(text):
         return False
     return not any(p.search(text) for p in REFUND_NOT_REQUEST)
 
@@ -473,6 +515,18 @@ CANCEL = re.compile(
     r"\bdecided (?:against|not to (?:go ahead|proceed|book))\b|\bcancel(?:l?ing|l?ed)?\b(?!\s+polic)|"
     r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of\b|"
     r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b",
+    _I,
+)
+# Asking to cancel, in a request's words: enough to pull a message the classifier read as a
+# complaint over to cancellation ("this is the third no-show, please cancel my plan"). A cancel
+# word in a story ("they said they would cancel my order") is not enough.
+CANCEL_ASK = re.compile(
+    r"\b(?:please|pls|plz|kindly)\s+(?:\w+\s+){0,2}?(?:cancel|close|terminate|end)\b|"
+    r"\b(?:i|we)(?:'d| would| want| wish| need| am| 'm|'m)?\s+(?:\w+\s+){0,3}?(?:like|want|wish|need|asking|"
+    r"requesting|writing|going|have) to (?:\w+\s+)?(?:cancel|close|terminate|end)\b|"
+    r"\b(?:can|could|would|will) you (?:please |just )?(?:cancel|close|terminate)\b|"
+    r"\bhow (?:do|can) (?:i|we) (?:cancel|close|terminate)\b|^\W*(?:\w+\W+){0,2}?cancel\b|"
+    r"\bcancel (?:it|that|this|everything|the (?:rest|order|booking|appointment|visit|job|service))\b",
     _I,
 )
 # A cancellation told in the past ("I cancelled", "they closed my account"), not asked for.
@@ -570,6 +624,41 @@ COMPLAINT_STORY = re.compile(
     _I,
 )
 
+# What a customer says was done wrong to them, one cue at a time (a story of being let down
+# usually carries several): errors, refusals, fraud, being ignored, misled or harassed.
+LET_DOWN = re.compile(
+    r"\b(?:errors?|erroneous\w*|mistakes?|mistaken\w*|incorrect\w*|inaccura\w*|wrongful\w*|wrongly|fraud\w*|"
+    r"scam\w*|unauthori[sz]ed|identity theft|stolen|harass\w*|threaten\w*|refus(?:ed|es|ing)|denied|"
+    r"fail(?:ed|s|ing) to|neglect\w*|negligen\w*|lied|lying|misled|mislead\w*|decept\w*|deceiv\w*|"
+    r"illegal\w*|unlawful\w*|violat\w*|unfair\w*|abusive|predatory|overcharg\w*|excessive|penalt\w*|"
+    r"no response|never (?:received|responded|heard|got|sent|applied|authori[sz]ed)|ignor(?:ed|ing)|"
+    r"unprofessional|rude|disput\w*|complain\w*|not mine|without (?:my|any|prior) (?:permission|consent|"
+    r"knowledge|notice|authori[sz]ation)|to no avail|(?:still|has not|have not|hasn't|haven't) (?:been )?"
+    r"(?:resolved|fixed|corrected|removed|received)|unacceptable)\b",
+    _I,
+)
+
+
+def let_down(text: str) -> bool:
+    """Any sign the customer was let down: a wrong charge, a story of it, plain displeasure or anger."""
+    return bool(
+        WRONG_CHARGE.search(text)
+        or COMPLAINT_STORY.search(text)
+        or COMPLAINT_STRONG.search(text)
+        or ANGER_WORDS.search(text)
+        or LET_DOWN.search(text)
+    )
+
+
+def let_down_story(text: str) -> bool:
+    """A letter (not a question) that tells of being wronged in at least two ways: a complaint,
+    whatever product it is about ("I applied for the loan … they denied it … the error was never
+    corrected" is not a sales inquiry)."""
+    if len(text.split()) < 40 or "?" in text:
+        return False
+    return len({m.group(0).lower() for m in LET_DOWN.finditer(text)}) >= 2
+
+
 ASKS_STATUS = re.compile(r"\?|\b(?:where|when|status|update|eta|any news|how long)\b", _I)
 MONEY_BACK = re.compile(r"\brefund\w*|\bmoney back\b|\breimburs\w*|\bcharge ?back\b|[$£€]\s?\d", _I)
 
@@ -613,12 +702,32 @@ SPAM_PITCH = re.compile(
     r"gift cards?|invoice attached|domain (?:expir\w*|renewal))\b",
     _I,
 )
+# The bulk text message's own vocabulary (premium-rate offers, prize draws, handset deals, text
+# speak in a sales footer): what SPAM_PITCH's e-mail and lead-gen words miss in an SMS. Written
+# from how such texts are built (a prize or offer, how to claim it, what it costs), not from rows.
+SMS_BULK = re.compile(
+    r"\b(?:(?:cash|prize|award|bonus|reward|holiday|cruise)s? (?:of|worth) [£$€]\s?\d|"
+    r"[£$€]\s?\d[\d,]*(?:\.\d\d)? (?:cash|prize|award|bonus|reward|gift|voucher|shopping spree)|"
+    r"awarded|unredeemed|(?:specially |been )?(?:selected|chosen) to (?:receive|win|get)|entitled to|"
+    r"prize draw|lucky draw|(?:weekly |wkly )?(?:competition|quiz|sweepstakes?)|(?:chance|chances) to win|"
+    r"\bwin (?:a|an|the|cash|[£$€]?\d+|free|big)\b|to win\b|ring ?tones?|polyphonic|wallpapers?|"
+    r"latest (?:colou?r |camera |video |3g )?(?:mobiles?|phones?|handsets?)|camera phones?|camcorder|"
+    r"mobile (?:update|upgrade|no\.?) |free (?:mins|minutes|texts|calls|phone|mobile|upgrade|delivery|nokia|"
+    r"camcorder|ipod|tones?|download)|call (?:now|free|us free)|freephone|0800 ?\d{3}|"
+    r"\d+ ?ppm|\d+p ?(?:/|per|a) ?(?:min|msg|txt|text|wk|week|day|mth|month|call)|"
+    r"[£$€]\s?\d+(?:\.\d\d)?\s?(?:/|per|a)\s?(?:wk|week|mth|month|min|msg)|cost(?:s)? \d+p|"
+    r"sae|gr8|2 claim|ur (?:awarded|mobile|prize|chance|cash|bonus|reward)|u r (?:a )?(?:winner|awarded|entitled)|"
+    r"(?:reply|txt|text|send) (?:yes|y|win|claim|go|play|now)\b|(?:live |adult |sexy )chat|"
+    r"network operator|customer services? (?:on|call)|stop ?2 ?(?:stop|end)|2 (?:stop|opt[- ]?out)|"
+    r"collect (?:your|ur) (?:prize|award|cash|reward)|delivery within 28 days|expires? \d)",
+    _I,
+)
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)
 
 
 def pitch_markers(text: str) -> set[str]:
     """The distinct pitch and bulk-message markers in a text ('winner', 'claim your', 'txt' …)."""
-    return {m.group(0).lower() for m in SPAM_PITCH.finditer(text)}
+    return {m.group(0).lower() for pattern in (SPAM_PITCH, SMS_BULK) for m in pattern.finditer(text)}
 
 
 def spam_evidence(text: str) -> str | None:
@@ -633,6 +742,27 @@ def spam_evidence(text: str) -> str | None:
     if pitches and not sensitive_topic(text) and len(text.split()) <= SHORT_PITCH_WORDS:
         return "a sales pitch (" + ", ".join(sorted(pitches)[:3]) + ")"
     return None
+
+
+# Markers that only say how to stop (a footer's "reply STOP", "text STOP"): a customer's own
+# opt-out may use them, so they never count towards reading an opt-out as a bulk text.
+_STOP_MARKER = re.compile(
+    r"\b(?:stop|opt[- ]?out|unsub\w*|txt|text|reply|send|end)$|^(?:txt|text|reply|send) stop\b", _I
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|me|my|mine|myself)\b", _I)
+
+
+def bulk_despite_stop(text: str) -> bool:
+    """Pitch evidence on a text the opt-out rule read as STOP: a footer ("txt STOP to 87239"), not a
+    customer, if a known spam pattern or a pitch marker besides the stop words is there. A short
+    text, or one that speaks of "I"/"me" with fewer than two markers, is a person asking to stop.
+    The caller also asks the classifier, so two independent readings must agree."""
+    if len(text.split()) <= 8:  # "STOP texting me, I never signed up": short is a person
+        return False
+    if SPAM.search(text):
+        return True
+    markers = {m for m in pitch_markers(text) if not _STOP_MARKER.search(m)}
+    return len(markers) >= 2 or (len(markers) == 1 and not _FIRST_PERSON.search(text))
 
 
 # One pitch word is evidence only in a short text: a long letter that mentions "a welcome bonus"

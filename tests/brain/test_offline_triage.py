@@ -367,3 +367,124 @@ def test_a_lead_that_only_sounds_like_a_story_is_not_a_complaint(
 ) -> None:
     """The complaint-story words need the business as the one who let them down."""
     assert brain.triage(text, business).category != Category.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a bulk text whose footer the opt-out rule reads as STOP: classifier and markers agree
+        "Your mobile number has been awarded a bonus prize in our weekly draw, to claim it call "
+        "now, cost 150p/min. If you do not want to receive these messages please reply with STOP",
+        "Had your phone 11 months or more? U R entitled to the latest camera phone for free, "
+        "call free on 0800 1234567. Stop texts call 08712460324",
+    ],
+)
+def test_a_bulk_text_read_as_stop_is_spam(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert rules.is_opt_out(text)  # the rule alone would have opted the sender out
+    t = brain.triage(text, business)
+    assert t.category == Category.SPAM
+    assert any("stop footer" in f for f in t.flags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP sending me your special offer texts, I never signed up for them",
+        "Please stop texting me about the free upgrade, I am not interested",
+        "Stop. No more prize draw messages to this number please",
+        "stop",
+    ],
+)
+def test_an_opt_out_that_names_the_offer_is_still_an_opt_out(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    """A customer who quotes the pitch they got, in the first person or briefly, is never held as spam."""
+    assert brain.triage(text, business).category == Category.OPT_OUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your tech scratched the new floor and nobody has called me back about it",
+        "You charged my card $89 for a visit that never happened",
+        "The invoice shows a $45 trip fee nobody told me about",
+    ],
+)
+def test_a_wrong_charge_with_no_money_back_asked_is_not_a_refund_request(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    """TRIAGE.md: "a wrong charge with no request for money back is complaint"; the classifier's
+    refund guess without a word of money back is not trusted."""
+    assert not rules.mentions_money_back(text)
+    assert brain.triage(text, business).category == Category.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can you send back the $350 I paid? The visit never happened",
+        "Please credit 120 dollars back to my account",
+        "The heater still doesn't work, I'd like the 200 bucks back on my card please",
+        "I want a refund",
+    ],
+)
+def test_money_back_in_plain_words_is_still_a_refund_request(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    assert rules.mentions_money_back(text)
+    assert brain.triage(text, business).category == Category.REFUND_REQUEST
+
+
+_LETTER = (
+    "In March your company installed a water heater in our basement. The installer left the old "
+    "unit in the driveway for two weeks and the invoice charged us for a permit that was never "
+    "pulled. I have called the office four times since then and nobody came to take the old "
+    "unit away. "
+)
+
+
+def test_a_long_letter_that_tells_of_a_refund_is_not_a_refund_request(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """A letter this long tells a story: money back is asked only in a request's words."""
+    told = _LETTER + "Your manager said they refunded the permit fee, but it was an error and nothing came."
+    asked = _LETTER + "I want a full refund of the permit fee."
+    assert min(len(told.split()), len(asked.split())) > rules.STORY_WORDS
+    assert not rules.is_refund_request(told)
+    assert brain.triage(told, business).category == Category.COMPLAINT
+    assert rules.is_refund_request(asked)
+    assert brain.triage(asked, business).category == Category.REFUND_REQUEST
+
+
+def test_a_complaint_that_mentions_cancelling_stays_a_complaint(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """A cancel word in a story does not make it a cancellation; asking to cancel still does."""
+    story = (
+        "Your office cancelled my appointment twice without telling me, the technician was rude "
+        "on the phone and I am very disappointed"
+    )
+    assert brain.triage(story, business).category == Category.COMPLAINT
+    ask = "Your technician was rude on the phone and I am very disappointed, please cancel my plan"
+    assert brain.triage(ask, business).category == Category.CANCELLATION
+
+
+def test_a_letter_of_being_wronged_twice_is_a_complaint_whatever_its_subject(
+    brain: OfflineBrain, business: Business
+) -> None:
+    letter = (
+        "Last year I signed up for your yearly maintenance plan for our furnace and air "
+        "conditioner. The plan was renewed without my permission and the renewal invoice has an "
+        "error in the amount. Your office refused to correct it and the late notice I got "
+        "threatened collections."
+    )
+    assert rules.let_down_story(letter)
+    assert brain.triage(letter, business).category == Category.COMPLAINT
+    # a new customer's long message is not a story of being wronged
+    lead = (
+        "We just bought a 1950s house with an old oil furnace and no air conditioning at all. We "
+        "would like to replace both with a heat pump before the summer, ideally in April, and we "
+        "have a budget of around twelve thousand dollars for the whole project, including ducts."
+    )
+    assert not rules.let_down_story(lead)
+    assert brain.triage(lead, business).category != Category.COMPLAINT
