@@ -200,10 +200,14 @@ class OfflineBrain:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
         if top == Category.REFUND_REQUEST and not rules.mentions_money_back(text):
             # TRIAGE.md: a refund request asks for money back; "a wrong charge with no request for
-            # money back is complaint". The classifier's guess without a word of it is not trusted.
-            fallback = next(Category(c) for c, _ in ranked if c != Category.REFUND_REQUEST)
-            top = Category.COMPLAINT if rules.let_down(text) else fallback
-            p = max(p, 0.75) if top == Category.COMPLAINT else probs[top]
+            # money back is complaint". A refund guess with no word of money back is that complaint
+            # when there is a sign of being let down; else, past a terse message (where money back
+            # may be asked in words no rule knows), the next reading.
+            if rules.let_down(text):
+                top, p = Category.COMPLAINT, max(p, 0.75)
+            elif len(text.split()) > rules.TERSE_WORDS:
+                top = next(Category(c) for c, _ in ranked if c != Category.REFUND_REQUEST)
+                p = probs[top]
         if top == Category.REFUND_REQUEST and rules.chases_refund(text):
             # "When will I get my money back?": where a refund stands, not a new request for one.
             return Category.STATUS_INQUIRY, max(0.75, probs[Category.STATUS_INQUIRY]), flags

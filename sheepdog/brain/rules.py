@@ -406,6 +406,7 @@ def chases_refund(text: str) -> bool:
 # A letter this long tells a story; money back named in it is asked for only in a request's words
 # ("I want a full refund", "please reimburse me"), not in what happened ("they refunded half").
 STORY_WORDS = 60
+TERSE_WORDS = 20
 REFUND_ASK = re.compile(
     r"\b(?:want|wants|need|needs|like|demand\w*|expect\w*|request\w*|ask\w* (?:for|that|you|them)|"
     r"seek\w*|please|pls|kindly|can (?:i|we|you)|could (?:i|we|you)|would you|should|must|deserve\w*|"
@@ -422,7 +423,9 @@ _AMOUNT = r"(?:[$£€]\s?\d[\d.,]*|\d[\d.,]*\s*(?:dollars|bucks|euros?|pounds|q
 MONEY_BACK_LOOSE = re.compile(
     r"\b(?:send|give|pay|credit|put|transfer|wire|refund|return)\s+(?:\S+\s+){0,5}?back\b|"
     rf"{_AMOUNT}\s+(?:\S+\s+){{0,3}}?back\b|\bback (?:on|to|in|into|onto) (?:my|our|the) (?:card|account|bank)|"
-    rf"\bsee (?:my|our|the) {_AMOUNT}|\b(?:owed|oed)\b|\breturn (?:of )?(?:my|our|the) (?:money|payment|deposit|funds)\b",
+    rf"\bsee (?:my|our|the) {_AMOUNT}|\b(?:owed|oed)\b|\b(?:want|need|get|have) (?:my|our) money\b|\bcompensat\w*|"
+    r"\b(?:remove|waive|drop|cancel|void|wipe|take off|reverse) (?:the |that |this |a |my |these |those )?"
+    r"(?:\w+ )?(?:charges?|fees?|payments?|transactions?|debits?)\b|\breturn (?:of )?(?:my|our|the) (?:money|payment|deposit|funds)\b",
     _I,
 )
 

@@ -51,3 +51,25 @@ def test_sgd_turns_map_only_without_doubt() -> None:
     assert label_of([("REQUEST", "phone_number", [])], True, "What's their number?") == "routine_question"
     assert label_of([("REQUEST", "price_per_night", [])], True, "How much a night?") == "pricing_question"
     assert label_of([("INFORM_INTENT", "intent", ["FindRestaurants"])], False, "Find me food") is None
+
+
+def test_training_letters_are_long_deterministic_and_not_all_complaints() -> None:
+    """train_letters.py: long complaints told as a story beside at least as many long messages that are
+    not complaints (so length never reads as complaint), the same for a seed, and shipped."""
+    from collections import Counter
+
+    from bench.triage.datagen.train_letters import letters
+    from sheepdog.brain import rules
+    from sheepdog.brain.classifier import load_examples
+
+    rows = letters()
+    assert rows == letters()
+    counts = Counter(r["label"] for r in rows)
+    assert counts["complaint"] == 160
+    assert sum(counts.values()) - counts["complaint"] >= counts["complaint"]
+    assert min(len(r["text"].split()) for r in rows if r["label"] == "complaint") >= 20
+    # a complaint letter never asks for money back or to cancel: those would be other categories
+    assert not any(rules.is_refund_request(r["text"]) for r in rows if r["label"] == "complaint")
+    assert not any(rules.CANCEL_ASK.search(r["text"]) for r in rows if r["label"] == "complaint")
+    shipped = {t for t, _ in load_examples()}
+    assert all(r["text"] in shipped for r in rows)

@@ -9,7 +9,13 @@ import json
 import sys
 from pathlib import Path
 
-from bench.triage.datagen import eval_templates, holdout2_templates, holdout_templates, train_templates
+from bench.triage.datagen import (
+    eval_templates,
+    holdout2_templates,
+    holdout_templates,
+    train_letters,
+    train_templates,
+)
 from bench.triage.datagen.common import generate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
             if key not in frozen and key not in real_eval and key not in seen_train:
                 seen_train.add(key)
                 train.append(row)
+    # Long letters (train_letters.py): complaints told as a story, and long messages that are not.
+    for row in train_letters.letters():
+        key = row["text"].lower()
+        if key not in frozen and key not in real_eval and key not in seen_train:
+            seen_train.add(key)
+            train.append(row)
     train_texts = {r["text"].lower() for r in train}
     _write(TRAIN_PATH, [{"text": r["text"], "label": r["label"]} for r in train])
     print(f"train: {len(train)} → {TRAIN_PATH}")

@@ -1,0 +1,197 @@
+"""Long letters for training: a story of being let down, and long messages that are not complaints.
+
+Why: until the fifth round of issue 16 the training set held almost no message over 40 words
+that was not spam, so a long e-mail telling what went wrong ("In March your crew installed …, the
+invoice charged us for …, I have called four times …") was read by the words it happened to
+share with a sales inquiry or a cancellation. Real owners get such letters. These are written for
+this project, sentence pools in the trades of `common.DOMAINS`, composed with a fixed seed; no
+sentence is taken from an evaluation source. More long letters that are *not*
+complaints (a project described before a quote, a refund or a cancellation asked for after a
+story, a booking or a status question with context) keep length from reading as complaint.
+"""
+
+from __future__ import annotations
+
+import random
+
+from bench.triage.datagen.common import DOMAINS, fill, noisy
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "September", "October", "November"]
+
+_OPEN = [
+    "In {month} I hired your company for a {svc} at our {place}.",
+    "Back in {month} your {staff} did the {svc} for us.",
+    "I have been a customer of yours for six years and booked a {svc} in {month}.",
+    "On {day} I paid {amt} up front for a {svc}.",
+    "I signed up for your {svc} in {month} after a friend recommended you.",
+    "Last {month} I bought a {product} from you and paid for the {svc} as well.",
+    "I am writing about the {svc} your team did in {month}.",
+    "We used {company} for a {svc} at our {place} this spring.",
+    "My {svc} with you started in {month} and I have paid every bill on time.",
+    "Two months ago I arranged a {svc} through your website.",
+]
+_WRONG = [
+    "The {staff} arrived three hours late and left before the job was finished.",
+    "A week later the {product} stopped working again.",
+    "The invoice came to {amt} more than the written quote.",
+    "A fee appeared on my bill that nobody had mentioned.",
+    "The invoice lists work that was never done.",
+    "My payment was applied to someone else's account.",
+    "I was told on the phone that it had been fixed, which was not true.",
+    "The {staff} was rude when I asked what had been done.",
+    "I was promised a call back the same day and it never came.",
+    "The paperwork you sent has the wrong name and the wrong address on it.",
+    "My account was marked as late even though the payment went out on time.",
+    "The {product} was scratched and dented when it was delivered.",
+    "Nobody explained the terms before I was asked to sign.",
+    "They charged my card a second time for the same visit.",
+    "The {staff} damaged the floor on the way out and said nothing.",
+    "The work was so sloppy that it had to be redone by someone else.",
+    "The appointment was moved twice without anyone telling me.",
+    "The statement still shows a balance I paid off months ago.",
+    "A renewal went through without my permission.",
+    "The part they fitted was the wrong one for my {product}.",
+]
+_CHASE = [
+    "I called the office on {day} and again the following week.",
+    "I have sent three e-mails since then.",
+    "Each time I call I am passed to someone new and have to explain it all again.",
+    "I was told a manager would get back to me.",
+    "I filled in the form on your website twice.",
+    "I spoke to your {staff}, who said it would be sorted out.",
+    "I wrote to the company with copies of my receipts.",
+    "I went into the {place} in person to ask about it.",
+]
+_OUTCOME = [
+    "Nobody has responded.",
+    "Nothing has been done about it.",
+    "I am still waiting for anyone to look into it.",
+    "Your staff keep telling me it is being handled, and it is not.",
+    "The problem is still there today.",
+    "I have now spent hours of my own time on this.",
+    "It has been five weeks and I have heard nothing.",
+    "The answer each time is that they can't see a problem.",
+]
+_CLOSE = [
+    "This is not the service I paid for.",
+    "I am very disappointed in how this has been handled.",
+    "I want someone to look into this properly.",
+    "I have never been treated like this by a business.",
+    "I expect better from a company I have recommended to others.",
+    "",
+    "",
+]
+
+# Long messages that are not complaints: the context first, then what they ask.
+_LONG_OTHER: dict[str, tuple[list[str], list[str]]] = {
+    "sales_inquiry": (
+        [
+            "We moved into a house in {month} and the {place} has never been updated.",
+            "Our {product} is about fifteen years old and we have been putting this off for a while.",
+            "A neighbour of ours used you last year and was happy with the work.",
+            "We are renovating the whole ground floor over the summer.",
+            "I run a small office with twelve people and our lease was renewed in {month}.",
+            "We have a budget of around {amt} and some flexibility on timing.",
+        ],
+        [
+            "Could you give us a quote for a {svc}?",
+            "We would like someone to come and look at a {svc} for us.",
+            "Is a {svc} something you could take on, and roughly when could you start?",
+            "Please let me know whether you do {svc} and what you would need from us.",
+        ],
+    ),
+    "refund_request": (
+        [
+            "I booked a {svc} for {day} and paid {amt} when I booked.",
+            "The {staff} called the morning of the visit to say nobody could come.",
+            "I bought a {product} from you in {month} and it stopped working within a week.",
+            "We had to find another company at short notice and they did the work.",
+            "I returned the {product} to the {place} with the receipt.",
+        ],
+        [
+            "I would like a full refund of the {amt}, please.",
+            "Please refund the deposit to the card I paid with.",
+            "I want my money back for the {svc}.",
+            "Could you reimburse me for the visit that never happened?",
+        ],
+    ),
+    "cancellation": (
+        [
+            "We are moving out of state at the end of {month}.",
+            "My circumstances have changed since I signed up in {month}.",
+            "We have decided to hold off on the {svc} until next year.",
+            "I have enjoyed the {svc} but I no longer need it.",
+            "My mother, who the {svc} was for, has moved in with my sister.",
+        ],
+        [
+            "Please cancel my {svc} from the next billing date.",
+            "I would like to cancel the {svc} booked for {day}.",
+            "Could you close my account and confirm by e-mail?",
+            "I need to cancel everything we had planned with you.",
+        ],
+    ),
+    "booking": (
+        [
+            "We spoke on the phone last week about the {svc} for our {place}.",
+            "My work schedule has changed and I am now free most mornings.",
+            "The {staff} who came last time did a great job and we would like the same again.",
+            "We have guests arriving at the end of {month} and want it done before then.",
+        ],
+        [
+            "Could you book us in for {day} at {time}?",
+            "Is {day} at {time} free for the {svc}?",
+            "Please put me down for the first morning you have next week.",
+            "Can we schedule the {svc} for {day}?",
+        ],
+    ),
+    "status_inquiry": (
+        [
+            "I placed an order for a {product} on {day} and paid in full.",
+            "Your {staff} said the parts for my {svc} had been ordered.",
+            "The quote you sent in {month} said the work would take about two weeks.",
+            "I applied for the {svc} online and got an e-mail saying it was received.",
+        ],
+        [
+            "Could you tell me where it stands?",
+            "Do you know when it will be ready?",
+            "Is there an update on when the {staff} can come?",
+            "Can you let me know how far along it is?",
+        ],
+    ),
+}
+
+
+def _sentence(pool: list[str], used: set[str], rng: random.Random) -> str:
+    choice = rng.choice([s for s in pool if s not in used] or pool)
+    used.add(choice)
+    return choice
+
+
+def letters(complaints: int = 160, each_other: int = 40, seed: int = 1605) -> list[dict[str, str]]:
+    """Composed letters as training rows {"text", "label", "domain"}, deterministic for a seed."""
+    rng = random.Random(seed)
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+
+    def add(parts: list[str], label: str) -> None:
+        domain = rng.choice(list(DOMAINS))
+        text = " ".join(p for p in parts if p).replace("{month}", rng.choice(MONTHS))
+        text = noisy(fill(text, domain, rng), rng)
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            rows.append({"text": text, "label": label, "domain": domain})
+
+    while len(rows) < complaints:
+        used: set[str] = set()
+        parts = [_sentence(_OPEN, used, rng)]
+        parts += [_sentence(_WRONG, used, rng) for _ in range(rng.choice((1, 2, 2, 3)))]
+        parts += [_sentence(_CHASE, used, rng) for _ in range(rng.choice((0, 1, 1, 2)))]
+        parts += [_sentence(_OUTCOME, used, rng), rng.choice(_CLOSE)]
+        add(parts, "complaint")
+    for label, (context, asks) in _LONG_OTHER.items():
+        target = len(rows) + each_other
+        while len(rows) < target:
+            used = set()
+            parts = [_sentence(context, used, rng) for _ in range(rng.choice((2, 3)))]
+            add([*parts, rng.choice(asks)], label)
+    return rows
