@@ -194,6 +194,9 @@ class BrainConfig(_Section):
     timeout_s: float = Field(20.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     confidence_floor: float = Field(defaults.TRIAGE_CONFIDENCE_FLOOR, ge=0, le=1)
+    # The offline brain's sentence encoder (brain/encoder.py): reads meaning, not only words, for
+    # ~15 ms of CPU a message. Off trades that reading for throughput (bench/engine/README.md).
+    sentence_encoder: bool = True
 
 
 class ConsoleConfig(_Section):

@@ -774,6 +774,13 @@ def check_encoder(settings: Settings) -> list[Row]:
     it triage reads words only and misses what customers say in words it was never taught."""
     from sheepdog.brain.encoder import PACKAGE, model_dir
 
+    if not settings.brain.sentence_encoder:
+        return [
+            ok(
+                "offline brain: sentence encoder off by configuration (brain.sentence_encoder = false), "
+                "triage reads words only"
+            )
+        ]
     folder = model_dir()
     if folder is None:
         return [

@@ -9,14 +9,22 @@ from typing import TYPE_CHECKING, Any
 from sheepdog.brain.base import Brain
 
 if TYPE_CHECKING:
+    from sheepdog.brain.offline import OfflineBrain
     from sheepdog.config import Settings
+
+
+def offline_brain(settings: Settings, corrections: list[tuple[str, str]] | None = None) -> OfflineBrain:
+    """The offline brain as configured: its confidence floor, the sentence encoder on or off."""
+    from sheepdog.brain import encoder
+    from sheepdog.brain.offline import OfflineBrain
+
+    encoder.set_enabled(settings.brain.sentence_encoder)
+    return OfflineBrain(corrections or (), confidence_floor=settings.brain.confidence_floor)
 
 
 def make_brain(settings: Settings, corrections: list[tuple[str, str]] | None = None) -> Brain:
     """ClaudeBrain when configured with a key, else the offline brain (which Claude falls back to anyway)."""
-    from sheepdog.brain.offline import OfflineBrain
-
-    offline = OfflineBrain(corrections or (), confidence_floor=settings.brain.confidence_floor)
+    offline = offline_brain(settings, corrections)
     cfg = settings.brain
     if cfg.backend == "claude" and cfg.anthropic_api_key:
         from sheepdog.brain.claude import ClaudeBrain
@@ -54,4 +62,4 @@ class LazyBrain:
         return getattr(self.get(), name)
 
 
-__all__ = ["Brain", "LazyBrain", "make_brain"]
+__all__ = ["Brain", "LazyBrain", "make_brain", "offline_brain"]

@@ -303,10 +303,13 @@ _SHARED: dict[str, TextModel] = {}
 def shared_model() -> TextModel:
     """The model trained on the shipped data: loaded from the model cache, or fitted once (and
     cached) when the cache has none for this training set and this code."""
+    from sheepdog.brain.encoder import enabled
+
+    key = "vectors" if enabled() else "words"  # brain.sentence_encoder off: a model of its own
     with _LOCK:
-        if "default" not in _SHARED:
-            _SHARED["default"] = _load_or_fit()
-        return _SHARED["default"]
+        if key not in _SHARED:
+            _SHARED[key] = _load_or_fit()
+        return _SHARED[key]
 
 
 def fit(texts: list[str], labels: list[str], weights: list[float] | None = None) -> TextModel:

@@ -232,8 +232,7 @@ def add_triage_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_triage(args: argparse.Namespace) -> int:
     """Entry point of `sheepdog triage`; returns the process exit code."""
-    from sheepdog.brain import make_brain
-    from sheepdog.brain.offline import OfflineBrain
+    from sheepdog.brain import make_brain, offline_brain
     from sheepdog.config import load_settings
 
     err = Console(stderr=True)
@@ -258,11 +257,7 @@ def run_triage(args: argparse.Namespace) -> int:
             return 2
     settings = load_settings(args.config)
     business = settings.business.to_domain()
-    brain: Brain = (
-        make_brain(settings)
-        if args.backend == "config"
-        else OfflineBrain(confidence_floor=settings.brain.confidence_floor)
-    )
+    brain: Brain = make_brain(settings) if args.backend == "config" else offline_brain(settings)
     texts = [str(r.get(args.text_column) or "") for r in rows]
     triages = triage_all(texts, brain, business, open_conversation=args.open_conversation, console=err)
     records = [triage_record(text, t) for text, t in zip(texts, triages, strict=True)]

