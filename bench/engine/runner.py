@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="production: start the workers only once the bot is healthy (default: all at once, as a "
         "process manager would, which also shows start-up races such as two processes migrating)",
     )
+    p.add_argument(
+        "--words-only",
+        action="store_true",
+        help="brain.sentence_encoder = false: triage on words alone (what the encoder costs)",
+    )
     p.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/7", help="flushed at start and end")
     p.add_argument("--keep", action="store_true", help="keep the database and Redis db for inspection")
@@ -322,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             pg_admin_url=args.pg_admin_url,
             redis_url=args.redis_url,
             autonomy=args.autonomy,
+            sentence_encoder=not args.words_only,
         )
+        result["sentence_encoder"] = not args.words_only
         cfg = ["--config", str(st.config_path)]
         if args.mode == "production":  # a shared database is migrated once, before the processes start
             t = time.monotonic()
@@ -335,7 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         # of every other start (the fit, if one was needed, is reported apart).
         t = time.monotonic()
         subprocess.run(
-            [sys.executable, "-c", "from sheepdog.brain.classifier import shared_model; shared_model()"],
+            [
+                sys.executable,
+                "-c",
+                "from sheepdog.brain import encoder; from sheepdog.brain.classifier import shared_model; "
+                f"encoder.set_enabled({not args.words_only}); shared_model()",
+            ],
             cwd=workdir,
             env=procs.bench_env(),
             check=True,

@@ -42,7 +42,9 @@ class Stack:
         return f"http://127.0.0.1:{self.console_port}"
 
 
-def bench_config(stack: Stack, storage_url: str, autonomy: str | None) -> dict[str, Any]:
+def bench_config(
+    stack: Stack, storage_url: str, autonomy: str | None, sentence_encoder: bool = True
+) -> dict[str, Any]:
     """The demo business (config.example.toml) with mail, ports, storage and queue pointed at the bench."""
     data = tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     data["storage"] = {"url": storage_url}
@@ -51,6 +53,7 @@ def bench_config(stack: Stack, storage_url: str, autonomy: str | None) -> dict[s
     else:
         data["queue"] = {"backend": "inprocess"}
     data["brain"]["backend"] = "offline"
+    data["brain"]["sentence_encoder"] = sentence_encoder
     data["console"].update(
         enabled=True,
         host="127.0.0.1",
@@ -72,7 +75,14 @@ def bench_config(stack: Stack, storage_url: str, autonomy: str | None) -> dict[s
 
 
 def make_stack(
-    mode: str, workdir: Path, *, smtp_port: int, pg_admin_url: str, redis_url: str, autonomy: str | None
+    mode: str,
+    workdir: Path,
+    *,
+    smtp_port: int,
+    pg_admin_url: str,
+    redis_url: str,
+    autonomy: str | None,
+    sentence_encoder: bool = True,
 ) -> Stack:
     """Write the config TOML into workdir; in production also create the database and flush Redis."""
     run_id = f"{os.getpid()}_{secrets.token_hex(2)}"
@@ -97,7 +107,7 @@ def make_stack(
     header = (
         f"# Written by `python -m bench.engine --mode {mode}`: the demo business, pointed at the bench.\n\n"
     )
-    text = header + toml.dumps(bench_config(stack, storage_url, autonomy))
+    text = header + toml.dumps(bench_config(stack, storage_url, autonomy, sentence_encoder))
     stack.config_path.write_text(text, encoding="utf-8")
     return stack
 
