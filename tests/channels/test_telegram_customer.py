@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +20,7 @@ from sheepdog.channels.telegram_customer import (
 )
 from sheepdog.domain.models import Channel, InboundMessage
 from sheepdog.errors import PermanentSendError, TransientSendError
+from tests.bot.telegram_fake import FakeTelegram
 from tests.channels.helpers import check_event, expect_noop, expect_refused, load, parse_or_refuse, raw
 
 SECRET = "tg-secret-token_123"
@@ -201,59 +200,22 @@ def test_mutated_real_updates_never_raise(base: bytes, path_choice: int, value: 
 # -- sending and polling: python-telegram-bot against a local Bot API server ------------------
 
 
-@dataclass
-class FakeBotApi:
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    answers: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-    updates: list[dict[str, Any]] = field(default_factory=list)
-
-
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Brightside", "username": "brightside_bot"}
-
-
 @pytest.fixture
-async def bot_api(aiohttp_server: Any) -> AsyncIterator[tuple[FakeBotApi, str]]:
-    state = FakeBotApi()
-
-    async def method(request: web.Request) -> web.Response:
-        name = request.match_info["method"]
-        if request.content_type == "application/json":
-            params = await request.json()
-        else:
-            params = dict(await request.post())
-        state.calls.append((name, params))
-        queued = state.answers.get(name)
-        if queued:
-            status, payload = queued.pop(0)
-            return web.json_response(payload, status=status)
-        if name == "getMe":
-            return web.json_response({"ok": True, "result": BOT_USER})
-        if name == "deleteWebhook":
-            return web.json_response({"ok": True, "result": True})
-        if name == "getUpdates":
-            offset = int(params.get("offset") or 0)
-            result = [u for u in state.updates if u["update_id"] >= offset]
-            return web.json_response({"ok": True, "result": result})
-        if name == "sendMessage":
-            chat = {"id": int(params["chat_id"]), "type": "private", "first_name": "FirstName"}
-            msg = {"message_id": 900 + len(state.calls), "date": 1700000000, "chat": chat, "from": BOT_USER}
-            return web.json_response({"ok": True, "result": {**msg, "text": params["text"]}})
-        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", method)
-    server = await aiohttp_server(app)
-    yield state, str(server.make_url("")).rstrip("/")
+async def bot_api() -> AsyncIterator[FakeTelegram]:
+    """The tests' one local Bot API server (tests/bot/telegram_fake.py), here for a customer's chat."""
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
 
 
 def _out(handle: str | None = "12345678") -> Outbound:
     return Outbound(outbox_id=1, channel=Channel.TELEGRAM, body="Hi! Brightside here.", to_handle=handle)
 
 
-async def test_send_message(bot_api: tuple[FakeBotApi, str]) -> None:
-    state, base = bot_api
-    message_id = await TelegramSender(BOT_TOKEN, api_base_url=base).send(_out())
-    sends = [p for name, p in state.calls if name == "sendMessage"]
+async def test_send_message(bot_api: FakeTelegram) -> None:
+    message_id = await TelegramSender(BOT_TOKEN, api_base_url=bot_api.base_url).send(_out())
+    sends = [c.params for c in bot_api.made("sendMessage")]
     assert (
         len(sends) == 1
         and str(sends[0]["chat_id"]) == "12345678"
@@ -262,21 +224,10 @@ async def test_send_message(bot_api: tuple[FakeBotApi, str]) -> None:
     assert message_id.isdigit()
 
 
-async def test_429_is_transient_with_retry_after(bot_api: tuple[FakeBotApi, str]) -> None:
-    state, base = bot_api
-    state.answers["sendMessage"] = [
-        (
-            429,
-            {
-                "ok": False,
-                "error_code": 429,
-                "description": "Too Many Requests: retry after 3",
-                "parameters": {"retry_after": 3},
-            },
-        )
-    ]
+async def test_429_is_transient_with_retry_after(bot_api: FakeTelegram) -> None:
+    bot_api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     with pytest.raises(TransientSendError) as info:
-        await TelegramSender(BOT_TOKEN, api_base_url=base).send(_out())
+        await TelegramSender(BOT_TOKEN, api_base_url=bot_api.base_url).send(_out())
     assert info.value.retry_after_s == 3
 
 
@@ -289,12 +240,11 @@ async def test_429_is_transient_with_retry_after(bot_api: tuple[FakeBotApi, str]
     ],
 )
 async def test_errors_are_classified(
-    bot_api: tuple[FakeBotApi, str], status: int, description: str, error: type[Exception]
+    bot_api: FakeTelegram, status: int, description: str, error: type[Exception]
 ) -> None:
-    state, base = bot_api
-    state.answers["sendMessage"] = [(status, {"ok": False, "error_code": status, "description": description})]
+    bot_api.fail_next("sendMessage", status, description)
     with pytest.raises(error):
-        await TelegramSender(BOT_TOKEN, api_base_url=base).send(_out())
+        await TelegramSender(BOT_TOKEN, api_base_url=bot_api.base_url).send(_out())
 
 
 async def test_unreachable_is_transient() -> None:
@@ -307,30 +257,28 @@ async def test_no_chat_id_is_permanent() -> None:
         await TelegramSender(BOT_TOKEN, api_base_url="http://127.0.0.1:9").send(_out(handle=None))
 
 
-async def test_polling_delivers_each_update_once(bot_api: tuple[FakeBotApi, str]) -> None:
-    state, base = bot_api
-    state.updates = [json.loads(load("telegram", n)) for n in ("message__text.json", "edited_message.json")]
-    state.updates.append(json.loads(load("telegram", "shipping_query.json")))
+async def test_polling_delivers_each_update_once(bot_api: FakeTelegram) -> None:
+    bot_api.updates = [json.loads(load("telegram", n)) for n in ("message__text.json", "edited_message.json")]
+    bot_api.updates.append(json.loads(load("telegram", "shipping_query.json")))
     got: list[InboundMessage] = []
 
     async def deliver(msg: InboundMessage) -> None:
         got.append(msg)
 
-    poller = TelegramPoller(BOT_TOKEN, deliver, api_base_url=base, timeout_s=0)
+    poller = TelegramPoller(BOT_TOKEN, deliver, api_base_url=bot_api.base_url, timeout_s=0)
     async with poller.bot:
         assert await poller.poll_once() == 3
         assert await poller.poll_once() == 0  # confirmed offset: nothing fetched twice
     assert [m.text for m in got] == ["Hi, world!", "hi there (edited)"]
     assert [m.edited for m in got] == [False, True]
-    offsets = [p.get("offset") for name, p in state.calls if name == "getUpdates"]
-    assert int(offsets[-1]) == max(u["update_id"] for u in state.updates) + 1
+    offsets = [c.params.get("offset") for c in bot_api.made("getUpdates")]
+    assert int(offsets[-1]) == max(u["update_id"] for u in bot_api.updates) + 1
 
 
-async def test_an_update_that_keeps_failing_is_kept_and_skipped(bot_api: tuple[FakeBotApi, str]) -> None:
+async def test_an_update_that_keeps_failing_is_kept_and_skipped(bot_api: FakeTelegram) -> None:
     """One update our side cannot process must not block every update behind it forever."""
-    state, base = bot_api
-    state.updates = [json.loads(load("telegram", n)) for n in ("message__text.json", "edited_message.json")]
-    poison = state.updates[0]["message"]["text"]
+    bot_api.updates = [json.loads(load("telegram", n)) for n in ("message__text.json", "edited_message.json")]
+    poison = bot_api.updates[0]["message"]["text"]
     got: list[str] = []
     kept: list[tuple[str, str]] = []
 
@@ -343,7 +291,7 @@ async def test_an_update_that_keeps_failing_is_kept_and_skipped(bot_api: tuple[F
         kept.append((source, reason))
         assert json.loads(raw)["message"]["text"] == poison  # the raw update is what is kept
 
-    poller = TelegramPoller(BOT_TOKEN, deliver, api_base_url=base, timeout_s=0, reject=reject)
+    poller = TelegramPoller(BOT_TOKEN, deliver, api_base_url=bot_api.base_url, timeout_s=0, reject=reject)
     async with poller.bot:
         for _ in range(4):
             with pytest.raises(RuntimeError):
