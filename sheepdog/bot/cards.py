@@ -22,7 +22,7 @@ from sheepdog.domain.clock import shown_time
 from sheepdog.domain.followup import followup_line
 from sheepdog.domain.models import Channel, DraftState, Money
 from sheepdog.handlers.followup import run_of
-from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, Refund
+from sheepdog.storage.tables import Draft, Event, Lead, Message, Outbox, Refund, customer_messages
 
 CHANNEL_WORDS = {c.value: c.words for c in Channel}
 NEXT_ACTION_WORDS = {
@@ -437,12 +437,7 @@ def lead_extras(session: Session, lead: Lead, settings: Settings) -> LeadExtras:
         ).all()
     )
     button = history = None
-    last = session.scalar(
-        select(Message)
-        .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    last = session.scalar(customer_messages(lead).limit(1))
     if last is not None and last.category == "refund_request":
         amount = ((last.triage or {}).get("extracted") or {}).get("refund_amount")
         limit = settings.business.to_domain().refund_threshold

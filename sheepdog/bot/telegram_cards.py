@@ -29,7 +29,7 @@ from sheepdog.channels.telegram_customer import make_bot
 from sheepdog.config import TelegramCustomerConfig, TelegramTeamConfig
 from sheepdog.errors import ConfigError, TransientSendError
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Event, Lead, Message
+from sheepdog.storage.tables import Event, Lead, customer_messages
 
 log = logging.getLogger("sheepdog.bot.telegram_team")
 T = TypeVar("T")
@@ -167,12 +167,7 @@ class TelegramCards:
                 escalation_card(e, mention=tag, holder=holder, claim_hint=hint, esc=render.esc)
                 for e in escalation_events(s, lead_id)
             ]
-            first = s.scalar(
-                select(Message)
-                .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-                .order_by(Message.id)
-                .limit(1)
-            )
+            first = s.scalar(customer_messages(lead, newest_first=False).limit(1))
             fields = ((first.triage or {}).get("fields") or {}) if first is not None else {}
             service = fields.get("service") or str((lead.brief or {}).get("category", "")).replace("_", " ")
             topic = render.topic_name(lead_id, lead_title(lead), str(service) or None)

@@ -19,7 +19,7 @@ from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
 from sheepdog.handlers.team_actions import TeamAction, dispatch
 from sheepdog.reports import data as report_data
-from sheepdog.storage.tables import Contact, Lead, Message
+from sheepdog.storage.tables import Contact, Lead, Message, customer_messages
 
 # Commands that change a lead.
 ACTING = frozenset({"won", "lost", "quoted", "visit", "visit_scheduled", "pause", "resume", "was"})
@@ -183,12 +183,7 @@ def last_inbound(services: Services, lead_id: int) -> int:
     """The newest message from the customer on this lead: the one a correction is about."""
     with services.db.session() as s:
         lead = s.get(Lead, lead_id)
-        message_id = s.scalar(
-            select(Message.id)
-            .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
+        message_id = s.scalar(customer_messages(lead).with_only_columns(Message.id).limit(1))
     if message_id is None:
         raise NotFoundError(f"lead #{lead_id} has no message from the customer to correct")
     return int(message_id)

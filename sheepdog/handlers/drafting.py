@@ -46,7 +46,16 @@ from sheepdog.domain.policy import ALL_CHANNELS, PolicyInput, decide, holding_ki
 from sheepdog.domain.threads import email_subject, opening_subject
 from sheepdog.handlers import policy_store
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Contact, Conversation, Draft, Lead, Message, Outbox, VoiceExample
+from sheepdog.storage.tables import (
+    Contact,
+    Conversation,
+    Draft,
+    Lead,
+    Message,
+    Outbox,
+    VoiceExample,
+    customer_messages,
+)
 
 CHANNEL_LIMITS = {Channel.SMS: defaults.SMS_MAX_CHARS, Channel.TELEGRAM: 4000}
 
@@ -469,12 +478,7 @@ def new_outbox(
     a refund, a surface's event), so the same intent never makes two rows. The recipient is the
     address, number or chat the customer last wrote from on this channel, not the contact's first."""
     contact = lead.contact
-    last_in = session.scalar(
-        select(Message)
-        .where(Message.conversation_id == lead.conversation_id, Message.direction == Direction.INBOUND)
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    last_in = session.scalar(customer_messages(lead).limit(1))
     used = _used_handle(session, lead, channel)
     out = Outbox(
         idempotency_key=key,

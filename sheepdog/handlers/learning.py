@@ -24,7 +24,7 @@ from sheepdog.brain import scoring
 from sheepdog.domain.models import Brief, LeadContext
 from sheepdog.errors import BadInputError
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Event, Lead, LeadHistory, Message, ScorerModel
+from sheepdog.storage.tables import Event, Lead, LeadHistory, ScorerModel, customer_messages
 
 # ---- training rows ---------------------------------------------------------------------------------
 
@@ -38,12 +38,7 @@ def _live_rows(session: Any) -> tuple[list[dict[str, float]], list[bool], int]:
             newest[e.lead_id] = (e.id, result == "won")
     rows, outcomes = [], []
     for lead in session.scalars(select(Lead).where(Lead.id.in_(list(newest)))) if newest else []:
-        first = session.scalar(
-            select(Message)
-            .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-            .order_by(Message.id)
-            .limit(1)
-        )
+        first = session.scalar(customer_messages(lead, newest_first=False).limit(1))
         triage = (first.triage if first is not None else None) or {}
         response = (
             (lead.first_response_at - lead.created_at).total_seconds() if lead.first_response_at else None

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from sheepdog.domain.models import Category, Stage
 from sheepdog.domain.timezones import parse_when, suggested_visit
 from sheepdog.errors import BadInputError, NotFoundError
 from sheepdog.handlers import actions
 from sheepdog.handlers.actions import ActionResult
 from sheepdog.handlers.context import Services
-from sheepdog.storage.tables import Draft, Lead, Message
+from sheepdog.storage.tables import Draft, Lead, Message, customer_messages
 
 log = logging.getLogger(__name__)
 
@@ -223,12 +221,7 @@ def visit_prefill(services: Services, lead_id: int) -> VisitPrefill:
         if lead.visit_at is not None and lead.visit_at > now:
             booked = lead.visit_at.astimezone(ZoneInfo(zone))
             return VisitPrefill(booked.date(), booked.time().replace(second=0, microsecond=0), "booked")
-        triages = s.scalars(
-            select(Message.triage)
-            .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
-            .order_by(Message.id.desc())
-            .limit(20)
-        )
+        triages = s.scalars(customer_messages(lead).with_only_columns(Message.triage).limit(20))
         for triage in triages:
             asked = ((triage or {}).get("extracted") or {}).get("requested_time")
             if asked:

@@ -17,10 +17,12 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    Select,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -438,3 +440,15 @@ class Tombstone(Base):
     kind: Mapped[str] = mapped_column(String(32))  # an Identity kind: email, phone, telegram …
     digest: Mapped[str] = mapped_column(String(64))  # sha256 hex of the normalised value
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def customer_messages(lead: Lead, *, newest_first: bool = True) -> Select[tuple[Message]]:
+    """What the customer wrote on this lead's conversation, newest first (or oldest first): the
+    query the cards, drafts, corrections and learning start from, each adding its own limit or
+    columns (`.with_only_columns(Message.triage)`)."""
+    order = Message.id.desc() if newest_first else Message.id.asc()
+    return (
+        select(Message)
+        .where(Message.conversation_id == lead.conversation_id, Message.direction == "inbound")
+        .order_by(order)
+    )
