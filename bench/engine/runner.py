@@ -345,8 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-c",
-                "from sheepdog.brain import encoder; from sheepdog.brain.classifier import shared_model; "
-                f"encoder.set_enabled({not args.words_only}); shared_model()",
+                f"from sheepdog.brain.classifier import shared_model; shared_model(vectors={not args.words_only})",
             ],
             cwd=workdir,
             env=procs.bench_env(),

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 def offline_brain(settings: Settings, corrections: list[tuple[str, str]] | None = None) -> OfflineBrain:
     """The offline brain as configured: its confidence floor, the sentence encoder on or off."""
-    from sheepdog.brain import encoder
     from sheepdog.brain.offline import OfflineBrain
 
-    encoder.set_enabled(settings.brain.sentence_encoder)
-    return OfflineBrain(corrections or (), confidence_floor=settings.brain.confidence_floor)
+    cfg = settings.brain
+    return OfflineBrain(
+        corrections or (), confidence_floor=cfg.confidence_floor, sentence_encoder=cfg.sentence_encoder
+    )
 
 
 def make_brain(settings: Settings, corrections: list[tuple[str, str]] | None = None) -> Brain:

@@ -300,30 +300,31 @@ _LOCK = threading.Lock()
 _SHARED: dict[str, TextModel] = {}
 
 
-def shared_model() -> TextModel:
+def shared_model(vectors: bool = True) -> TextModel:
     """The model trained on the shipped data: loaded from the model cache, or fitted once (and
-    cached) when the cache has none for this training set and this code."""
-    from sheepdog.brain.encoder import enabled
-
-    key = "vectors" if enabled() else "words"  # brain.sentence_encoder off: a model of its own
+    cached) when the cache has none for this training set and this code. `vectors=False`
+    (brain.sentence_encoder off): a model of its own on the words alone, the encoder never loaded."""
+    key = "vectors" if vectors else "words"
     with _LOCK:
         if key not in _SHARED:
-            _SHARED[key] = _load_or_fit()
+            _SHARED[key] = _load_or_fit(vectors)
         return _SHARED[key]
 
 
-def fit(texts: list[str], labels: list[str], weights: list[float] | None = None) -> TextModel:
-    """TF-IDF fitted on the texts, their sentence vectors beside it (when the encoder is installed),
-    one logistic regression over both."""
+def fit(
+    texts: list[str], labels: list[str], weights: list[float] | None = None, *, vectors: bool = True
+) -> TextModel:
+    """TF-IDF fitted on the texts, their sentence vectors beside it (when the encoder is installed
+    and `vectors`), one logistic regression over both."""
     from scipy import sparse
 
     pipeline = build_pipeline()
     x = pipeline.named_steps["features"].fit_transform(texts)
-    vectors = training_vectors(texts)
-    if vectors is not None:
-        x = sparse.hstack([x, sparse.csr_matrix(VECTOR_WEIGHT * vectors.astype(np.float64))]).tocsr()
+    block = training_vectors(texts) if vectors else None
+    if block is not None:
+        x = sparse.hstack([x, sparse.csr_matrix(VECTOR_WEIGHT * block.astype(np.float64))]).tocsr()
     pipeline.named_steps["model"].fit(x, labels, sample_weight=weights)
-    return TextModel.from_pipeline(pipeline, VECTOR_WEIGHT if vectors is not None else 0.0)
+    return TextModel.from_pipeline(pipeline, VECTOR_WEIGHT if block is not None else 0.0)
 
 
 _FEATURES: dict[int, tuple[TextModel, Any, list[str]]] = {}  # id(model) → (model, rows, labels)
@@ -390,7 +391,7 @@ def refit(
     )
 
 
-def cache_path() -> Path:
+def cache_path(vectors: bool = True) -> Path:
     """Where the fitted model is kept: $SHEEPDOG_MODEL_CACHE, else the user's cache folder. The
     name carries a digest of the training data and of the code that fits and applies it (without
     importing scikit-learn), so a change to either fits anew instead of loading a stale model."""
@@ -406,19 +407,19 @@ def cache_path() -> Path:
     from sheepdog.brain import encoder
 
     digest.update(inspect.getsource(encoder).encode())
-    digest.update(str(encoder.model_dir() is not None).encode())  # installing the encoder fits anew
+    digest.update(str(vectors and encoder.model_dir() is not None).encode())  # installing it fits anew
     root = os.environ.get("SHEEPDOG_MODEL_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sheepdog"
     )
     return Path(root) / f"classifier-{digest.hexdigest()[:16]}.pkl"
 
 
-def _load_or_fit() -> TextModel:
+def _load_or_fit(vectors: bool) -> TextModel:
     import os
     import pickle
     import tempfile
 
-    path = cache_path()
+    path = cache_path(vectors)
     try:
         with path.open("rb") as fh:
             model = pickle.load(fh)
@@ -429,7 +430,7 @@ def _load_or_fit() -> TextModel:
     except Exception:  # a truncated or foreign file: fit anew and replace it
         log.warning("model cache %s unreadable; fitting the model again", path, exc_info=True)
     examples = load_examples()
-    model = fit([t for t, _ in examples], [c for _, c in examples])
+    model = fit([t for t, _ in examples], [c for _, c in examples], vectors=vectors)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as fh:

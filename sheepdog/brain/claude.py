@@ -164,7 +164,7 @@ class ClaudeBrain:
 
     def triage(self, text: str, business: Business, *, in_open_conversation: bool = False) -> Triage:
         """Claude's triage, checked by the never-miss rules; the offline brain's if Claude fails."""
-        text = (text or "").strip()
+        text = rules.bounded((text or "").strip())
         corrected = self.offline.classifier.correction_for(text) if text else None
         if not re.search(r"\w", text) or corrected is not None:
             return self.offline.triage(text, business, in_open_conversation=in_open_conversation)

@@ -38,27 +38,8 @@ EPS = 1e-12
 BATCH = 32
 
 
-_ENABLED = threading.Event()
-_ENABLED.set()
-
-
-def set_enabled(on: bool) -> None:
-    """Turn the encoder on or off for this process (`brain.sentence_encoder`): off, triage reads
-    words alone, with its own fitted model, ~15 ms of CPU a message less and ~35 MB less."""
-    if on:
-        _ENABLED.set()
-    else:
-        _ENABLED.clear()
-
-
-def enabled() -> bool:
-    return _ENABLED.is_set()
-
-
 def model_dir() -> Path | None:
-    """Where model.safetensors and vocab.txt are, or None when they are not installed or switched off."""
-    if not enabled():
-        return None
+    """Where model.safetensors and vocab.txt are, or None when they are not installed."""
     env = os.environ.get("SHEEPDOG_ENCODER_DIR")
     if env:
         path = Path(env)
@@ -351,10 +332,7 @@ _SHARED: dict[str, Encoder | None] = {}
 
 
 def shared_encoder() -> Encoder | None:
-    """The process's encoder, loaded once; None (and a warning) when the weights are not installed,
-    None (quietly) while it is switched off by configuration."""
-    if not enabled():
-        return None
+    """The process's encoder, loaded once; None (and a warning) when the weights are not installed."""
     with _LOCK:
         if "default" not in _SHARED:
             folder = model_dir()

