@@ -766,7 +766,10 @@ SMS_BULK = re.compile(
     r"[£$€]\s?\d{1,4}(?:\.\d\d)?\s?(?:/|per)\s?(?:wk|week|mth|month|min|msg)|cost(?:s)? \d{1,4}p|"
     r"gr8|2 claim|ur (?:awarded|prize|cash|bonus|reward)|u r (?:a )?(?:winner|awarded|entitled)|"
     r"(?:reply|txt|text|send) (?:yes|y|win|claim|play)(?: to| now|$)|(?:live |adult |sexy )chat|"
-    r"stop ?2 ?(?:stop|end)|2 (?:stop|opt[- ]?out)|collect (?:your|ur) (?:prize|award|cash|reward))\b",
+    r"stop ?2 ?(?:stop|end)|2 (?:stop|opt[- ]?out)|collect (?:your|ur) (?:prize|award|cash|reward)|"
+    # handset and airtime offers, in the words only such a text uses
+    r"camcorder|free (?:mins|minutes|texts|nokia|camcorder|ipod)|mobile (?:update|upgrade) co|"
+    r"latest colou?r (?:mobiles?|phones?)|network operator|delivery within 28 days|sae)\b",
     _I,
 )
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)

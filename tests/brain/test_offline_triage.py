@@ -567,3 +567,9 @@ def test_what_triage_reads_of_a_huge_message_is_bounded(brain: OfflineBrain, bus
     assert read.startswith("I want the $120") and max(len(r) for r in read.split()) == 32
     assert len(rules.bounded("please stop " * 100_000)) == rules.READ_CHARS
     assert brain.triage(text, business).category == Category.REFUND_REQUEST
+
+
+def test_bulk_sms_words_are_whole_words() -> None:
+    assert rules.SMS_BULK.search("send an SAE to the PO box") is not None
+    assert rules.SMS_BULK.search("Hi, this is Saeed from the corner shop") is None
+    assert rules.SMS_BULK.search("Your Mobile Update Co reward: a free camcorder") is not None
