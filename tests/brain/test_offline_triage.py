@@ -406,20 +406,44 @@ def test_a_stop_asked_for_before_and_ignored_is_an_opt_out(
     assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
+# Messages that only look like another category: (why, text, the category they must not get).
+LOOK_ALIKES = [
+    # the complaint-story words need the business as the one who let them down
+    (
+        "story of a lead",
         "My neighbour told me you do great work. Can I get a quote for a new furnace?",
+        Category.COMPLAINT,
+    ),
+    (
+        "story of a lead",
         "Our old AC failed to start this morning, can someone come out today?",
-        "Sorry, I gave you an incorrect phone number, it's 312-555-0199",
+        Category.COMPLAINT,
+    ),
+    ("story of a lead", "Sorry, I gave you an incorrect phone number, it's 312-555-0199", Category.COMPLAINT),
+    (
+        "story of a lead",
         "I have been trying to find a good duct cleaning company, do you serve Evanston?",
-    ],
-)
-def test_a_lead_that_only_sounds_like_a_story_is_not_a_complaint(
-    brain: OfflineBrain, business: Business, text: str
-) -> None:
-    """The complaint-story words need the business as the one who let them down."""
-    assert brain.triage(text, business).category != Category.COMPLAINT
+        Category.COMPLAINT,
+    ),
+    # the bulk SMS vocabulary is evidence that lets a spam reading stand, never a reason by itself
+    (
+        "shop words",
+        "Hi, saw your competition on Facebook. Do you have the floral wallpapers in stock, and is there "
+        "free delivery for orders over $50?",
+        Category.SPAM,
+    ),
+    ("shop words", "Do you stock the latest phones? I want a camera phone with free delivery", Category.SPAM),
+    (
+        "shop words",
+        "Do you offer free delivery? And is the $20 gift voucher from the competition still valid",
+        Category.SPAM,
+    ),
+]
+
+
+@pytest.mark.parametrize(("why", "text", "wrong"), LOOK_ALIKES, ids=lambda v: v if isinstance(v, str) else "")
+def test_look_alikes(brain: OfflineBrain, business: Business, why: str, text: str, wrong: Category) -> None:
+    assert brain.triage(text, business).category != wrong, why
 
 
 @pytest.mark.parametrize(
@@ -541,22 +565,6 @@ def test_a_letter_of_being_wronged_twice_is_a_complaint_whatever_its_subject(
     )
     assert not rules.let_down_story(switching)
     assert brain.triage(switching, business).category == Category.BOOKING
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Hi, saw your competition on Facebook. Do you have the floral wallpapers in stock, and is there "
-        "free delivery for orders over $50?",
-        "Do you stock the latest phones? I want a camera phone with free delivery",
-        "Do you offer free delivery? And is the $20 gift voucher from the competition still valid",
-    ],
-)
-def test_a_shop_customer_using_offer_words_is_not_held_as_spam(
-    brain: OfflineBrain, business: Business, text: str
-) -> None:
-    """The bulk SMS vocabulary is evidence that lets a spam reading stand, never a reason by itself."""
-    assert brain.triage(text, business).category != Category.SPAM
 
 
 def test_what_triage_reads_of_a_huge_message_is_bounded(brain: OfflineBrain, business: Business) -> None:
