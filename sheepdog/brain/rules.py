@@ -378,6 +378,7 @@ _LONG_NUMBER = re.compile(r"[\d.,]{33,}")
 
 
 def bounded(text: str) -> str:
+    """The part of a message triage reads (see READ_CHARS)."""
     return _LONG_NUMBER.sub(lambda m: m.group(0)[:32], text[:READ_CHARS])
 
 
