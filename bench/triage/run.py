@@ -7,6 +7,7 @@ results.json and confusion.png, and rewrites the figures block of README.md.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sheepdog.brain.classifier import load_examples
-from sheepdog.brain.evaluate import Scores, read_rows, score, triage_all
+from sheepdog.brain.evaluate import Scores, read_ahead_chunks, read_rows, score, triage_all
 from sheepdog.brain.offline import OfflineBrain
 from sheepdog.config import load_settings
 from sheepdog.domain.guardrails import check_draft
@@ -77,10 +78,9 @@ def evaluate_real(path: Path, brain: OfflineBrain) -> dict[str, Any]:
     rows = read_rows(path)
     predicted = []
     sent_alone = 0
-    for i, r in enumerate(rows):
-        if i % 256 == 0:  # the next rows' sentence vectors in one batch
-            brain.read_ahead([row["text"] for row in rows[i : i + 256]])
-        t = brain.triage(r["text"], business, in_open_conversation=bool(r.get("open")))
+    texts = [r["text"] for r in rows]
+    for r, text in zip(rows, itertools.chain.from_iterable(read_ahead_chunks(texts, brain)), strict=True):
+        t = brain.triage(text, business, in_open_conversation=bool(r.get("open")))
         p = t.category.value
         if r["label"] in SENSITIVE_TRUTH and answers_alone(t, business):
             sent_alone += 1

@@ -110,10 +110,12 @@ def training_vectors(texts: list[str]) -> np.ndarray | None:
         return None
     known = shipped_vectors()
     out = np.zeros((len(texts), DIM), dtype=np.float32)
-    missing = [i for i, t in enumerate(texts) if t not in known]
+    missing = []
     for i, t in enumerate(texts):
         if t in known:
             out[i] = known[t]
+        else:
+            missing.append(i)
     if missing:
         out[missing] = encoder.encode([texts[i] for i in missing])
     return out

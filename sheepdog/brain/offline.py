@@ -86,7 +86,7 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         return Category.COMPLAINT
     if rules.COMPLAINT_STORY.search(text) and (
         top in rules.SOFT
-        or (top == Category.REFUND_REQUEST and not rules.MONEY_BACK.search(text))
+        # (a refund guess with no money back asked is already a complaint: see _categorise)
         # A status inquiry asks where something stands; a story of being let down that asks
         # nothing is a complaint.
         or (top == Category.STATUS_INQUIRY and not rules.ASKS_STATUS.search(text))
@@ -171,14 +171,16 @@ class OfflineBrain:
         corrected = self.classifier.correction_for(text)
         if corrected is not None:
             return Category(corrected[0]), max(0.9, corrected[1]), flags
-        probs = self.classifier.predict_proba(text)
         if reading.opt_out:
-            if rules.bulk_despite_stop(text) and max(probs, key=probs.__getitem__) == Category.SPAM:
-                # Not a customer asking to stop: a bulk text's "txt STOP to 87239" footer. Both the
-                # classifier and the pitch markers must say so; a short STOP is never overruled.
-                flags.append("a bulk message with a stop footer: held as spam, not an opt-out")
-                return Category.SPAM, max(0.75, probs[Category.SPAM]), flags
+            if rules.bulk_despite_stop(text):  # the rules first: a plain STOP never pays for the classifier
+                probs = self.classifier.predict_proba(text)
+                if max(probs, key=probs.__getitem__) == Category.SPAM:
+                    # Not a customer asking to stop: a bulk text's "reply with STOP" footer. Both
+                    # the classifier and the markers must say so; a short STOP is never overruled.
+                    flags.append("a bulk message with a stop footer: held as spam, not an opt-out")
+                    return Category.SPAM, max(0.75, probs[Category.SPAM]), flags
             return Category.OPT_OUT, 0.99, flags
+        probs = self.classifier.predict_proba(text)
         if open_conversation:
             probs[Category.LEAD_REPLY] *= 2.5
             probs[Category.SALES_INQUIRY] *= 0.5

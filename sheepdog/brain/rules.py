@@ -711,7 +711,6 @@ _NEW_BUSINESS = re.compile(
 
 
 ASKS_STATUS = re.compile(r"\?|\b(?:where|when|status|update|eta|any news|how long)\b", _I)
-MONEY_BACK = re.compile(r"\brefund\w*|\bmoney back\b|\breimburs\w*|\bcharge ?back\b|[$£€]\s?\d", _I)
 
 # Categories a rule may pull a message away from when it clearly fits another.
 SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.ROUTINE_QUESTION}
