@@ -39,6 +39,10 @@ TRIAGE_CONFIDENCE_FLOOR = 0.55
 AUTO_REPLY_CONFIDENCE = 0.7
 """Triage confidence (0..1) below which nothing is answered on its own: a person sees it first."""
 
+AUTO_REPLY_CONFIDENCE_LONG = 0.85
+"""The same bar for a letter of more than `brain.rules.STORY_WORDS` words: the classifier learnt
+mostly from short messages, and a long letter read as a sales inquiry at 71% was a complaint."""
+
 CONSOLE_HOST = "127.0.0.1"
 CONSOLE_PORT = 8080
 DEMO_SMTP_PORT = 2525

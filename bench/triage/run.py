@@ -42,6 +42,12 @@ REAL = {
         HERE / "real" / "cfpb.jsonl",
         "CFPB Consumer Complaint Database narratives (US government, public domain / CC0)",
     ),
+    # Other complaints of the same extract, none in cfpb.jsonl: drawn in the sixth round and scored
+    # once, blind, after that round's changes were fixed on the sets above (SOURCES.md).
+    "cfpb_blind": (
+        HERE / "real" / "cfpb_blind.jsonl",
+        "CFPB narratives, a second draw scored blind (US government, public domain / CC0)",
+    ),
 }
 # Messages a machine must never answer on its own: whatever category triage gives them, the
 # policy at autonomy L4 must not send a first reply by itself (the issue's "22 complaints …

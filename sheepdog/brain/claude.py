@@ -208,7 +208,7 @@ class ClaudeBrain:
         code, _ = language.detect(text)
         now = self.offline.clock().astimezone(_zone(business.timezone))
         local = extract_all(text, business, now=now)
-        held = hold_signals(text, category, confidence, code)
+        held = hold_signals(text, category, confidence, code, local.service)
         if not language.is_english(code):
             # Claude writes the customer's language; a person still reads it before it goes out
             # until the owner chooses otherwise (the draft says which language).

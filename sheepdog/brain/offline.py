@@ -34,6 +34,9 @@ _QUOTE_REQUEST = re.compile(
     r"\b(?:get|need|want|like|send|give|after|request(?:ing)?|looking for)\b.{0,25}\b(?:quote|estimate|quotation)\b",
     re.IGNORECASE,
 )
+# A spam reading on one pitch word must be at least this sure to hold the message (nobody answers
+# spam): under it, not even one reading in three says spam.
+WEAK_SPAM_FLOOR = 0.3
 _LOOSE = rules.SOFT | {
     Category.STATUS_INQUIRY,
     Category.BOOKING,
@@ -46,7 +49,9 @@ _LOOSE = rules.SOFT | {
 def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Category | None:
     """Patterns strong enough to overrule the classifier, most important first."""
     priced = rules.PRICE.search(text) is not None
-    if rules.SPAM.search(text) and top != Category.SPAM:
+    if rules.SPAM.search(text) and top != Category.SPAM and not rules.sensitive_topic(text):
+        # A known pattern overrules the classifier, but not for a customer with a problem who
+        # quotes one ("they asked me to verify the details of a debt that is not mine").
         return Category.SPAM
     if top != Category.SPAM and len(rules.pitch_markers(text)) >= 3 and not rules.sensitive_topic(text):
         return Category.SPAM  # a bulk pitch ("WINNER! … claim … T&Cs … txt to 87121"), whatever the guess
@@ -66,7 +71,10 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
     if (
         rules.CANCEL.search(text)
         and top in _LOOSE
-        and (top != Category.COMPLAINT or rules.CANCEL_ASK.search(text))
+        and (
+            rules.CANCEL_ASK.search(text)
+            or (top != Category.COMPLAINT and len(text.split()) < rules.LETTER_WORDS)
+        )
         and top != Category.PRICING_QUESTION
         and not priced
         and not re.search(r"\bpolic(?:y|ies)\b", text, re.IGNORECASE)
@@ -84,7 +92,7 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         Category.PRICING_QUESTION,
     }:
         return Category.COMPLAINT
-    if rules.COMPLAINT_STORY.search(text) and (
+    if (rules.COMPLAINT_STORY.search(text) or rules.our_work_failed(text)) and (
         top in rules.SOFT
         # (a refund guess with no money back asked is already a complaint: see _categorise)
         # A status inquiry asks where something stands; a story of being let down that asks
@@ -155,7 +163,7 @@ class OfflineBrain:
         code, _ = language.detect(text)
         extracted = extract_all(text, business, with_refund=with_money, now=now)
         extracted = replace(extracted, language=code)
-        signals += hold_signals(text, category, confidence, code)
+        signals += hold_signals(text, category, confidence, code, extracted.service)
         if not language.is_english(code):
             flags.append(f"written in {language.name(code)}: a person answers")
         if category == Category.REFUND_REQUEST and extracted.refund_amount is None:
@@ -196,11 +204,33 @@ class OfflineBrain:
             untrusted.add(Category.SPAM)
             if next(c for c, _ in ranked if c not in untrusted - {Category.SPAM}) == Category.SPAM:
                 flags.append("reads a little like spam, but shows no sign of it: not held as spam")
+        elif (
+            (guess := next(kv for kv in ranked if kv[0] not in untrusted))[0] == Category.SPAM
+            and guess[1] < WEAK_SPAM_FLOOR
+            and rules.weak_spam_evidence(text)
+        ):
+            # One pitch word and an unsure guess are not enough to hold a message nobody answers:
+            # "Congrats! When is the baby due?" carries a marker and read 25% spam.
+            untrusted.add(Category.SPAM)
+            flags.append("reads a little like spam, but not surely: not held as spam")
         # Both demotions at once: demoting one must never promote the other to the top.
         ranked = [kv for kv in ranked if kv[0] not in untrusted] + [kv for kv in ranked if kv[0] in untrusted]
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
+        if (
+            top == Category.CANCELLATION
+            and len(text.split()) >= rules.LETTER_WORDS
+            and not rules.CANCEL_ASK.search(text)
+        ):
+            # TRIAGE.md: a cancellation *asks* to cancel. A letter read as one that never asks
+            # ("I closed the account in May, yet they kept billing me") tells what happened: a
+            # complaint when it shows being let down, else its next reading.
+            if rules.let_down(text):
+                top, p = Category.COMPLAINT, max(p, 0.75)
+            else:
+                top = next(Category(c) for c, _ in ranked if c != Category.CANCELLATION)
+                p = probs[top]
         if top == Category.REFUND_REQUEST and not rules.mentions_money_back(text):
             # TRIAGE.md: a refund request asks for money back; "a wrong charge with no request for
             # money back is complaint". A refund guess with no word of money back is that complaint
@@ -314,10 +344,13 @@ def _zone(name: str) -> ZoneInfo:
 _NO_REPLY = {Category.SPAM, Category.OPT_OUT}
 
 
-def hold_signals(text: str, category: Category, confidence: float, code: str) -> list[Signal]:
+def hold_signals(
+    text: str, category: Category, confidence: float, code: str, service: str | None = None
+) -> list[Signal]:
     """Why nothing may go out on its own (policy reads `needs_human`): another language, a
-    sensitive topic in a message that would otherwise be answered by itself, or too little
-    confidence. Safety that does not depend on the classifier being right."""
+    sensitive topic in a message that would otherwise be answered by itself, too little
+    confidence, or a long letter about none of the business's services. Safety that does not
+    depend on the classifier being right."""
     if category in _NO_REPLY:
         return []
     out: list[Signal] = []
@@ -328,8 +361,20 @@ def hold_signals(text: str, category: Category, confidence: float, code: str) ->
         out.append(
             Signal(SignalName.NEEDS_HUMAN, 0.8, f"mentions '{topic}': a person reads it before any reply")
         )
-    if confidence < defaults.AUTO_REPLY_CONFIDENCE:
+    words = len(text.split())
+    if words >= rules.LETTER_WORDS and service is None:
+        # A long letter that names none of our services: a reply of ours would be a guess at what
+        # it is about (a 104-word dispute read as a sales inquiry at 85% was one).
         out.append(
-            Signal(SignalName.NEEDS_HUMAN, 0.7, f"not sure enough ({confidence:.0%}) to answer on its own")
+            Signal(SignalName.NEEDS_HUMAN, 0.7, "a long letter about none of our services: a person reads it")
+        )
+    long_letter = words > rules.STORY_WORDS
+    bar = defaults.AUTO_REPLY_CONFIDENCE_LONG if long_letter else defaults.AUTO_REPLY_CONFIDENCE
+    if confidence < bar:
+        what = "a long letter" if long_letter else "it"
+        out.append(
+            Signal(
+                SignalName.NEEDS_HUMAN, 0.7, f"not sure enough ({confidence:.0%}) to answer {what} on its own"
+            )
         )
     return out

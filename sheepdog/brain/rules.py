@@ -427,6 +427,7 @@ def chases_refund(text: str) -> bool:
 # ("I want a full refund", "please reimburse me"), not in what happened ("they refunded half").
 STORY_WORDS = 60
 TERSE_WORDS = 20
+LETTER_WORDS = 40  # a letter, not a message: it tells a story, and the classifier saw few such
 _MONEY_WORD = r"(?:money|funds|deposit|payment|fee|charges?|amount|cash|[$£€]\s?\d{1,7}(?:[.,]\d{1,3})*)"
 REFUND_ASK = re.compile(
     # a request's words, then money back in the same sentence ("I want a full refund of …")
@@ -552,7 +553,9 @@ CANCEL = re.compile(
     r"\bcall(?:ing)? off\b|\bnot (?:be )?going ahead\b|\bwon'?t be (?:going ahead|needing)\b|"
     r"\bdecided (?:against|not to (?:go ahead|proceed|book))\b|\bcancel(?:l?ing|l?ed)?\b(?!\s+polic)|"
     r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of\b|"
-    r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b",
+    r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
+    r"\bquit(?:ting)? (?:my|our|the) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
+    r"\b(?:want|like|wish|need|going|decided) to quit\b",
     _I,
 )
 # Asking to cancel, in a request's words: enough to pull a message the classifier read as a
@@ -606,7 +609,7 @@ HUMAN_STRONG = re.compile(
     _I,
 )
 SPAM = re.compile(
-    r"\bclick (?:here|the link|this link)\b|\blog ?in (?:here|now|to keep)\b|\bverify (?:your|the) "
+    r"\bclick (?:here|the link|this link)\b|\blog ?in (?:here|now|to keep)\b|\bverify your "
     r"(?:account|password|details|identity)\b|\bupdate (?:your )?(?:payment |billing |bank )?details at\b|"
     r"\blottery\b|\bmake money\b|\bearn \$|\bbitcoin\b|\bcrypto\b|\bseo\b|\bbacklinks?\b|"
     r"\b(?:page 1|first page|top) of google\b|\brank(?:ing)? #?1\b|\bdatabase of\b|\bleads? (?:database|list)\b|"
@@ -678,6 +681,35 @@ LET_DOWN = re.compile(
 )
 
 
+# The business did the work, and soon after it went wrong: "your technician serviced our furnace …
+# three days later it stopped working". All three parts, so a returning customer's new need ("you
+# installed our AC in 2015 and it stopped today") and thanks ("since then it works great") are not.
+_OUR_WORK = re.compile(
+    r"\b(?:you|your (?:\w+ )?(?:technician|tech|crew|team|staff|guy|guys|man|installer|plumber|electrician|"
+    r"cleaner|cleaners|driver|mechanic|company|people|workers?|contractor|stylist|dentist|groomer))"
+    r"(?: \w+){0,2}? (?:installed|replaced|serviced|repaired|fixed|fitted|cleaned|did|worked on|put in|"
+    r"came (?:out|by|to)|delivered|cut|colou?red)\b",
+    _I,
+)
+_SOON = re.compile(
+    r"\b(?:(?:\w+ )?(?:hours?|days?|weeks?) later|a (?:day|week|month) later|the (?:next|following) "
+    r"(?:day|morning|night|week)|since (?:then|your visit|the visit|you left|they left)|(?:the )?same "
+    r"(?:day|night|evening)|when (?:we|i) got home|right after|within (?:a|two|three|\d+) (?:days?|weeks?|hours?))\b",
+    _I,
+)
+_FAILED = re.compile(
+    r"\b(?:stopped|broke|broken|leak\w*|fail(?:ed|s|ing)|not working|(?:doesn't|didn't|does not|did not|won't|"
+    r"will not) (?:work|start|turn on|close|open)|worse|damaged|disconnected|cracked|came (?:loose|off|apart)|"
+    r"fell (?:off|apart|down)|flooded|no (?:heat|hot water|power|air))\b",
+    _I,
+)
+
+
+def our_work_failed(text: str) -> bool:
+    """The business's own work went wrong soon after it was done: a complaint, not a new need."""
+    return bool(_OUR_WORK.search(text) and _SOON.search(text) and _FAILED.search(text))
+
+
 def let_down(text: str) -> bool:
     """Any sign the customer was let down: a wrong charge, a story of it, plain displeasure or anger."""
     return bool(
@@ -686,6 +718,7 @@ def let_down(text: str) -> bool:
         or COMPLAINT_STRONG.search(text)
         or ANGER_WORDS.search(text)
         or LET_DOWN.search(text)
+        or our_work_failed(text)
     )
 
 
@@ -693,7 +726,7 @@ def let_down_story(text: str) -> bool:
     """A letter (not a question) that tells of being wronged in at least two ways: a complaint,
     whatever product it is about ("I applied for the loan … they denied it … the error was never
     corrected" is not a sales inquiry)."""
-    if len(text.split()) < 40 or "?" in text or _NEW_BUSINESS.search(text):
+    if len(text.split()) < LETTER_WORDS or "?" in text or _NEW_BUSINESS.search(text):
         return False
     return len({m.group(0).lower()[:6] for m in LET_DOWN.finditer(text)}) >= 2  # "mistake(s)" once
 
@@ -799,6 +832,12 @@ def spam_evidence(text: str) -> str | None:
     return None
 
 
+def weak_spam_evidence(text: str) -> bool:
+    """Only one pitch or bulk word, with no link and no known pattern: enough to let a sure spam
+    reading stand, not an unsure one."""
+    return not SPAM.search(text) and not LINK.search(text) and len(bulk_markers(text)) == 1
+
+
 # Markers that only say how to stop (a footer's "reply STOP", "text STOP"): a customer's own
 # opt-out may use them, so they never count towards reading an opt-out as a bulk text.
 _STOP_MARKER = re.compile(
@@ -844,6 +883,7 @@ SENSITIVE = re.compile(
 
 
 def sensitive_topic(text: str) -> str | None:
-    """The first sensitive word in the message ('refund', 'complaint', 'manager' …), or None."""
-    m = SENSITIVE.search(text)
+    """The first sensitive word in the message ('refund', 'complaint', 'manager' …), or None. Any
+    way of cancelling `CANCEL` knows ("I want to quit", "close my savings account") is one."""
+    m = SENSITIVE.search(text) or CANCEL.search(text)
     return m.group(0).lower() if m else None

@@ -581,3 +581,134 @@ def test_bulk_sms_words_are_whole_words() -> None:
     assert rules.SMS_BULK.search("send an SAE to the PO box") is not None
     assert rules.SMS_BULK.search("Hi, this is Saeed from the corner shop") is None
     assert rules.SMS_BULK.search("Your Mobile Update Co reward: a free camcorder") is not None
+
+
+# Sixth round of issue 16: long letters. Written for these tests, not taken from any source.
+NEEDS_TOLD_WITHOUT_A_QUESTION = [
+    "Our furnace stopped working last night. It made a loud bang and then the pilot light went out and "
+    "would not relight. We have two small kids and the house is down to 58 degrees this morning. The "
+    "unit is about twelve years old and it was serviced last year by another company.",
+    "Hi, the air conditioner at our shop has been blowing warm air since yesterday afternoon and the "
+    "outdoor unit is making a rattling noise when it runs. It is a rooftop unit on a one-storey "
+    "building, about 3,000 square feet. We open at nine and it gets very hot in there by noon.",
+    "The water heater in our basement started leaking sometime over the weekend and there is about an "
+    "inch of water on the floor around it. I turned off the water supply to it and the breaker. It is "
+    "a 50 gallon electric tank that came with the house when we bought it eight years ago.",
+]
+
+
+@pytest.mark.parametrize("text", NEEDS_TOLD_WITHOUT_A_QUESTION)
+def test_a_need_told_without_a_question_is_a_request_for_work(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    """Something broke, nobody is blamed, nothing is asked: a new customer's request for work, not
+    a complaint (the complaint letters in training once taught "long, something broke" = complaint)."""
+    assert brain.triage(text, business).category == Category.SALES_INQUIRY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Just wanted to say thank you to Mike and his crew. They showed up on time every day, kept the "
+        "yard clean and finished the job two days early. My wife loves it and we have already had the "
+        "neighbours over. We will be recommending you to everyone we know.",
+        "Quick update from our end. The inspector came by on Thursday and signed off on the electrical "
+        "work, so everything passed. The new panel is labelled and the outlets in the garage all work. I "
+        "left the permit paperwork on the kitchen counter for your office to pick up.",
+    ],
+)
+def test_thanks_and_updates_are_not_complaints(brain: OfflineBrain, business: Business, text: str) -> None:
+    assert brain.triage(text, business).category != Category.COMPLAINT
+
+
+def test_a_letter_that_never_asks_to_cancel_is_not_a_cancellation(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """TRIAGE.md: a cancellation asks to cancel. A letter that only tells of a closed account and what
+    followed is a complaint; a letter that asks, however long, is a cancellation."""
+    told = (
+        "I closed my account with you in May and moved everything to another bank. Since then I have "
+        "received three statements showing monthly fees on the closed account, and a letter saying the "
+        "balance is overdue. Nobody at the branch can explain it."
+    )
+    asked = (
+        "We are moving out of state at the end of this month, so I am writing to cancel the monthly "
+        "maintenance plan after the visit on the 12th. It has been a great service and we will miss it. "
+        "Thanks to the whole team for everything over the years."
+    )
+    assert len(told.split()) >= rules.LETTER_WORDS and len(asked.split()) >= rules.LETTER_WORDS
+    assert brain.triage(told, business).category == Category.COMPLAINT
+    assert brain.triage(asked, business).category == Category.CANCELLATION
+
+
+@pytest.mark.parametrize("text", ["I want to quit", "I'd like to quit my membership at the end of the month"])
+def test_quitting_is_cancelling_and_waits_for_a_person(
+    brain: OfflineBrain, business: Business, text: str
+) -> None:
+    triage = brain.triage(text, business)
+    assert triage.category == Category.CANCELLATION
+    assert rules.sensitive_topic(text) is not None
+    assert triage.has(SignalName.NEEDS_HUMAN)
+
+
+def test_a_known_spam_phrase_in_a_customers_problem_is_not_spam(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """A known pattern overrules the classifier, except for a customer with a problem who quotes one;
+    the phisher's own words are still spam."""
+    problem = (
+        "I asked the collection agency to verify the details of the debt, which is not mine, and they "
+        "never answered my letter. They keep reporting it."
+    )
+    assert brain.triage(problem, business).category != Category.SPAM
+    assert (
+        brain.triage("Click here to verify your account: http://bit.ly/x9", business).category
+        == Category.SPAM
+    )
+
+
+def test_one_pitch_word_is_weak_evidence() -> None:
+    assert rules.weak_spam_evidence("Congrats! When is the baby due?")
+    assert not rules.weak_spam_evidence("Congrats, you have won a prize! Claim now")
+    assert not rules.weak_spam_evidence("Congrats! see www.example.com")
+    assert not rules.weak_spam_evidence("When is the baby due?")
+
+
+def _waits(signals: list) -> list[str]:
+    return [s.value for s in signals if s.name == SignalName.NEEDS_HUMAN]
+
+
+def test_a_long_letter_needs_more_certainty_and_one_of_our_services() -> None:
+    """A long letter is answered on its own only when triage is sure (85%, not 70%) and it names one
+    of the business's services; a short message keeps the usual bar."""
+    from sheepdog.brain.offline import hold_signals
+
+    letter = " ".join(["Our AC unit has been rattling since the storm and blows warm air."] * 6)
+    assert len(letter.split()) > rules.STORY_WORDS
+    assert _waits(hold_signals(letter, Category.SALES_INQUIRY, 0.9, "en", "AC repair")) == []
+    assert any(
+        "not sure enough" in w
+        for w in _waits(hold_signals(letter, Category.SALES_INQUIRY, 0.8, "en", "AC repair"))
+    )
+    assert any(
+        "none of our services" in w
+        for w in _waits(hold_signals(letter, Category.SALES_INQUIRY, 0.95, "en", None))
+    )
+    short = "Our AC is rattling, can someone come?"
+    assert _waits(hold_signals(short, Category.SALES_INQUIRY, 0.8, "en", None)) == []
+    assert _waits(hold_signals(short, Category.SALES_INQUIRY, 0.6, "en", None)) != []
+
+
+def test_a_long_letter_about_another_trade_waits_for_a_person(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """The demo business does heating and cooling: a letter about a leaking water heater names none of
+    its services, so a person reads it first, while the one about its AC may be answered."""
+    from bench.triage.run import answers_alone
+
+    water, ac = NEEDS_TOLD_WITHOUT_A_QUESTION[2], NEEDS_TOLD_WITHOUT_A_QUESTION[1]
+    held = brain.triage(water, business)
+    assert held.extracted.service is None and not answers_alone(held, business)
+    assert any("none of our services" in w for w in _waits(list(held.signals)))
+    answered = brain.triage(ac, business)
+    assert answered.extracted.service is not None and answers_alone(answered, business)

@@ -14,7 +14,7 @@ commit 715893bebf37fac632374ca7cbcde307069fd35f (blob 91d4a37dd8141cfe6d2970258e
 identical at the newest commit ecece4d9228ad0198cd175e59e355a768ebd385b).
 
 Evaluation side only: never used for training. Writes bench/triage/real/cfpb.jsonl, about 300
-rows {"text", "label", "domain": "cfpb"}. Run:
+rows {"text", "label", "domain": "cfpb"}, and bench/triage/real/cfpb_blind.jsonl. Run:
 
     .venv/bin/python -m bench.triage.datagen.import_cfpb [PATH.csv] [--root /work/.mirror]
 
@@ -51,7 +51,9 @@ the classifier will see; TRIAGE.md decides between categories):
 Sampling (seed 16): every refund request and cancellation kept, and complaints to make up 300
 rows, drawn in turn from each CFPB product (credit reporting, debt collection, mortgage, cards,
 bank accounts, student loans, ...) so that credit-report disputes, half the narratives, do not
-swamp the set.
+swamp the set. Then, from what is left in the same queues, the next 300 complaints for
+`real/cfpb_blind.jsonl` (seed 17 for their order): a second draw with no row of the first, made in
+the sixth round of issue 16 to check the first set's figures blind (bench/triage/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from bench.triage.datagen.import_real import git_show
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "real" / "cfpb.jsonl"
+BLIND_OUT = HERE.parent / "real" / "cfpb_blind.jsonl"
 
 REPO = "ZiyuYan9+consumer_complaints"
 COMMIT = "715893bebf37fac632374ca7cbcde307069fd35f"
@@ -76,6 +79,7 @@ NARRATIVE, PRODUCT = "Consumer complaint narrative", "Product"
 
 KEEP_CHARS, MIN_CUT = 600, 150
 TOTAL, SEED = 300, 16
+BLIND_TOTAL, BLIND_SEED = 300, 17
 
 # A sentence end: . ! or ? (and a closing quote or bracket), then a space; not after a title or an
 # abbreviation ("Mr. Cooper", "U.S. Bank", "Inc."), where the sentence goes on.
@@ -196,10 +200,11 @@ def rows_of(records: list[dict[str, str]]) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def sample(rows: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
+def sample(rows: list[tuple[str, dict[str, str]]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Every refund request, cancellation and opt-out; complaints up to TOTAL together with the
     refunds and cancellations (opt-outs come on top, so adding them changed no other row), one
-    product after another."""
+    product after another. Second, the blind set: the next BLIND_TOTAL complaints from the same
+    queues, rows the first set does not hold (drawing them changes no row of the first)."""
     rng = random.Random(SEED)
     kept = [r for _, r in rows if r["label"] not in ("complaint", "opt_out")]
     by_product: dict[str, list[dict[str, str]]] = {}
@@ -209,13 +214,21 @@ def sample(rows: list[tuple[str, dict[str, str]]]) -> list[dict[str, str]]:
     queues = [by_product[p] for p in sorted(by_product)]
     for q in queues:
         rng.shuffle(q)
-    while len(kept) < TOTAL and any(queues):
-        for q in queues:
-            if q and len(kept) < TOTAL:
-                kept.append(q.pop())
+    _draw(queues, kept, TOTAL)
     kept += [r for _, r in rows if r["label"] == "opt_out"]
     rng.shuffle(kept)
-    return kept
+    blind: list[dict[str, str]] = []
+    _draw(queues, blind, BLIND_TOTAL)
+    random.Random(BLIND_SEED).shuffle(blind)
+    return kept, blind
+
+
+def _draw(queues: list[list[dict[str, str]]], into: list[dict[str, str]], total: int) -> None:
+    """One complaint from each product's queue in turn until `into` holds `total` rows."""
+    while len(into) < total and any(queues):
+        for q in queues:
+            if q and len(into) < total:
+                into.append(q.pop())
 
 
 def main() -> None:
@@ -223,15 +236,16 @@ def main() -> None:
     parser.add_argument("csv", nargs="?", type=Path, help="an extracted CFPB CSV (default: the mirror)")
     parser.add_argument("--root", type=Path, default=Path("/work/.mirror"))
     args = parser.parse_args()
-    rows = sample(rows_of(read_csv(args.csv, args.root)))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", encoding="utf-8") as fh:
+    first, blind = sample(rows_of(read_csv(args.csv, args.root)))
+    for out, rows in ((OUT, first), (BLIND_OUT, blind)):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        counts: dict[str, int] = {}
         for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["label"]] = counts.get(r["label"], 0) + 1
-    print(f"{OUT.name}: {len(rows)} {dict(sorted(counts.items()))}")
+            counts[r["label"]] = counts.get(r["label"], 0) + 1
+        print(f"{out.name}: {len(rows)} {dict(sorted(counts.items()))}")
 
 
 if __name__ == "__main__":

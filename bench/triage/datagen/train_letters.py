@@ -51,6 +51,13 @@ _WRONG = [
     "The statement still shows a balance I paid off months ago.",
     "A renewal went through without my permission.",
     "The part they fitted was the wrong one for my {product}.",
+    # accounts and billing, which every trade with payment plans or memberships hears about
+    "They sent my account to collections over a bill I had already paid.",
+    "A late fee was added even though the payment cleared on time.",
+    "The contract I was given is not what the {staff} told me I was signing.",
+    "My payment plan was set up at a higher rate than the one I agreed to.",
+    "They kept billing me for a plan I closed in {month}.",
+    "The balance was reported as unpaid when it had been settled in full.",
 ]
 _CHASE = [
     "I called the office on {day} and again the following week.",
@@ -61,6 +68,7 @@ _CHASE = [
     "I spoke to your {staff}, who said it would be sorted out.",
     "I wrote to the company with copies of my receipts.",
     "I went into the {place} in person to ask about it.",
+    "I sent a written dispute with copies of my bank statements.",
 ]
 _OUTCOME = [
     "Nobody has responded.",
@@ -161,20 +169,70 @@ _LONG_OTHER: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
+# A need told without a question (added in the sixth round): what broke, its details, when someone
+# can come. No business is blamed and nothing is asked, yet it is a new customer's request for work,
+# not a complaint; without these the complaint letters taught "long, something broke" = complaint.
+_NEED = (
+    [
+        "The {product} stopped working on {day} morning.",
+        "Since {day} the {product} has been making a loud grinding noise.",
+        "There is water pooling under the {product} in the {place}.",
+        "The {product} started acting up over the weekend.",
+        "The {product} shuts itself off after a few minutes and will not come back on.",
+        "The {product} is cracked and it is getting worse every day.",
+        "We noticed a burning smell coming from the {product} last night.",
+        "The {product} quit on us this morning.",
+    ],
+    [
+        "It is about twelve years old and has never given us trouble before.",
+        "It came with the {place} when we moved in, in {month}.",
+        "I tried turning it off and on again and it made no difference.",
+        "We have two small kids at home and my mother lives with us.",
+        "It was put in by the previous owners, so I know very little about it.",
+        "Another company looked at it years ago and said it was fine then.",
+        "It has been getting slowly worse for a couple of weeks.",
+    ],
+    [
+        "We are home most afternoons this week.",
+        "My number is 555-0147 and I am free after {time}.",
+        "The address is 22 Elm Street, round the back.",
+        "Any morning works for us.",
+        "It is getting urgent.",
+        "",
+    ],
+)
+# Thanks and updates (other): long, past tense, nothing asked, nobody let down.
+_THANKS = [
+    "Just a note to say thank you for the {svc} on {day}.",
+    "Your {staff} was on time, friendly and explained everything as they went.",
+    "The {place} looks better than it has in years.",
+    "We have already recommended you to two of our neighbours.",
+    "Everything has worked perfectly since the visit.",
+    "Quick update from our side: the {product} arrived and is working well.",
+    "The inspector came by on {day} and everything passed.",
+    "I left the paperwork at the {place} for your office to collect whenever it suits.",
+    "We are really pleased with how it all turned out.",
+    "Pass our thanks on to the whole team.",
+    "My wife says it is the best money we have spent on the house.",
+]
+
+
 def _sentence(pool: list[str], used: set[str], rng: random.Random) -> str:
     choice = rng.choice([s for s in pool if s not in used] or pool)
     used.add(choice)
     return choice
 
 
-def letters(complaints: int = 160, each_other: int = 40, seed: int = 1605) -> list[dict[str, str]]:
+def letters(
+    complaints: int = 220, each_other: int = 40, needs: int = 40, thanks: int = 30, seed: int = 1605
+) -> list[dict[str, str]]:
     """Composed letters as training rows {"text", "label", "domain"}, deterministic for a seed."""
     rng = random.Random(seed)
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
 
-    def add(parts: list[str], label: str) -> None:
-        domain = rng.choice(list(DOMAINS))
+    def add(parts: list[str], label: str, domains: tuple[str, ...] = tuple(DOMAINS)) -> None:
+        domain = rng.choice(domains)
         text = " ".join(p for p in parts if p).replace("{month}", rng.choice(MONTHS))
         text = noisy(fill(text, domain, rng), rng)
         if text.lower() not in seen:
@@ -194,4 +252,15 @@ def letters(complaints: int = 160, each_other: int = 40, seed: int = 1605) -> li
             used = set()
             parts = [_sentence(context, used, rng) for _ in range(rng.choice((2, 3)))]
             add([*parts, rng.choice(asks)], label)
+    symptoms, details, closes = _NEED
+    target = len(rows) + needs
+    while len(rows) < target:
+        used = set()
+        parts = [_sentence(symptoms, used, rng) for _ in range(rng.choice((1, 2)))]
+        parts += [_sentence(details, used, rng) for _ in range(rng.choice((1, 2)))]
+        add([*parts, rng.choice(closes)], "sales_inquiry", ("home", "auto"))  # where things break
+    target = len(rows) + thanks
+    while len(rows) < target:
+        used = set()
+        add([_sentence(_THANKS, used, rng) for _ in range(rng.choice((3, 4)))], "other")
     return rows
