@@ -198,6 +198,8 @@ class OfflineBrain:
         untrusted: set[str] = set()
         if not rules.CONTACT_WORDS.search(rules.VISIT_STOP.sub(" ", text)):
             untrusted.add(Category.OPT_OUT)  # an opt-out guess that never mentions contact: not trusted
+        if rules.WANTS_CONTACT.search(text):
+            untrusted.add(Category.OPT_OUT)  # "unsubscribed by mistake, add me back": asks for messages
         if rules.spam_evidence(text) is None:
             # Held as spam only on evidence (links, pitches, bulk markers, known patterns), never
             # on the classifier alone: "how can I file a complaint?" must reach a person.

@@ -400,7 +400,25 @@ def is_opt_out(text: str) -> bool:
         return True  # "STOP!!! your texts about a gift card are fake": the first word says it
 
     text = OPT_OUT_INSTRUCTION.sub(" ", text)  # a bulk text's footer tells others how to stop
+    if WANTS_CONTACT.search(text):
+        # "I unsubscribed by mistake, add me back": the past tense tells history, the ask is the
+        # opposite. Only that word is set aside: "unsubscribe me" or "… but stop the texts" still
+        # opts out.
+        text = _UNSUBSCRIBE_WORD.sub(" ", text)
+        return any(p.search(text) for p in OPT_OUT_PATTERNS)
     return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
+
+
+_UNSUBSCRIBE_WORD = re.compile(r"\b(?:unsubscribed|unsubbed|opted[\s-]?out)\b", _I)  # told, not asked
+# A customer who wants messages (back): to be added again, an unsubscribe made by mistake, one kind
+# of message still wanted. Not after a "don't" ("don't add me back").
+WANTS_CONTACT = re.compile(
+    r"(?<!n't )(?<!not )(?<!never )\b(?:add|put|sign) me (?:back|up again|on (?:it|the list) again)\b|"
+    r"\bre-?subscribe\b|\bopt (?:me )?back in\b|\b(?:unsubscribed|opted out)\b[^.!?]{0,60}"
+    r"\b(?:by (?:mistake|accident)|accidentally)\b|\baccidentally (?:unsubscribed|opted out)\b|"
+    r"\b(?:i|we) (?:still|do) want (?:the|your|to (?:get|receive|hear))\b|\bkeep (?:sending|getting|receiving)\b",
+    _I,
+)
 
 
 # How a bulk sender tells the reader to stop ("Txt STOP to 87239", "reply STOP to opt out",

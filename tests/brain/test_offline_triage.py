@@ -712,3 +712,25 @@ def test_a_long_letter_about_another_trade_waits_for_a_person(
     assert any("none of our services" in w for w in _waits(list(held.signals)))
     answered = brain.triage(ac, business)
     assert answered.extracted.service is not None and answers_alone(answered, business)
+
+
+@pytest.mark.parametrize(
+    ("text", "opted_out"),
+    [
+        ("I unsubscribed from your newsletter by mistake, can you add me back?", False),
+        ("I unsubscribed from the paper statements last year but I still want the emails", False),
+        ("I opted out by accident, please put me back on the list", False),
+        ("Can you resubscribe me to the newsletter?", False),
+        ("I unsubscribed last week and you still text me", True),
+        ("I accidentally unsubscribed, but please stop texting me, emails only", True),
+        ("Please don't add me back, unsubscribe me", True),
+        ("unsubscribe me. keep sending the invoices by post though", True),
+    ],
+)
+def test_an_unsubscribe_told_as_history_by_someone_who_wants_messages(
+    brain: OfflineBrain, business: Business, text: str, opted_out: bool
+) -> None:
+    """ "I unsubscribed by mistake, add me back" asks for the opposite of an opt-out; any present ask
+    to unsubscribe or stop still opts out."""
+    assert rules.is_opt_out(text) is opted_out
+    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
