@@ -49,9 +49,15 @@ _LOOSE = rules.SOFT | {
 def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Category | None:
     """Patterns strong enough to overrule the classifier, most important first."""
     priced = rules.PRICE.search(text) is not None
-    if rules.SPAM.search(text) and top != Category.SPAM and not rules.sensitive_topic(text):
-        # A known pattern overrules the classifier, but not for a customer with a problem who
-        # quotes one ("they asked me to verify the details of a debt that is not mine").
+    if (
+        rules.SPAM.search(text)
+        and top != Category.SPAM
+        and not rules.sensitive_topic(text)
+        and (rules.LINK.search(text) or rules.bulk_markers(text))
+    ):
+        # A known pattern with a link or another marker overrules the classifier; alone it is
+        # evidence that lets a spam reading stand. Never for a customer with a problem who quotes
+        # one ("they asked me to verify the details of a debt"), nor for "Do you accept bitcoin?".
         return Category.SPAM
     if top != Category.SPAM and len(rules.pitch_markers(text)) >= 3 and not rules.sensitive_topic(text):
         return Category.SPAM  # a bulk pitch ("WINNER! … claim … T&Cs … txt to 87121"), whatever the guess
@@ -73,7 +79,10 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         and top in _LOOSE
         and (
             rules.CANCEL_ASK.search(text)
-            or (top != Category.COMPLAINT and len(text.split()) < rules.LETTER_WORDS)
+            or (
+                top != Category.COMPLAINT
+                and (len(text.split()) < rules.LETTER_WORDS or rules.BOOKED_WITH_US.search(text))
+            )
         )
         and top != Category.PRICING_QUESTION
         and not priced
@@ -200,9 +209,12 @@ class OfflineBrain:
             untrusted.add(Category.OPT_OUT)  # an opt-out guess that never mentions contact: not trusted
         if rules.WANTS_CONTACT.search(text):
             untrusted.add(Category.OPT_OUT)  # "unsubscribed by mistake, add me back": asks for messages
-        if rules.spam_evidence(text) is None:
+        if rules.spam_evidence(text) is None or (
+            rules.weak_spam_evidence(text) and rules.sensitive_topic(text)
+        ):
             # Held as spam only on evidence (links, pitches, bulk markers, known patterns), never
-            # on the classifier alone: "how can I file a complaint?" must reach a person.
+            # on the classifier alone: "how can I file a complaint?" must reach a person; nor on
+            # one sign when a customer has a problem ("a text said verify your details, a scam?").
             untrusted.add(Category.SPAM)
             if next(c for c, _ in ranked if c not in untrusted - {Category.SPAM}) == Category.SPAM:
                 flags.append("reads a little like spam, but shows no sign of it: not held as spam")
@@ -224,6 +236,7 @@ class OfflineBrain:
             top == Category.CANCELLATION
             and len(text.split()) >= rules.LETTER_WORDS
             and not rules.CANCEL_ASK.search(text)
+            and not rules.CANCEL.search(rules.CANCELLED_ONLY.sub(" ", text))
         ):
             # TRIAGE.md: a cancellation *asks* to cancel. A letter read as one that never asks
             # ("I closed the account in May, yet they kept billing me") tells what happened: a
@@ -363,6 +376,10 @@ def hold_signals(
         out.append(
             Signal(SignalName.NEEDS_HUMAN, 0.8, f"mentions '{topic}': a person reads it before any reply")
         )
+    if rules.RETURNING.search(text):
+        # "Your team installed our furnace …": policy gives a returning customer a person, and
+        # what follows is as often a fault in our work as a new need.
+        out.append(Signal(SignalName.NEEDS_HUMAN, 0.7, "says we worked for them before: a person answers"))
     words = len(text.split())
     if words >= rules.LETTER_WORDS and service is None:
         # A long letter that names none of our services: a reply of ours would be a guess at what

@@ -70,6 +70,11 @@ OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
     re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
     re.compile(
+        r"\bno more (?:of )?(?:the |your |these |those )?(?:marketing|promo(?:tion)?s?|offers|specials|deals|"
+        r"coupons|mailings|newsletters?|texts|emails|e-mails|messages|spam|calls|sales calls)\b",
+        _I,
+    ),
+    re.compile(
         r"\b(?:take|remove|delete|drop)\s+(?:me|my\s+(?:number|email|e-mail|phone|details|address))\s+"
         r"(?:off|from)\b",
         _I,
@@ -227,9 +232,25 @@ REFERRAL = re.compile(
     r"[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+(?:recommended|referred|suggested|told me about|sent me to|said you)|"
     r"referred by\s+(?:my\s+)?([A-Za-z]+(?:\s[A-Z][a-z]+)?)|recommended by\s+(?:my\s+)?([A-Za-z]+))",
 )
+# Who did work for the customer: us. Not after "have" or "if" ("Have you installed mini splits in
+# an old house?" is a prospect's question).
+_OUR_PEOPLE = (
+    r"(?:(?<!\bhave )(?<!\bhas )(?<!\bif )(?<!\bwhen )you|your (?:\w+ )?(?:team|guys?|techs?|technicians?|crew|"
+    r"installers?|company|people|staff|cleaners?|plumbers?|electricians?|mechanics?|stylists?|dentists?|"
+    r"groomers?|workers?|contractors?|man|salesman))"
+)
+_OUR_WORK_VERB = (
+    r"(?:installed|replaced|serviced|repaired|fixed|fitted|cleaned|did|worked on|put in|delivered)"
+)
+# The customer says we did work for them: "your team installed our furnace", "the heat pump you put
+# in", "serviced by your tech". Not "can you get it fixed": the verb must follow (an adverb aside).
+OUR_WORK = re.compile(
+    rf"\b{_OUR_PEOPLE}\s+(?:just |recently |already |originally |last \w+ )?{_OUR_WORK_VERB}\b|"
+    rf"\b(?:installed|serviced|replaced|fitted|done|cleaned|fixed|put in|repaired) by {_OUR_PEOPLE}\b",
+    _I,
+)
 RETURNING = re.compile(
-    r"\b(?:you|your\s+(?:team|guys|tech|crew))\s+(?:did|installed|fixed|serviced|cleaned|repaired|came out)\b.{0,40}"
-    r"\b(?:last|before|ago|previously)\b|\bexisting customer\b|\bused you (?:before|last)\b|"
+    OUR_WORK.pattern + r"|\bexisting customer\b|\bused you (?:before|last)\b|"
     r"\breturning customer\b|\bbeen a customer\b|\blast time you\b|\bcustomer (?:of yours|since)\b",
     _I,
 )
@@ -414,9 +435,9 @@ _UNSUBSCRIBE_WORD = re.compile(r"\b(?:unsubscribed|unsubbed|opted[\s-]?out)\b", 
 # of message still wanted. Not after a "don't" ("don't add me back").
 WANTS_CONTACT = re.compile(
     r"(?<!n't )(?<!not )(?<!never )\b(?:add|put|sign) me (?:back|up again|on (?:it|the list) again)\b|"
-    r"\bre-?subscribe\b|\bopt (?:me )?back in\b|\b(?:unsubscribed|opted out)\b[^.!?]{0,60}"
-    r"\b(?:by (?:mistake|accident)|accidentally)\b|\baccidentally (?:unsubscribed|opted out)\b|"
-    r"\b(?:i|we) (?:still|do) want (?:the|your|to (?:get|receive|hear))\b|\bkeep (?:sending|getting|receiving)\b",
+    r"\bre-?subscribe\b|\bopt (?:me )?back in\b|\b(?:unsubscribed|opted out)(?: \w+){0,4}? "
+    r"(?:by (?:mistake|accident)|accidentally)\b|\baccidentally (?:unsubscribed|opted out)\b|"
+    r"\b(?:i|we) (?:still|do) want (?:the|your|to (?:get|receive|hear))\b",
     _I,
 )
 
@@ -570,10 +591,12 @@ def read(text: str) -> RuleReading:
 CANCEL = re.compile(
     r"\bcall(?:ing)? off\b|\bnot (?:be )?going ahead\b|\bwon'?t be (?:going ahead|needing)\b|"
     r"\bdecided (?:against|not to (?:go ahead|proceed|book))\b|\bcancel(?:l?ing|l?ed)?\b(?!\s+polic)|"
-    r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of\b|"
-    r"\bscrap the\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
-    r"\bquit(?:ting)? (?:my|our|the) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
-    r"\b(?:want|like|wish|need|going|decided) to quit\b",
+    r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of (?:the|our|my) (?:booking|appointment|order|job|contract|deal|plan)\b|"
+    r"\bstop (?:the|my|our) (?:\w+ )?(?:plan|membership|subscription|service|payments?)\b|"
+    r"\bscrap the (?:booking|appointment|order|job|visit|plan|install\w*)\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
+    r"\bquit(?:ting)? (?:my|our) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
+    r"(?:^\W*|\b(?:i|we)(?:'d|'m|'re| would| really| am| are)?\s+)(?:like|want|wish|need|going|decided|have) "
+    r"to quit\b(?!\s+\w+ing\b)",  # a person quits ("I want to quit"); an AC that "decided to quit" broke
     _I,
 )
 # Asking to cancel, in a request's words: enough to pull a message the classifier read as a
@@ -582,7 +605,8 @@ CANCEL = re.compile(
 CANCEL_ASK = re.compile(
     r"\b(?:please|pls|plz|kindly)\s+(?:\w+\s+){0,2}?(?:cancel|close|terminate|end)\b|"
     r"\b(?:i|we)(?:'d| would| want| wish| need| am| 'm|'m)?\s+(?:\w+\s+){0,3}?(?:like|want|wish|need|asking|"
-    r"requesting|writing|going|have) to (?:\w+\s+)?(?:cancel|close|terminate|end)\b|"
+    r"requesting|writing|going|have) to (?:\w+\s+)?(?:cancel|close|terminate|end|quit)\b(?!\s+\w+ing\b)|"
+    r"^\W*(?:want|like|need) to quit\b|"
     r"\b(?:can|could|would|will) you (?:please |just )?(?:cancel|close|terminate)\b|"
     r"\bhow (?:do|can) (?:i|we) (?:cancel|close|terminate)\b|^\W*(?:\w+\W+){0,2}?cancel\b|"
     r"(?:[.!?,;:]\s*|\b(?:so|and|just|now)\s+)(?:please\s+|pls\s+|just\s+)?cancel\b|"
@@ -629,6 +653,7 @@ HUMAN_STRONG = re.compile(
 SPAM = re.compile(
     r"\bclick (?:here|the link|this link)\b|\blog ?in (?:here|now|to keep)\b|\bverify your "
     r"(?:account|password|details|identity)\b|\bupdate (?:your )?(?:payment |billing |bank )?details at\b|"
+    r"\b(?:verify|confirm) the (?:account|password|details|identity)\b(?=[\s\S]{0,200}(?:https?://|www\.))|"
     r"\blottery\b|\bmake money\b|\bearn \$|\bbitcoin\b|\bcrypto\b|\bseo\b|\bbacklinks?\b|"
     r"\b(?:page 1|first page|top) of google\b|\brank(?:ing)? #?1\b|\bdatabase of\b|\bleads? (?:database|list)\b|"
     r"\bbuy(?:ing)? your business\b|\bdear (?:friend|winner|business owner|beneficiary)\b|"
@@ -699,16 +724,9 @@ LET_DOWN = re.compile(
 )
 
 
-# The business did the work, and soon after it went wrong: "your technician serviced our furnace …
-# three days later it stopped working". All three parts, so a returning customer's new need ("you
-# installed our AC in 2015 and it stopped today") and thanks ("since then it works great") are not.
-_OUR_WORK = re.compile(
-    r"\b(?:you|your (?:\w+ )?(?:technician|tech|crew|team|staff|guy|guys|man|installer|plumber|electrician|"
-    r"cleaner|cleaners|driver|mechanic|company|people|workers?|contractor|stylist|dentist|groomer))"
-    r"(?: \w+){0,2}? (?:installed|replaced|serviced|repaired|fixed|fitted|cleaned|did|worked on|put in|"
-    r"came (?:out|by|to)|delivered|cut|colou?red)\b",
-    _I,
-)
+# The business did the work (OUR_WORK), and soon after it went wrong: "your technician serviced our
+# furnace … three days later it stopped working". All three parts, so a returning customer's new need
+# ("you installed our AC in 2015 and it stopped today") and thanks ("since then it works great") are not.
 _SOON = re.compile(
     r"\b(?:(?:\w+ )?(?:hours?|days?|weeks?) later|a (?:day|week|month) later|the (?:next|following) "
     r"(?:day|morning|night|week)|since (?:then|your visit|the visit|you left|they left)|(?:the )?same "
@@ -723,9 +741,19 @@ _FAILED = re.compile(
 )
 
 
+_PRAISE = re.compile(
+    r"\b(?:perfect\w*|great|excellent|fantastic|amazing|thrilled|happy with|works? (?:great|well|fine)|"
+    r"thank(?:s| you))\b",
+    _I,
+)
+
+
 def our_work_failed(text: str) -> bool:
-    """The business's own work went wrong soon after it was done: a complaint, not a new need."""
-    return bool(_OUR_WORK.search(text) and _SOON.search(text) and _FAILED.search(text))
+    """The business's own work went wrong soon after it was done: a complaint, not a new need.
+    Praise anywhere says it is not ("your tech fixed it, the next day it was warmer, thanks")."""
+    return bool(
+        OUR_WORK.search(text) and _SOON.search(text) and _FAILED.search(text) and not _PRAISE.search(text)
+    )
 
 
 def let_down(text: str) -> bool:
@@ -760,6 +788,14 @@ _NEW_BUSINESS = re.compile(
     _I,
 )
 
+
+# Something of ours on the calendar or on contract: what a cancellation letter cancels ("the
+# install on the 18th", "Friday's duct cleaning", "the yearly maintenance plan").
+BOOKED_WITH_US = re.compile(
+    r"\b(?:booked|booking|appointment|visit|install(?:ation)?|tune-up|service call|plan|membership|"
+    r"subscription|order|schedule|scheduled|the \d{1,2}(?:st|nd|rd|th)|(?:mon|tues|wednes|thurs|fri|satur|sun)day'?s?)\b",
+    _I,
+)
 
 ASKS_STATUS = re.compile(r"\?|\b(?:where|when|status|update|eta|any news|how long)\b", _I)
 
@@ -851,9 +887,10 @@ def spam_evidence(text: str) -> str | None:
 
 
 def weak_spam_evidence(text: str) -> bool:
-    """Only one pitch or bulk word, with no link and no known pattern: enough to let a sure spam
-    reading stand, not an unsure one."""
-    return not SPAM.search(text) and not LINK.search(text) and len(bulk_markers(text)) == 1
+    """One sign of spam only (a pitch or bulk word, or a known pattern) and no link: enough to let a
+    sure spam reading stand, not an unsure one, nor one of a customer with a problem."""
+    signs = len(bulk_markers(text)) + (1 if SPAM.search(text) else 0)
+    return signs == 1 and not LINK.search(text)
 
 
 # Markers that only say how to stop (a footer's "reply STOP", "text STOP"): a customer's own
@@ -895,13 +932,15 @@ SENSITIVE = re.compile(
     r"\b(?:complain\w*|complaint|(?:file|make|lodge|insurance|warranty) (?:a )?claim|refund\w*|reimburs\w*|money back|"
     r"chargeback|dispute\w*|cancel\w*|(?:my|our|the) account|charged|overcharg\w*|double[- ]billed|"
     r"manager|supervisor|(?:real|actual|live|a) (?:person|human)|speak (?:to|with) (?:someone|somebody)|"
-    r"representative|lawyer|attorney|legal action|sue|police|fraud|violat\w*|illegal\w*|unlawful\w*|unsubscribe)\b",
+    r"representative|lawyer|attorney|legal action|sue|police|fraud|scam\w*|phishing|violat\w*|illegal\w*|"
+    r"unlawful\w*|unsubscribe)\b",
     _I,
 )
 
 
 def sensitive_topic(text: str) -> str | None:
     """The first sensitive word in the message ('refund', 'complaint', 'manager' …), or None. Any
-    way of cancelling `CANCEL` knows ("I want to quit", "close my savings account") is one."""
-    m = SENSITIVE.search(text) or CANCEL.search(text)
+    way of cancelling `CANCEL` knows ("I want to quit", "close my savings account") is one when it is
+    asked for, not "we decided against a new furnace" or "scrap the old boiler"."""
+    m = SENSITIVE.search(text) or (CANCEL.search(text) if CANCEL_ASK.search(text) else None)
     return m.group(0).lower() if m else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sheepdog.brain.offline import OfflineBrain
-from sheepdog.domain.models import Business, Category
+from sheepdog.domain.models import Business, Category, SignalName
 
 # (what it is, text): none is a complaint.
 NOT_COMPLAINTS = [
@@ -192,3 +192,146 @@ def test_our_work_that_soon_went_wrong_is_a_complaint_story(text: str, failed: b
     from sheepdog.brain import rules
 
     assert rules.our_work_failed(text) is failed
+
+
+# A review of the sixth round wrote these (for this project, as an owner would get them): each is
+# a case one version of the round got wrong. (id, what it is, text)
+REVIEW_CASES = [
+    (
+        "P1e",
+        "spam",
+        "Hi, I need a heat pump for a 3 bed house. Please verify the details of the property on the listing I uploaded: https://homefile-share.co/x9 and let me know when you can come out.",
+    ),
+    (
+        "C14",
+        "complaint",
+        "Your guys replaced our furnace in October. Since the install our gas bill has doubled compared to last winter with the old unit, and the thermostat they put in keeps losing its schedule. We'd like a technician to check the setup and the thermostat wiring, because something is clearly not right with the heating.",
+    ),
+    (
+        "C9",
+        "complaint",
+        "We had the new furnace installed by your team at the start of the month. The upstairs bedrooms are still cold and now there is a whistling sound from the vents in the hallway that was never there before. The installer said the system would be balanced before he left. We need someone to come back and finish the job.",
+    ),
+    (
+        "C17",
+        "complaint",
+        "Hello, your crew put in our new furnace and AC in early September and overall the install looked tidy. However, the upstairs has been noticeably colder than downstairs since the first cold night, the return in the master bedroom barely pulls any air, and the new thermostat shows an error code every few days. We were told the system would be balanced and tested before the crew left. We'd like a technician to come back and finish that work.",
+    ),
+    (
+        "O1",
+        "opt_out",
+        "Hi, we had the furnace done by you in the fall and were happy, but we're getting three texts a week from you about AC specials now. Please no more of the marketing, we'll reach out when we need something.",
+    ),
+    (
+        "S4",
+        "complaint",
+        "I got a text from you saying to verify your details at a link, which looked like a scam. Did your company send that? I'm worried my card info from the furnace install is out there.",
+    ),
+    (
+        "W1",
+        "sales_inquiry",
+        "Our furnace stopped working last night and we have no heat. Can you get it fixed within 24 hours? We have a baby at home. 555-302-1188",
+    ),
+    (
+        "L5",
+        "sales_inquiry",
+        "Our AC decided to quit in the middle of this heat wave. Can you send someone today? 555-881-2030",
+    ),
+    (
+        "L6",
+        "sales_inquiry",
+        "Hi, we're not going ahead with the kitchen remodel until spring, but the furnace is making a loud banging noise every time it kicks on and we'd like it looked at before it gets colder. Could someone come out next week? Any weekday morning is fine. Thanks, Ellen 555-919-3434",
+    ),
+    (
+        "L8",
+        "sales_inquiry",
+        "We want to scrap the old oil boiler in our basement and switch to a heat pump. The house is a 1920s colonial with radiators on both floors. Is that something you do, and what would the process look like? We'd like to get this done over the summer. Best, Hannah 555-212-7878",
+    ),
+    (
+        "Q4",
+        "sales_inquiry",
+        "Hello, we're finally ready to pull out of the old electric baseboards and go with ductless mini splits through the whole house, 4 bedrooms plus the living room. Can you come out next week to measure up and talk options? Thanks, Gail 555-808-4545",
+    ),
+    (
+        "L11",
+        "sales_inquiry",
+        "Hi, you installed our heat pump back in 2017 and it's been great. When we got home from vacation tonight it had stopped blowing warm air, just cold. It's almost 10 years old so we might be ready for a new one. Can a tech come tomorrow to take a look? Thanks, Leah 555-444-0101",
+    ),
+    (
+        "W5",
+        "sales_inquiry",
+        "Your tech serviced our furnace last fall and it's been perfect. Since then we've added a sunroom on the back that has no heat at all. Could someone come look at adding a mini split out there?",
+    ),
+    (
+        "X1",
+        "cancellation",
+        "Hi, this is Judy Park at 22 Oak St. We were booked for the heat pump install on the 18th. Unfortunately my husband lost his job last week, so we won't be going ahead with it this year. We'll reach out again once things settle down. Sorry for the short notice and thank you for your help so far.",
+    ),
+    (
+        "X2",
+        "cancellation",
+        "Hello, we have the duct cleaning booked for Friday the 9th at 10am. We accepted an offer on the house yesterday and the new owners are doing their own renovations, so we won't be needing it after all. Please take us off the schedule for that day. Thanks for understanding, Martin",
+    ),
+    (
+        "X3",
+        "cancellation",
+        "Good afternoon. We signed up for your yearly maintenance plan back in March for the furnace and AC. We've since moved to an apartment where the landlord handles all of that, so we'd like to stop the plan and the monthly payment from next month on. Let me know if you need anything from me. Regards, Olivia Chen",
+    ),
+    (
+        "X4",
+        "cancellation",
+        "Hi Sheila, I'm going to have to call off Thursday's AC tune-up. My mother is in the hospital and I'll be out of town with her for at least two weeks and won't be around to let your technician in. I'll get back in touch when I'm home to rebook. Thanks, Dave",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "truth", "text"), REVIEW_CASES, ids=[c for c, _, _ in REVIEW_CASES])
+def test_review_cases(brain: OfflineBrain, business: Business, case: str, truth: str, text: str) -> None:
+    """Safety first: no complaint, cancellation or opt-out answered alone, spam with a link held,
+    no customer held as spam; then no hot lead read as a complaint or a cancellation."""
+    from bench.triage.run import SENSITIVE_TRUTH, answers_alone
+
+    triage = brain.triage(text, business)
+    if truth in SENSITIVE_TRUTH:
+        assert not answers_alone(triage, business)
+    if truth in ("opt_out", "spam", "cancellation"):
+        assert triage.category == Category(truth)
+    if truth != "spam":
+        assert triage.category != Category.SPAM
+    if truth == "sales_inquiry":
+        assert triage.category not in (Category.COMPLAINT, Category.CANCELLATION)
+
+
+@pytest.mark.parametrize(
+    ("text", "spam"),
+    [
+        ("Do you accept bitcoin?", False),
+        ("Can I pay with crypto for the furnace tune-up?", False),
+        ("Buy bitcoin now, guaranteed 300% returns: www.coin-x.biz", True),
+    ],
+)
+def test_a_known_spam_word_alone_does_not_hold_a_customer(
+    brain: OfflineBrain, business: Business, text: str, spam: bool
+) -> None:
+    assert (brain.triage(text, business).category == Category.SPAM) is spam
+
+
+@pytest.mark.parametrize(
+    ("text", "ours"),
+    [
+        ("Your guys replaced our furnace in October and the bill has doubled", True),
+        ("The heat pump you put in last month is very loud", True),
+        ("We had the furnace serviced by your team in May", True),
+        ("Have you installed mini splits in a 1920s house?", False),
+        ("Can you get it fixed within 24 hours?", False),
+    ],
+)
+def test_our_past_work_is_read_and_waits_for_a_person(
+    brain: OfflineBrain, business: Business, text: str, ours: bool
+) -> None:
+    """Policy gives a returning customer a person; a customer who says we did their work is one."""
+    from sheepdog.brain import rules
+
+    assert bool(rules.RETURNING.search(text)) is ours
+    waits = [s.value for s in brain.triage(text, business).signals if s.name == SignalName.NEEDS_HUMAN]
+    assert any("worked for them before" in (w or "") for w in waits) is ours
