@@ -31,7 +31,9 @@ def brain() -> OfflineBrain:
     return OfflineBrain()
 
 
-@pytest.mark.parametrize("source", sorted(REAL))
+# The blind second CFPB draw is the same source as "cfpb" and its 300 long letters cost 40 s of
+# encoding; the bench reports its safety figures (bench/triage/README.md).
+@pytest.mark.parametrize("source", sorted(set(REAL) - {"cfpb_blind"}))
 def test_real_messages_are_never_wrongly_held_or_answered_alone(
     source: str, brain: OfflineBrain, business: Business
 ) -> None:
