@@ -34,8 +34,8 @@ _QUOTE_REQUEST = re.compile(
     r"\b(?:get|need|want|like|send|give|after|request(?:ing)?|looking for)\b.{0,25}\b(?:quote|estimate|quotation)\b",
     re.IGNORECASE,
 )
-# A spam reading on one pitch word must be at least this sure to hold the message (nobody answers
-# spam): under it, not even one reading in three says spam.
+# A spam reading on one sign of spam (a pitch word or a known pattern) must be at least this sure to
+# hold the message (nobody answers spam): under it, not even one reading in three says spam.
 WEAK_SPAM_FLOOR = 0.3
 _LOOSE = rules.SOFT | {
     Category.STATUS_INQUIRY,
@@ -363,9 +363,10 @@ def hold_signals(
     text: str, category: Category, confidence: float, code: str, service: str | None = None
 ) -> list[Signal]:
     """Why nothing may go out on its own (policy reads `needs_human`): another language, a
-    sensitive topic in a message that would otherwise be answered by itself, too little
-    confidence, or a long letter about none of the business's services. Safety that does not
-    depend on the classifier being right."""
+    sensitive topic in a message that would otherwise be answered by itself, a customer who says
+    we worked for them before, too little confidence (more for a long letter), or a long letter
+    about none of the business's services. Safety that does not depend on the classifier being
+    right."""
     if category in _NO_REPLY:
         return []
     out: list[Signal] = []
