@@ -129,6 +129,20 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
 _MONEY_TOPIC = {Category.REFUND_REQUEST, Category.COMPLAINT, Category.CANCELLATION}
 
 
+def _not_asked(
+    top: Category, p: float, ranked: list[tuple[str, float]], text: str, *, keep: bool
+) -> tuple[Category, float]:
+    """A reading whose category must be asked for (a refund, a cancellation), in a message that does
+    not ask: the complaint it is when it shows being let down, else `top` if `keep`, else the next
+    reading."""
+    if rules.let_down(text):
+        return Category.COMPLAINT, max(p, 0.75)
+    if keep:
+        return top, p
+    c, q = next(kv for kv in ranked if kv[0] != top)
+    return Category(c), q
+
+
 class OfflineBrain:
     """Understands and writes with nothing but the shipped data and the owner's corrections."""
 
@@ -232,30 +246,21 @@ class OfflineBrain:
         top, p = Category(ranked[0][0]), ranked[0][1]
         if reading.refund:
             return Category.REFUND_REQUEST, max(p if top == Category.REFUND_REQUEST else 0.0, 0.85), flags
+        words = len(text.split())
         if (
             top == Category.CANCELLATION
-            and len(text.split()) >= rules.LETTER_WORDS
+            and words >= rules.LETTER_WORDS
             and not rules.CANCEL_ASK.search(text)
             and not rules.CANCEL.search(rules.CANCELLED_ONLY.sub(" ", text))
         ):
             # TRIAGE.md: a cancellation *asks* to cancel. A letter read as one that never asks
-            # ("I closed the account in May, yet they kept billing me") tells what happened: a
-            # complaint when it shows being let down, else its next reading.
-            if rules.let_down(text):
-                top, p = Category.COMPLAINT, max(p, 0.75)
-            else:
-                top = next(Category(c) for c, _ in ranked if c != Category.CANCELLATION)
-                p = probs[top]
+            # ("I closed the account in May, yet they kept billing me") tells what happened.
+            top, p = _not_asked(top, p, ranked, text, keep=False)
         if top == Category.REFUND_REQUEST and not rules.mentions_money_back(text):
             # TRIAGE.md: a refund request asks for money back; "a wrong charge with no request for
-            # money back is complaint". A refund guess with no word of money back is that complaint
-            # when there is a sign of being let down; else, past a terse message (where money back
-            # may be asked in words no rule knows), the next reading.
-            if rules.let_down(text):
-                top, p = Category.COMPLAINT, max(p, 0.75)
-            elif len(text.split()) > rules.TERSE_WORDS:
-                top = next(Category(c) for c, _ in ranked if c != Category.REFUND_REQUEST)
-                p = probs[top]
+            # money back is complaint". A terse message keeps its refund reading when nothing shows
+            # being let down: money back may be asked in words no rule knows.
+            top, p = _not_asked(top, p, ranked, text, keep=words <= rules.TERSE_WORDS)
         if top == Category.REFUND_REQUEST and rules.chases_refund(text):
             # "When will I get my money back?": where a refund stands, not a new request for one.
             return Category.STATUS_INQUIRY, max(0.75, probs[Category.STATUS_INQUIRY]), flags

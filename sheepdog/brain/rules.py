@@ -591,9 +591,11 @@ def read(text: str) -> RuleReading:
 CANCEL = re.compile(
     r"\bcall(?:ing)? off\b|\bnot (?:be )?going ahead\b|\bwon'?t be (?:going ahead|needing)\b|"
     r"\bdecided (?:against|not to (?:go ahead|proceed|book))\b|\bcancel(?:l?ing|l?ed)?\b(?!\s+polic)|"
-    r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|\bpull out of (?:the|our|my) (?:booking|appointment|order|job|contract|deal|plan)\b|"
+    r"\bclose (?:my|our|the) (?:\w+ )?(?:account|loan|card|plan|membership|subscription)\b|"
+    r"\bpull out of (?:the|our|my) (?:booking|appointment|order|job|contract|deal|plan)\b|"
     r"\bstop (?:the|my|our) (?:\w+ )?(?:plan|membership|subscription|service|payments?)\b|"
-    r"\bscrap the (?:booking|appointment|order|job|visit|plan|install\w*)\b|\bterminate\b|\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
+    r"\bscrap the (?:booking|appointment|order|job|visit|plan|install\w*)\b|\bterminate\b|"
+    r"\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
     r"\bquit(?:ting)? (?:my|our) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
     r"(?:^\W*|\b(?:i|we)(?:'d|'m|'re| would| really| am| are)?\s+)(?:like|want|wish|need|going|decided|have) "
     r"to quit\b(?!\s+\w+ing\b)",  # a person quits ("I want to quit"); an AC that "decided to quit" broke
