@@ -54,6 +54,9 @@ bank accounts, student loans, ...) so that credit-report disputes, half the narr
 swamp the set. Then, from what is left in the same queues, the next 300 complaints for
 `real/cfpb_blind.jsonl` (seed 17 for their order): a second draw with no row of the first, made in
 the sixth round of issue 16 to check the first set's figures blind (bench/triage/SOURCES.md).
+Third, the next 300 again into `real/cfpb_blind2.jsonl` (seed 18): drawn at the start of the
+seventh round, once the first blind draw had become a development set, and scored once at its end.
+The smaller product queues are empty by then, so it holds more credit-report disputes.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ from bench.triage.datagen.import_real import git_show
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "real" / "cfpb.jsonl"
 BLIND_OUT = HERE.parent / "real" / "cfpb_blind.jsonl"
+BLIND2_OUT = HERE.parent / "real" / "cfpb_blind2.jsonl"
 
 REPO = "ZiyuYan9+consumer_complaints"
 COMMIT = "715893bebf37fac632374ca7cbcde307069fd35f"
@@ -80,6 +84,7 @@ NARRATIVE, PRODUCT = "Consumer complaint narrative", "Product"
 KEEP_CHARS, MIN_CUT = 600, 150
 TOTAL, SEED = 300, 16
 BLIND_TOTAL, BLIND_SEED = 300, 17
+BLIND2_TOTAL, BLIND2_SEED = 300, 18
 
 # A sentence end: . ! or ? (and a closing quote or bracket), then a space; not after a title or an
 # abbreviation ("Mr. Cooper", "U.S. Bank", "Inc."), where the sentence goes on.
@@ -200,11 +205,15 @@ def rows_of(records: list[dict[str, str]]) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def sample(rows: list[tuple[str, dict[str, str]]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def sample(
+    rows: list[tuple[str, dict[str, str]]],
+) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
     """Every refund request, cancellation and opt-out; complaints up to TOTAL together with the
     refunds and cancellations (opt-outs come on top, so adding them changed no other row), one
     product after another. Second, the blind set: the next BLIND_TOTAL complaints from the same
-    queues, rows the first set does not hold (drawing them changes no row of the first)."""
+    queues, rows the first set does not hold (drawing them changes no row of the first). Third, a
+    second blind set drawn the same way after both (seventh round), kept unscored until the round's
+    changes were made."""
     rng = random.Random(SEED)
     kept = [r for _, r in rows if r["label"] not in ("complaint", "opt_out")]
     by_product: dict[str, list[dict[str, str]]] = {}
@@ -220,7 +229,10 @@ def sample(rows: list[tuple[str, dict[str, str]]]) -> tuple[list[dict[str, str]]
     blind: list[dict[str, str]] = []
     _draw(queues, blind, BLIND_TOTAL)
     random.Random(BLIND_SEED).shuffle(blind)
-    return kept, blind
+    blind2: list[dict[str, str]] = []
+    _draw(queues, blind2, BLIND2_TOTAL)
+    random.Random(BLIND2_SEED).shuffle(blind2)
+    return kept, blind, blind2
 
 
 def _draw(queues: list[list[dict[str, str]]], into: list[dict[str, str]], total: int) -> None:
@@ -236,8 +248,8 @@ def main() -> None:
     parser.add_argument("csv", nargs="?", type=Path, help="an extracted CFPB CSV (default: the mirror)")
     parser.add_argument("--root", type=Path, default=Path("/work/.mirror"))
     args = parser.parse_args()
-    first, blind = sample(rows_of(read_csv(args.csv, args.root)))
-    for out, rows in ((OUT, first), (BLIND_OUT, blind)):
+    first, blind, blind2 = sample(rows_of(read_csv(args.csv, args.root)))
+    for out, rows in ((OUT, first), (BLIND_OUT, blind), (BLIND2_OUT, blind2)):
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as fh:
             for r in rows:
