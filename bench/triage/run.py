@@ -48,6 +48,12 @@ REAL = {
         HERE / "real" / "cfpb_blind.jsonl",
         "CFPB narratives, a second draw scored blind (US government, public domain / CC0)",
     ),
+    # A third draw, made at the start of the seventh round before any change, and scored once at its
+    # end: the first blind draw had become a development set (SOURCES.md).
+    "cfpb_blind2": (
+        HERE / "real" / "cfpb_blind2.jsonl",
+        "CFPB narratives, a third draw scored blind (US government, public domain / CC0)",
+    ),
 }
 # Messages a machine must never answer on its own: whatever category triage gives them, the
 # policy at autonomy L4 must not send a first reply by itself (the issue's "22 complaints …

@@ -35,8 +35,11 @@ _QUOTE_REQUEST = re.compile(
     re.IGNORECASE,
 )
 # A spam reading on one sign of spam (a pitch word or a known pattern) must be at least this sure to
-# hold the message (nobody answers spam): under it, not even one reading in three says spam.
+# hold the message (nobody answers spam): under it, not even one reading in three says spam. With
+# nothing to act on either (no link, no number, no "call / text / reply / claim"), more likely than
+# not: "Congrats to you both!" carries a pitch word and asks nothing of anyone.
 WEAK_SPAM_FLOOR = 0.3
+WEAK_SPAM_FLOOR_ASKS_NOTHING = 0.5
 _LOOSE = rules.SOFT | {
     Category.STATUS_INQUIRY,
     Category.BOOKING,
@@ -44,6 +47,11 @@ _LOOSE = rules.SOFT | {
     Category.COMPLAINT,
     Category.PRICING_QUESTION,
 }
+
+
+def _weak_spam_floor(text: str) -> float:
+    """How sure a spam reading on one sign must be to hold the message: surer when it asks nothing."""
+    return WEAK_SPAM_FLOOR if rules.CALL_TO_ACTION.search(text) else WEAK_SPAM_FLOOR_ASKS_NOTHING
 
 
 def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Category | None:
@@ -234,8 +242,8 @@ class OfflineBrain:
                 flags.append("reads a little like spam, but shows no sign of it: not held as spam")
         elif (
             (guess := next(kv for kv in ranked if kv[0] not in untrusted))[0] == Category.SPAM
-            and guess[1] < WEAK_SPAM_FLOOR
             and rules.weak_spam_evidence(text)
+            and guess[1] < _weak_spam_floor(text)
         ):
             # One pitch word and an unsure guess are not enough to hold a message nobody answers:
             # "Congrats! When is the baby due?" carries a marker and read 25% spam.

@@ -70,7 +70,7 @@ OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
     re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
     re.compile(
-        r"\bno more (?:of )?(?:the |your |these |those )?(?:marketing|promo(?:tion)?s?|offers|specials|deals|"
+        r"(?<!had )(?<!got )(?<!received )(?<!heard )\bno more (?:of )?(?:the |your |these |those )?(?:marketing|promo(?:tion)?s?|offers|specials|deals|"
         r"coupons|mailings|newsletters?|texts|emails|e-mails|messages|spam|calls|sales calls)\b",
         _I,
     ),
@@ -89,7 +89,9 @@ OPT_OUT_PATTERNS = [
     ),
     re.compile(rf"\b(?:do\s*n[o']?t|dont)\s+(?:\w+\s+)?{_CONTACT_VERB}\s+(?:\w+\s+){{0,2}}again\b", _I),
     re.compile(
-        r"\bno\s+more\s+(?:\w+\s+)?(?:texts|messages|emails|e-mails|calls|sms|spam|promotions|marketing|"
+        # "no more" or "no further", asked ("no further calls, please"), not told ("I got no more calls")
+        r"(?<!had )(?<!got )(?<!received )(?<!heard )\bno\s+(?:more|further)\s+(?:\w+\s+)?(?:texts|messages|emails|"
+        r"e-mails|calls|sms|spam|promotions|marketing|"
         r"notifications|newsletters?|mailings|offers|reminders|alerts)\b",
         _I,
     ),
@@ -125,6 +127,15 @@ OPT_OUT_PATTERNS = [
         r"\b(?:no longer|not|don'?t|do not) wish to (?:be contacted|receive|hear from|get)\b",
         _I,
     ),
+    # Asked for, not told: "I request no further contact", not "I had no further contact from them".
+    re.compile(
+        r"\b(?:want(?:ed)?|request(?:ed|ing)?|demand(?:ed|ing)?|ask(?:ed|ing)? for|wish(?:ed)?(?: to have)?|"
+        r"would like|insist(?:ed)? on)\s+(?:that (?:there be |i (?:have|receive) )?)?no (?:more|further) (?:\w+ )?"
+        r"(?:calls|contact|communications?|correspondence|letters|texts|messages|e-?mails)\b|"
+        r"\bno (?:more|further) (?:\w+ )?(?:calls|contact|communications?|correspondence)[\s,.!]*(?:please|pls)\b|"
+        r"\bcease and desist\b",
+        _I,
+    ),
     # '..., stop' / '... last warning. STOP': a message that ends in a bare stop after a pause.
     re.compile(r"[.,!;:?]\s*(?:please\s+|pls\s+|just\s+)?stop(?:\s+(?:now|please|pls|already))?\W*$", _I),
     # A reply to our outreach saying it reached the wrong person: 'wrong number', 'you have the wrong person'.
@@ -153,9 +164,11 @@ REFUND_PATTERNS = [
     re.compile(r"\brefund(?:ed|s)?\b", _I),
     re.compile(r"\bmoney\s+(?:back|returned|refunded)\b", _I),
     re.compile(r"\breimburs\w*", _I),
+    # "I want it back", not the paperwork "I sent it back" or the car "they brought it back"
     re.compile(
-        r"\b(?:deposit|money|payment|fee|charge|(?<![\w.,])\$?\d{1,7}(?:[.,]\d{1,3})*|it|difference)\s+"
-        r"(?:back|returned)\b",
+        r"\b(?:deposit|money|payment|fee|charge|(?<![\w.,])\$?\d{1,7}(?:[.,]\d{1,3})*|"
+        r"(?<!sent )(?<!mailed )(?<!posted )(?<!faxed )(?<!emailed )(?<!e-mailed )(?<!brought )(?<!took )it|"
+        r"difference)\s+(?:back|returned)\b",
         _I,
     ),
     # "pay me back", "put the $80 back on my card", "give us our deposit back" (money is what
@@ -888,6 +901,14 @@ def spam_evidence(text: str) -> str | None:
     return None
 
 
+# What a pitch asks the reader to do: follow a link, ring or text a number, reply, claim.
+CALL_TO_ACTION = re.compile(
+    r"https?://|www\.|\d{3,}|\b(?:call|ring|dial|txt|text|reply|send|click|visit|claim|apply|order|buy|"
+    r"subscribe|register|sign up|book now|contact us)\b",
+    _I,
+)
+
+
 def weak_spam_evidence(text: str) -> bool:
     """One sign of spam only (a pitch or bulk word, or a known pattern) and no link: enough to let a
     sure spam reading stand, not an unsure one, nor one of a customer with a problem."""
@@ -912,12 +933,23 @@ _STOP_FOOTER = re.compile(
 )
 
 
+# The same for an unsubscribe or opt-out word: "To unsubscribe visit www…", "optout 87077",
+# "unsub: txt NO to 80082". Followed, within a few words, by where or how to do it.
+_UNSUB_FOOTER = re.compile(
+    r"\b(?:unsub\w*|opt[\s-]?out|optout)\b[\s:.,-]*(?:\S+\s+){0,5}?(?:reply|txt|text|send|sms|call|visit|"
+    r"click|go to|www\.|https?://|\d{3,})|\b(?:unsub\w*|opt[\s-]?out|optout)\s*(?:at|@)\s",
+    _I,
+)
+
+
 def bulk_despite_stop(text: str) -> bool:
     """A bulk text whose stop footer the opt-out rule read as a customer's STOP: the footer's
     instruction form addressed to the reader, a bulk marker besides the stop words, and no one
     speaking for themselves ("I", "we"). A short text is a person. The caller also requires the
     classifier to read spam. Opt-out beats everything, so every condition must hold."""
-    if len(text.split()) <= 8 or _SPEAKER.search(text) or not _STOP_FOOTER.search(text):
+    if len(text.split()) <= 8 or _SPEAKER.search(text):
+        return False
+    if not (_STOP_FOOTER.search(text) or _UNSUB_FOOTER.search(text)):
         return False
     return any(not _STOP_MARKER.search(m) for m in bulk_markers(text))
 

@@ -335,3 +335,59 @@ def test_our_past_work_is_read_and_waits_for_a_person(
     assert bool(rules.RETURNING.search(text)) is ours
     waits = [s.value for s in brain.triage(text, business).signals if s.name == SignalName.NEEDS_HUMAN]
     assert any("worked for them before" in (w or "") for w in waits) is ours
+
+
+# The seventh round's look-alikes: the paperwork around a job (financing, collections, a credit
+# check, a warranty claim, a membership, a written estimate), written for these tests, not drawn
+# from any source, never trained on. Complaints about it, and letters with the same words that are
+# not complaints.
+PAPERWORK_COMPLAINTS = [
+    "We put our new AC on the twelve-month same-as-cash financing your salesman set up in April. In October a statement arrived with eight months of back interest on it, because the lender says the promotion was never attached to our account. Your office says it is between us and the lender and the lender says your office filled in the form.",
+    "I paid the last invoice for the bathroom remodel by bank transfer on the 2nd of June and I have the confirmation. In September a collection agency wrote to me saying I owe your company $1,450. I sent the proof to your office and to the agency. They are still sending letters and the agency has threatened to report it.",
+    "When we signed up for the maintenance plan your rep said it would be a soft credit check only. We found a hard inquiry from your finance partner on both our credit reports the next week, right when we were applying for a mortgage. Nobody told us this would happen and now our rate is higher.",
+    "Our water heater failed eleven months after your team installed it. The manufacturer refused the warranty claim because the unit was never registered, and registering it was part of what we paid you for. Your office keeps promising to look into it but it has been seven weeks and we have paid for a replacement element ourselves.",
+    "I cancelled the monthly membership at the front desk in March and was told it was done. Since then my card has been charged every month, four times now. Each time I call I am told the cancellation was not in the system and that I should come in again. I have the name of the person who took it.",
+    "The estimate you gave us in writing was $6,800 for the whole job. The final bill came to $9,300, with charges for permits and disposal that were never mentioned. When I asked the owner about it he said that is how it always works and that I should have read the small print. There was no small print.",
+]
+PAPERWORK_NOT_COMPLAINTS = [
+    (
+        "sales_inquiry",
+        "We are looking at replacing the furnace and central air in our 1990s two-storey this spring. Our credit is good and we would rather pay monthly than all at once. Do you work with a financing company, and could someone come out to measure up and give us a quote for both units?",
+    ),
+    (
+        "status_inquiry",
+        "I filled in the financing application your salesman left with us on Monday and sent it back with two pay stubs and a copy of my license, as he asked. It has been a week and we have not heard anything yet. Could you let me know whether it went through and when the install can be booked?",
+    ),
+    (
+        "other",
+        "Just to let you know the final payment for the kitchen job went out from our bank this morning, so the account should be clear by Friday. Thanks again to your office for sorting out the paperwork with the lender, it made things much easier for us. We will call you when we are ready to do the basement.",
+    ),
+    (
+        "routine_question",
+        "We have the payment plan with you for the heat pump and pay by check every month. Our bank is switching us to a new account number at the end of the month. Is there a form to fill in so the payments come from the new account, or can I just send the details by e-mail?",
+    ),
+]
+
+
+def test_complaints_about_the_paperwork_are_complaints(brain: OfflineBrain, business: Business) -> None:
+    """At least 5 of the 6 (measured: the surprise credit check reads as a sales inquiry at 58%),
+    and none is answered on its own."""
+    from bench.triage.run import answers_alone
+
+    got = [brain.triage(text, business) for text in PAPERWORK_COMPLAINTS]
+    assert sum(t.category == Category.COMPLAINT for t in got) >= 5
+    assert not any(answers_alone(t, business) for t in got)
+
+
+@pytest.mark.parametrize(
+    ("what", "text"), PAPERWORK_NOT_COMPLAINTS, ids=[w for w, _ in PAPERWORK_NOT_COMPLAINTS]
+)
+def test_the_same_words_without_a_grievance_are_not_complaints(
+    brain: OfflineBrain, business: Business, what: str, text: str
+) -> None:
+    """Financing, an application, a payment, a bank change: none reads as a complaint, and the enquiry,
+    the status question and the update read as what they are (the bank change reads as an update)."""
+    got = brain.triage(text, business).category
+    assert got != Category.COMPLAINT
+    if what != "routine_question":
+        assert got == Category(what)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sheepdog.brain import rules
+from sheepdog.brain import offline, rules
 from sheepdog.brain.classifier import Classifier, fit, load_examples
 from sheepdog.brain.offline import OfflineBrain
 from sheepdog.domain.models import Business, Category, SignalName
@@ -734,3 +734,57 @@ def test_an_unsubscribe_told_as_history_by_someone_who_wants_messages(
     to unsubscribe or stop still opts out."""
     assert rules.is_opt_out(text) is opted_out
     assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
+
+
+@pytest.mark.parametrize(
+    ("text", "opted_out"),
+    [
+        # asked: "no further" is "no more", and the ask may come after the story
+        ("No further calls please, I have told you twice.", True),
+        ("I request no further contact from your office about this invoice.", True),
+        ("We have asked for no more letters to our home address.", True),
+        ("I sent a cease and desist letter in May and the calls went on.", True),
+        # told: what did or did not happen
+        ("After the visit I had no further contact from them at all.", False),
+        ("I got no more calls after that, so I thought it was settled.", False),
+        ("I received no further texts from the office about the booking.", False),
+    ],
+)
+def test_no_further_contact_asked_not_told(
+    brain: OfflineBrain, business: Business, text: str, opted_out: bool
+) -> None:
+    assert rules.is_opt_out(text) is opted_out
+    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
+
+
+def test_an_unsubscribe_footer_is_a_bulk_texts_not_a_customers() -> None:
+    """A bulk text tells the reader where to unsubscribe; a customer asks to be unsubscribed."""
+    footer = "Your £500 shopping voucher is waiting, collect your prize today. To unsubscribe visit www.example.co/u"
+    assert rules.is_opt_out(footer) and rules.bulk_despite_stop(footer)
+    assert not rules.bulk_despite_stop("Please unsubscribe me, your prize texts are too many. Visit never")
+    assert not rules.bulk_despite_stop("unsubscribe www.example.co/u")  # short: a person
+
+
+@pytest.mark.parametrize(
+    ("text", "floor"),
+    [
+        ("Congrats to you both on the new house!", offline.WEAK_SPAM_FLOOR_ASKS_NOTHING),
+        ("Congrats! Call 0800 555 0101 today", offline.WEAK_SPAM_FLOOR),
+        ("Congrats, reply to find out more", offline.WEAK_SPAM_FLOOR),
+    ],
+)
+def test_one_pitch_word_that_asks_nothing_needs_a_surer_spam_reading(text: str, floor: float) -> None:
+    assert offline._weak_spam_floor(text) == floor
+    assert offline.WEAK_SPAM_FLOOR < offline.WEAK_SPAM_FLOOR_ASKS_NOTHING
+
+
+@pytest.mark.parametrize(
+    ("text", "refund"),
+    [
+        ("I filled in the form and sent it back with my pay stubs last week", False),
+        ("They brought it back on Tuesday and it still rattles", False),
+        ("The part was wrong, I want it back and the $60 returned", True),
+    ],
+)
+def test_it_back_is_money_only_when_it_is_not_paperwork(text: str, refund: bool) -> None:
+    assert rules.is_refund_request(text) is refund

@@ -14,6 +14,7 @@ from bench.triage.datagen import (
     holdout2_templates,
     holdout_templates,
     train_letters,
+    train_narratives,
     train_templates,
 )
 from bench.triage.datagen.common import generate
@@ -84,8 +85,9 @@ def main(argv: list[str] | None = None) -> None:
             if key not in frozen and key not in real_eval and key not in seen_train:
                 seen_train.add(key)
                 train.append(row)
-    # Long letters (train_letters.py): complaints told as a story, and long messages that are not.
-    for row in train_letters.letters():
+    # Long letters (train_letters.py, train_narratives.py): complaints told as a story, and long
+    # messages that are not.
+    for row in [*train_letters.letters(), *train_narratives.narratives()]:
         key = row["text"].lower()
         if key not in frozen and key not in real_eval and key not in seen_train:
             seen_train.add(key)
