@@ -13,6 +13,7 @@ story, a booking or a status question with context) keep length from reading as 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from bench.triage.datagen.common import DOMAINS, fill, noisy
 
@@ -217,10 +218,34 @@ _THANKS = [
 ]
 
 
-def _sentence(pool: list[str], used: set[str], rng: random.Random) -> str:
+def pick(pool: list[str], used: set[str], rng: random.Random) -> str:
+    """A sentence of the pool not yet in this letter (any, once all are)."""
     choice = rng.choice([s for s in pool if s not in used] or pool)
     used.add(choice)
     return choice
+
+
+def keep(rows: list[dict[str, str]], seen: set[str], text: str, label: str, domain: str) -> None:
+    """Add a composed letter as a training row unless the same text is already there."""
+    if text.lower() not in seen:
+        seen.add(text.lower())
+        rows.append({"text": text, "label": label, "domain": domain})
+
+
+def context_then_ask(
+    pools: dict[str, tuple[list[str], list[str]]],
+    each: int,
+    rows: list[dict[str, str]],
+    add: Callable[[list[str], str], None],
+    rng: random.Random,
+) -> None:
+    """`each` letters per label: two or three sentences of context, then what they ask or tell."""
+    for label, (context, asks) in pools.items():
+        target = len(rows) + each
+        while len(rows) < target:
+            used: set[str] = set()
+            parts = [pick(context, used, rng) for _ in range(rng.choice((2, 3)))]
+            add([*parts, rng.choice(asks)], label)
 
 
 def letters(
@@ -234,33 +259,25 @@ def letters(
     def add(parts: list[str], label: str, domains: tuple[str, ...] = tuple(DOMAINS)) -> None:
         domain = rng.choice(domains)
         text = " ".join(p for p in parts if p).replace("{month}", rng.choice(MONTHS))
-        text = noisy(fill(text, domain, rng), rng)
-        if text.lower() not in seen:
-            seen.add(text.lower())
-            rows.append({"text": text, "label": label, "domain": domain})
+        keep(rows, seen, noisy(fill(text, domain, rng), rng), label, domain)
 
     while len(rows) < complaints:
         used: set[str] = set()
-        parts = [_sentence(_OPEN, used, rng)]
-        parts += [_sentence(_WRONG, used, rng) for _ in range(rng.choice((1, 2, 2, 3)))]
-        parts += [_sentence(_CHASE, used, rng) for _ in range(rng.choice((0, 1, 1, 2)))]
-        parts += [_sentence(_OUTCOME, used, rng), rng.choice(_CLOSE)]
+        parts = [pick(_OPEN, used, rng)]
+        parts += [pick(_WRONG, used, rng) for _ in range(rng.choice((1, 2, 2, 3)))]
+        parts += [pick(_CHASE, used, rng) for _ in range(rng.choice((0, 1, 1, 2)))]
+        parts += [pick(_OUTCOME, used, rng), rng.choice(_CLOSE)]
         add(parts, "complaint")
-    for label, (context, asks) in _LONG_OTHER.items():
-        target = len(rows) + each_other
-        while len(rows) < target:
-            used = set()
-            parts = [_sentence(context, used, rng) for _ in range(rng.choice((2, 3)))]
-            add([*parts, rng.choice(asks)], label)
+    context_then_ask(_LONG_OTHER, each_other, rows, add, rng)
     symptoms, details, closes = _NEED
     target = len(rows) + needs
     while len(rows) < target:
         used = set()
-        parts = [_sentence(symptoms, used, rng) for _ in range(rng.choice((1, 2)))]
-        parts += [_sentence(details, used, rng) for _ in range(rng.choice((1, 2)))]
+        parts = [pick(symptoms, used, rng) for _ in range(rng.choice((1, 2)))]
+        parts += [pick(details, used, rng) for _ in range(rng.choice((1, 2)))]
         add([*parts, rng.choice(closes)], "sales_inquiry", ("home", "auto"))  # where things break
     target = len(rows) + thanks
     while len(rows) < target:
         used = set()
-        add([_sentence(_THANKS, used, rng) for _ in range(rng.choice((3, 4)))], "other")
+        add([pick(_THANKS, used, rng) for _ in range(rng.choice((3, 4)))], "other")
     return rows

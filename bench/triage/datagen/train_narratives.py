@@ -22,6 +22,7 @@ import random
 import re
 
 from bench.triage.datagen.common import DOMAINS, fill, noisy
+from bench.triage.datagen.train_letters import context_then_ask, keep, pick
 
 _MONTHS = [
     "January",
@@ -278,12 +279,6 @@ def _slot(text: str, rng: random.Random) -> str:
 _AN = re.compile(r"\b([Aa]) (?=[aeiouAEIOU])")
 
 
-def _pick(pool: list[str], used: set[str], rng: random.Random) -> str:
-    choice = rng.choice([s for s in pool if s not in used] or pool)
-    used.add(choice)
-    return choice
-
-
 def narratives(complaints: int = 240, each_calm: int = 15, seed: int = 1607) -> list[dict[str, str]]:
     """Composed letters as training rows {"text", "label", "domain"}, deterministic for a seed."""
     rng = random.Random(seed)
@@ -294,23 +289,16 @@ def narratives(complaints: int = 240, each_calm: int = 15, seed: int = 1607) -> 
         domain = rng.choice(list(DOMAINS))
         text = fill(_slot(" ".join(p for p in parts if p), rng), domain, rng)
         text = noisy(_AN.sub(lambda m: m.group(1) + "n ", text), rng)  # "a account" → "an account"
-        if text.lower() not in seen:
-            seen.add(text.lower())
-            rows.append({"text": text, "label": label, "domain": domain})
+        keep(rows, seen, text, label, domain)
 
     while len(rows) < complaints:
         used: set[str] = set()
-        parts = [_pick(_OPEN, used, rng)]
-        parts += [_pick(_WRONGED, used, rng) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
+        parts = [pick(_OPEN, used, rng)]
+        parts += [pick(_WRONGED, used, rng) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
         # Not every letter chases or says what it cost: the story of being wronged is what they share.
-        parts += [_pick(_CONTACTED, used, rng) for _ in range(rng.choice((0, 1, 1, 2)))]
-        parts += [_pick(_ANSWER, used, rng) for _ in range(rng.choice((0, 1, 1)))]
+        parts += [pick(_CONTACTED, used, rng) for _ in range(rng.choice((0, 1, 1, 2)))]
+        parts += [pick(_ANSWER, used, rng) for _ in range(rng.choice((0, 1, 1)))]
         parts += [rng.choice(_COST), rng.choice(_END)]
         add(parts, "complaint")
-    for label, (context, asks) in _CALM.items():
-        target = len(rows) + each_calm
-        while len(rows) < target:
-            used = set()
-            parts = [_pick(context, used, rng) for _ in range(rng.choice((2, 3)))]
-            add([*parts, rng.choice(asks)], label)
+    context_then_ask(_CALM, each_calm, rows, add, rng)
     return rows
