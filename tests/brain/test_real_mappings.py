@@ -76,3 +76,26 @@ def test_training_letters_are_long_deterministic_and_not_all_complaints() -> Non
     assert not any(rules.CANCEL_ASK.search(r["text"]) for r in rows if r["label"] == "complaint")
     shipped = {t for t, _ in load_examples()}
     assert all(r["text"] in shipped for r in rows)
+
+
+def test_narrative_letters_are_deterministic_consistent_and_shipped() -> None:
+    """train_narratives.py (seventh round): complaint letters about the paperwork around a job, and
+    calm letters in the same words. A complaint letter asks for no money back, no cancellation and
+    no end to contact (those are other categories by TRIAGE.md); the calm ones are not complaints."""
+    from collections import Counter
+
+    from bench.triage.datagen.train_narratives import narratives
+    from sheepdog.brain import rules
+    from sheepdog.brain.classifier import load_examples
+
+    rows = narratives()
+    assert rows == narratives()
+    counts = Counter(r["label"] for r in rows)
+    assert counts == {"complaint": 240, "sales_inquiry": 15, "status_inquiry": 15, "other": 15}
+    complaints = [r["text"] for r in rows if r["label"] == "complaint"]
+    assert min(len(t.split()) for t in complaints) >= 20
+    assert not any(rules.is_refund_request(t) or rules.CANCEL_ASK.search(t) for t in complaints)
+    assert not any(rules.is_opt_out(t) for t in complaints)
+    assert not any(" a a" in r["text"].lower() or " a account" in r["text"].lower() for r in rows)
+    shipped = {t for t, _ in load_examples()}
+    assert all(r["text"] in shipped for r in rows)
