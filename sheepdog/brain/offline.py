@@ -227,7 +227,7 @@ class OfflineBrain:
             probs = {k: v / total for k, v in probs.items()}
         ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
         untrusted: set[str] = set()
-        if not rules.CONTACT_WORDS.search(rules.VISIT_STOP.sub(" ", text)):
+        if not rules.CONTACT_WORDS.search(rules.VISIT_STOP.sub(" ", rules.without_plan_opt_outs(text))):
             untrusted.add(Category.OPT_OUT)  # an opt-out guess that never mentions contact: not trusted
         if rules.WANTS_CONTACT.search(text):
             untrusted.add(Category.OPT_OUT)  # "unsubscribed by mistake, add me back": asks for messages

@@ -68,7 +68,7 @@ OPT_OUT_FILLER = {
 _CONTACT_VERB = r"(?:text(?:ing|s)?|txt(?:ing|s)?|msg(?:ing|s)?|ms?ging|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
 OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
-    re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
+    re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out|ed[\s-]?out)\b", _I),
     re.compile(
         r"(?<!had )(?<!got )(?<!received )(?<!heard )\bno more (?:of )?(?:the |your |these |those )?(?:marketing|promo(?:tion)?s?|offers|specials|deals|"
         r"coupons|mailings|newsletters?|texts|emails|e-mails|messages|spam|calls|sales calls)\b",
@@ -434,6 +434,7 @@ def is_opt_out(text: str) -> bool:
         return True  # "STOP!!! your texts about a gift card are fake": the first word says it
 
     text = OPT_OUT_INSTRUCTION.sub(" ", text)  # a bulk text's footer tells others how to stop
+    text = without_plan_opt_outs(text)  # "opt out of the auto-renewal" stops no messages
     if WANTS_CONTACT.search(text):
         # "I unsubscribed by mistake, add me back": the past tense tells history, the ask is the
         # opposite. Only that word is set aside: "unsubscribe me" or "… but stop the texts" still
@@ -441,6 +442,24 @@ def is_opt_out(text: str) -> bool:
         text = _UNSUBSCRIBE_WORD.sub(" ", text)
         return any(p.search(text) for p in OPT_OUT_PATTERNS)
     return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
+
+
+# Opting out of something: messages ("opt out of future texts", "opt me out of your marketing") or
+# a part of a product or plan ("opt out of the auto-renewal", "opted out of overdraft"). TRIAGE.md's
+# opt-out wants no more messages; the other asks to change or end a plan.
+_OPT_OUT_OF = re.compile(
+    r"\bopt(?:[\s-]?(?:ed\s+)?out|ing out|\s+(?:me|us)\s+out)\s+of\s+((?:[\w'-]+\s+){0,3}[\w'-]+)", _I
+)
+_MESSAGES = re.compile(
+    r"\b(?:te?xt|txt|sms|messag|e-?mail|mail|call|marketing|promo|newsletter|list|contact|communicat|notif|"
+    r"alert|remind|update|offer|ads?\b|advert|spam|survey)",
+    _I,
+)
+
+
+def without_plan_opt_outs(text: str) -> str:
+    """The text with every opt-out of something other than messages blanked."""
+    return _OPT_OUT_OF.sub(lambda m: m.group(0) if _MESSAGES.search(m.group(1)) else " ", text)
 
 
 _UNSUBSCRIBE_WORD = re.compile(r"\b(?:unsubscribed|unsubbed|opted[\s-]?out)\b", _I)  # told, not asked

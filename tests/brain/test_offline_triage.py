@@ -788,3 +788,24 @@ def test_one_pitch_word_that_asks_nothing_needs_a_surer_spam_reading(text: str, 
 )
 def test_it_back_is_money_only_when_it_is_not_paperwork(text: str, refund: bool) -> None:
     assert rules.is_refund_request(text) is refund
+
+
+@pytest.mark.parametrize(
+    ("text", "opted_out"),
+    [
+        # opting out of messages, asked or told
+        ("Opt me out of your texts", True),
+        ("I opted out of marketing emails and you still send them", True),
+        ("opt out of future messages please", True),
+        ("I opted out in May and you keep texting me", True),
+        # opting out of a part of a plan or product: no messages are stopped
+        ("I would like to opt out of the maintenance plan", False),
+        ("Please opt me out of the auto-renewal", False),
+        ("I opted out of overdraft coverage in May and they charged me anyway", False),
+    ],
+)
+def test_opting_out_of_a_plan_is_not_opting_out_of_messages(
+    brain: OfflineBrain, business: Business, text: str, opted_out: bool
+) -> None:
+    assert rules.is_opt_out(text) is opted_out
+    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
