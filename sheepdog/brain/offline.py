@@ -95,6 +95,7 @@ def _rule_override(text: str, top: Category, reading: rules.RuleReading) -> Cate
         and top != Category.PRICING_QUESTION
         and not priced
         and not re.search(r"\bpolic(?:y|ies)\b", text, re.IGNORECASE)
+        and not rules.sets_aside_to_ask(text)
     ):
         return Category.CANCELLATION
     if (

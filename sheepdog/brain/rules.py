@@ -823,6 +823,25 @@ _NEW_BUSINESS = re.compile(
 )
 
 
+_CONTRAST = re.compile(r"\b(?:but|however|though|instead)\b", _I)
+_ASKS_FOR = re.compile(
+    r"\?|\b(?:can|could|would) (?:you|someone|we|i)\b|\b(?:needs?|wants?|like|book|schedule|please)\b", _I
+)
+
+
+def sets_aside_to_ask(text: str) -> bool:
+    """Cancel words that set one thing aside, not asked as a cancellation, before a "but" that asks
+    for another: "We won't be needing AC service this year, but the furnace needs its tune-up"."""
+    m = CANCEL.search(text)
+    if m is None or CANCEL_ASK.search(text):
+        return False
+    contrast = _CONTRAST.search(text, m.end())
+    if contrast is None:
+        return False
+    rest = text[contrast.end() :]
+    return CANCEL.search(rest) is None and _ASKS_FOR.search(rest) is not None
+
+
 # Something of ours on the calendar or on contract: what a cancellation letter cancels ("the
 # install on the 18th", "Friday's duct cleaning", "the yearly maintenance plan").
 BOOKED_WITH_US = re.compile(

@@ -809,3 +809,18 @@ def test_opting_out_of_a_plan_is_not_opting_out_of_messages(
 ) -> None:
     assert rules.is_opt_out(text) is opted_out
     assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
+
+
+def test_setting_one_thing_aside_to_ask_for_another_is_not_a_cancellation(
+    brain: OfflineBrain, business: Business
+) -> None:
+    """The review's Q3: nothing booked is cancelled, and the "but" asks for the furnace tune-up."""
+    lead = (
+        "We won't be needing AC service this year since we are replacing the unit, but the furnace "
+        "needs its tune-up before winter. Can you book us in?"
+    )
+    assert rules.sets_aside_to_ask(lead)
+    assert brain.triage(lead, business).category in (Category.SALES_INQUIRY, Category.BOOKING)
+    asked = "We won't be needing the Friday appointment after all, please cancel it. But thanks!"
+    assert not rules.sets_aside_to_ask(asked)
+    assert brain.triage(asked, business).category == Category.CANCELLATION
