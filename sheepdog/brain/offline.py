@@ -378,7 +378,7 @@ def hold_signals(
 ) -> list[Signal]:
     """Why nothing may go out on its own (policy reads `needs_human`): another language, a
     sensitive topic in a message that would otherwise be answered by itself, a customer who says
-    we worked for them before, too little confidence (more for a long letter), or a long letter
+    we worked for them before, an offer to buy from us or to sell us leads, too little confidence (more for a long letter), or a long letter
     about none of the business's services. Safety that does not depend on the classifier being
     right."""
     if category in _NO_REPLY:
@@ -395,6 +395,14 @@ def hold_signals(
         # "Your team installed our furnace …": policy gives a returning customer a person, and
         # what follows is as often a fault in our work as a new need.
         out.append(Signal(SignalName.NEEDS_HUMAN, 0.7, "says we worked for them before: a person answers"))
+    if rules.OFFERS_TO_BUY_OR_SELL_LEADS.search(text):
+        # A buyer of scrap or a seller of leads names our services too; a sales reply to them would
+        # be the business answering a pitch.
+        out.append(
+            Signal(
+                SignalName.NEEDS_HUMAN, 0.7, "offers to buy from us or to sell us leads: a person reads it"
+            )
+        )
     words = len(text.split())
     if words >= rules.LETTER_WORDS and service is None:
         # A long letter that names none of our services: a reply of ours would be a guess at what

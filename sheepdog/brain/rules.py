@@ -842,6 +842,19 @@ def sets_aside_to_ask(text: str) -> bool:
     return CANCEL.search(rest) is None and _ASKS_FOR.search(rest) is not None
 
 
+# Someone who offers to buy from the business (scrap, old units, the business itself) or to sell
+# it customers: not a customer for its services, whatever the classifier reads ("we buy scrap
+# copper and old AC units for cash", "we send you 20 homeowner leads a month").
+OFFERS_TO_BUY_OR_SELL_LEADS = re.compile(
+    r"\bwe (?:buy|purchase|pay cash for)\b(?:\s+\S+){0,6}?\s+(?:for cash|any condition|top (?:price|dollar)s?)|"
+    r"\b(?:top (?:price|dollar)s? paid|cash for (?:your )?(?:junk|scrap|old|used|unwanted))\b|"
+    r"\b(?:buy|acquire|purchase) your (?:business|company)\b|"
+    r"\b(?:exclusive|qualified|pre-?screened|verified) (?:homeowner |customer |roofing |hvac |plumbing )?leads\b|"
+    r"\bpay (?:only )?per (?:lead|booked job|appointment)\b",
+    _I,
+)
+
+
 # Something of ours on the calendar or on contract: what a cancellation letter cancels ("the
 # install on the 18th", "Friday's duct cleaning", "the yearly maintenance plan").
 BOOKED_WITH_US = re.compile(

@@ -824,3 +824,28 @@ def test_setting_one_thing_aside_to_ask_for_another_is_not_a_cancellation(
     asked = "We won't be needing the Friday appointment after all, please cancel it. But thanks!"
     assert not rules.sets_aside_to_ask(asked)
     assert brain.triage(asked, business).category == Category.CANCELLATION
+
+
+@pytest.mark.parametrize(
+    ("text", "offer"),
+    [
+        (
+            "Hello, we buy scrap copper and old AC units for cash, top prices paid, free pickup. Call 555-0182.",
+            True,
+        ),
+        (
+            "We send 20-30 exclusive homeowner leads a month to contractors near you, pay only per booked job.",
+            True,
+        ),
+        ("Do you buy back old units when you install a new heat pump?", False),
+        ("We bought our furnace from you in 2019 and it needs a tune-up.", False),
+    ],
+)
+def test_an_offer_to_buy_from_us_or_sell_us_leads_waits_for_a_person(
+    brain: OfflineBrain, business: Business, text: str, offer: bool
+) -> None:
+    """Whatever the classifier reads (the copper buyer reads as a sales inquiry at 98%), nothing goes
+    out on its own to a pitch."""
+    assert bool(rules.OFFERS_TO_BUY_OR_SELL_LEADS.search(text)) is offer
+    waits = [s.value or "" for s in brain.triage(text, business).signals if s.name == SignalName.NEEDS_HUMAN]
+    assert any("sell us leads" in w for w in waits) is offer
