@@ -66,21 +66,23 @@ OPT_OUT_FILLER = {
     "messages",
 }
 _CONTACT_VERB = r"(?:text(?:ing|s)?|txt(?:ing|s)?|msg(?:ing|s)?|ms?ging|messag(?:e|ing|es)|e-?mail(?:ing|s)?|contact(?:ing)?|call(?:ing)?|send(?:ing)?|spam(?:ming)?|sms|writing|bother(?:ing)?|reach(?:ing)? out)"
+# After "remove me from": the calendar, not a list ("the schedule", "Friday's appointments").
+_CALENDAR = (
+    r"\s+(?:the\s+|your\s+|my\s+|this\s+)?(?:\w+\s+)?(?:schedule|calendar|bookings?|appointments?|route|rota|"
+    r"roster|wait\s?list|class(?:es)?|lessons?|group|team|jobs?|orders?|program(?:me)?|plan|rotation)\b"
+)
 OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
-    re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out|ed[\s-]?out)\b", _I),
+    re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
     re.compile(
-        r"(?<!had )(?<!got )(?<!received )(?<!heard )\bno more (?:of )?(?:the |your |these |those )?(?:marketing|promo(?:tion)?s?|offers|specials|deals|"
-        r"coupons|mailings|newsletters?|texts|emails|e-mails|messages|spam|calls|sales calls)\b",
+        # off a list, not off the calendar: "remove me from the schedule" cancels visits
+        rf"\b(?:take|remove|delete|drop)\s+(?:me|my\s+(?:number|email|e-mail|phone|details|address))\s+"
+        rf"(?:off|from)\b(?!{_CALENDAR})",
         _I,
     ),
     re.compile(
-        r"\b(?:take|remove|delete|drop)\s+(?:me|my\s+(?:number|email|e-mail|phone|details|address))\s+"
-        r"(?:off|from)\b",
-        _I,
-    ),
-    re.compile(
-        r"\b(?:take|remove|delete)\s+(?:me|(?:my|this)\s+(?:number|email|phone|details))\b(?!\s+(?:to|for|out|back))",
+        rf"\b(?:take|remove|delete)\s+(?:me|(?:my|this)\s+(?:number|email|phone|details))\b(?!\s+(?:to|for|out|back))"
+        rf"(?!\s+(?:off|from)\b{_CALENDAR})",
         _I,
     ),
     re.compile(
@@ -88,13 +90,6 @@ OPT_OUT_PATTERNS = [
         _I,
     ),
     re.compile(rf"\b(?:do\s*n[o']?t|dont)\s+(?:\w+\s+)?{_CONTACT_VERB}\s+(?:\w+\s+){{0,2}}again\b", _I),
-    re.compile(
-        # "no more" or "no further", asked ("no further calls, please"), not told ("I got no more calls")
-        r"(?<!had )(?<!got )(?<!received )(?<!heard )\bno\s+(?:more|further)\s+(?:\w+\s+)?(?:texts|messages|emails|"
-        r"e-mails|calls|sms|spam|promotions|marketing|"
-        r"notifications|newsletters?|mailings|offers|reminders|alerts)\b",
-        _I,
-    ),
     re.compile(
         r"\b(?:stop|cancel|end|turn off|switch off|disable)\s+(?:all\s+)?(?:these|the|your|this|those|my|ur)\s+"
         r"(?:\w+\s+)?(?:texts|messages|emails|e-mails|follow[\s-]?ups|promotions|reminders|sms|notifications|"
@@ -127,15 +122,10 @@ OPT_OUT_PATTERNS = [
         r"\b(?:no longer|not|don'?t|do not) wish to (?:be contacted|receive|hear from|get)\b",
         _I,
     ),
-    # Asked for, not told: "I request no further contact", not "I had no further contact from them".
-    re.compile(
-        r"\b(?:want(?:ed)?|request(?:ed|ing)?|demand(?:ed|ing)?|ask(?:ed|ing)? for|wish(?:ed)?(?: to have)?|"
-        r"would like|insist(?:ed)? on)\s+(?:that (?:there be |i (?:have|receive) )?)?no (?:more|further) (?:\w+ )?"
-        r"(?:calls|contact|communications?|correspondence|letters|texts|messages|e-?mails)\b|"
-        r"\bno (?:more|further) (?:\w+ )?(?:calls|contact|communications?|correspondence)[\s,.!]*(?:please|pls)\b|"
-        r"\bcease and desist\b",
-        _I,
-    ),
+    # "Opted out" told, then contact that went on: "I opted out in May and you keep texting me" (not "I
+    # opted out of text reminders and missed my appointment").
+    re.compile(r"\bopted[\s-]?out\b.{0,80}?\b(?:still|again|keep|keeps|kept|continu\w*|anyway)\b", _I | re.S),
+    re.compile(r"^\W*opted[\s-]?out\W*(?:thanks?|thank you|ty)?\W*$", _I),
     # '..., stop' / '... last warning. STOP': a message that ends in a bare stop after a pause.
     re.compile(r"[.,!;:?]\s*(?:please\s+|pls\s+|just\s+)?stop(?:\s+(?:now|please|pls|already))?\W*$", _I),
     # A reply to our outreach saying it reached the wrong person: 'wrong number', 'you have the wrong person'.
@@ -164,6 +154,12 @@ REFUND_PATTERNS = [
     re.compile(r"\brefund(?:ed|s)?\b", _I),
     re.compile(r"\bmoney\s+(?:back|returned|refunded)\b", _I),
     re.compile(r"\breimburs\w*", _I),
+    # Goods sent back, then money: "I mailed it back on the 3rd, please credit my card".
+    re.compile(
+        r"\b(?:sent|mailed|posted|returned|brought|took|shipped)\s+(?:it|them)\s+back\b.{0,120}?"
+        r"\b(?:credit\w*|refund\w*|money|amount|[$£€]\s?\d)",
+        _I | re.S,
+    ),
     # "I want it back", not the paperwork "I sent it back" or the car "they brought it back"
     re.compile(
         r"\b(?:deposit|money|payment|fee|charge|(?<![\w.,])\$?\d{1,7}(?:[.,]\d{1,3})*|"
@@ -435,13 +431,54 @@ def is_opt_out(text: str) -> bool:
 
     text = OPT_OUT_INSTRUCTION.sub(" ", text)  # a bulk text's footer tells others how to stop
     text = without_plan_opt_outs(text)  # "opt out of the auto-renewal" stops no messages
+    text = _CD_RECEIVED.sub(" ", text)  # "the HOA sent us a cease and desist about the noise"
     if WANTS_CONTACT.search(text):
         # "I unsubscribed by mistake, add me back": the past tense tells history, the ask is the
         # opposite. Only that word is set aside: "unsubscribe me" or "… but stop the texts" still
         # opts out.
         text = _UNSUBSCRIBE_WORD.sub(" ", text)
         return any(p.search(text) for p in OPT_OUT_PATTERNS)
-    return any(p.search(text) for p in OPT_OUT_PATTERNS) or _fuzzy_unsubscribe(text)
+    return any(p.search(text) for p in OPT_OUT_PATTERNS) or no_more_asked(text) or _fuzzy_unsubscribe(text)
+
+
+# A cease and desist the writer received (from a neighbour, the HOA), not one they sent.
+_CD_RECEIVED = re.compile(
+    r"\b(?:sent|gave|served|mailed|issued)\s+(?:us|me)\s+(?:\w+\s+){0,2}?cease\s*(?:-|and|&)\s*desist\b|"
+    r"\b(?:got|received|receiving|getting|get)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?cease\s*(?:-|and|&)\s*desist\b|"
+    r"\bcease\s*(?:-|and|&)\s*desist(?:\s+letter)?\s+from\s+(?:my|our|the|a)\s+(?!company|collector|office)",
+    _I,
+)
+# "No more texts" / "no further calls": asked, or told ("there were no further calls from your
+# office", "no more calls, no emails, nothing for two weeks").
+_NO_MORE = re.compile(
+    r"\bno\s+(?:more|further)\s+(?:of\s+)?(?:the\s+|your\s+|these\s+|those\s+|ur\s+)?(?:\w+\s+)?(?:texts|messages|"
+    r"e-?mails|calls|sms|spam|promo\w*|marketing|notifications|newsletters?|mailings|offers|specials|deals|coupons|"
+    r"reminders|alerts|contact|communications?|correspondence|letters)\b",
+    _I,
+)
+_NO_MORE_ASKED = re.compile(
+    r"\b(?:please|pls|plz|kindly|want|wants|request\w*|ask(?:ed|ing)? for|would like|i'?d like|wish\w*|"
+    r"demand\w*|insist\w*|i said|i told you|last warning)\b",
+    _I,
+)
+_NO_MORE_TOLD = re.compile(
+    r"\b(?:since|after|gotten|got|had|have had|received|heard|there (?:were|was|have been|has been)|nothing|"
+    r"no show|no response|no reply|no word|no update|about (?:my|our|the))\b",
+    _I,
+)
+
+
+def no_more_asked(text: str) -> bool:
+    """Whether a "no more / no further" of messages is asked for: always with a request's words in
+    its sentence, otherwise unless that sentence tells what happened ("since", "there were",
+    "nothing")."""
+    for m in _NO_MORE.finditer(text):
+        start = max(text.rfind(c, 0, m.start()) for c in ".?!\n") + 1
+        ends = [i for i in (text.find(c, m.end()) for c in ".?!\n") if i >= 0]
+        sentence = text[start : (min(ends) + 1 if ends else len(text))]
+        if _NO_MORE_ASKED.search(sentence) or not _NO_MORE_TOLD.search(sentence):
+            return True
+    return False
 
 
 # Opting out of something: messages ("opt out of future texts", "opt me out of your marketing") or
@@ -630,7 +667,8 @@ CANCEL = re.compile(
     r"\bend (?:my|our) (?:plan|membership|contract|subscription)\b|"
     r"\bquit(?:ting)? (?:my|our) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
     r"(?:^\W*|\b(?:i|we)(?:'d|'m|'re| would| really| am| are)?\s+)(?:like|want|wish|need|going|decided|have) "
-    r"to quit\b(?!\s+\w+ing\b)",  # a person quits ("I want to quit"); an AC that "decided to quit" broke
+    r"to quit\b(?!\s+\w+ing\b)|"  # a person quits ("I want to quit"); an AC that "decided to quit" broke
+    rf"\b(?:take|remove|drop)\s+(?:me|us)\s+(?:off|from)(?={_CALENDAR})",  # "remove me from the schedule"
     _I,
 )
 # Asking to cancel, in a request's words: enough to pull a message the classifier read as a
@@ -644,7 +682,8 @@ CANCEL_ASK = re.compile(
     r"\b(?:can|could|would|will) you (?:please |just )?(?:cancel|close|terminate)\b|"
     r"\bhow (?:do|can) (?:i|we) (?:cancel|close|terminate)\b|^\W*(?:\w+\W+){0,2}?cancel\b|"
     r"(?:[.!?,;:]\s*|\b(?:so|and|just|now)\s+)(?:please\s+|pls\s+|just\s+)?cancel\b|"
-    r"\bcancel (?:it|that|this|everything|the (?:rest|order|booking|appointment|visit|job|service))\b",
+    r"\bcancel (?:it|that|this|everything|the (?:rest|order|booking|appointment|visit|job|service))\b|"
+    rf"\b(?:take|remove|drop)\s+(?:me|us)\s+(?:off|from)(?={_CALENDAR})",
     _I,
 )
 # A cancellation told in the past ("I cancelled", "they closed my account"), not asked for.
@@ -829,17 +868,33 @@ _ASKS_FOR = re.compile(
 )
 
 
+_NOT_NEEDED = re.compile(
+    r"\b(?:won'?t|will not|do(?:n'?t| not)|no longer|not) (?:be )?need(?:ing|ed)?\b|\bno need for\b", _I
+)
+
+
+# What was ongoing or arranged, now stopped: "the weekly cleaning anymore", "Friday after all".
+_DISCONTINUED = re.compile(r"\b(?:any ?more|any longer|after all|from now on|going forward)\b", _I)
+
+
 def sets_aside_to_ask(text: str) -> bool:
-    """Cancel words that set one thing aside, not asked as a cancellation, before a "but" that asks
-    for another: "We won't be needing AC service this year, but the furnace needs its tune-up"."""
+    """Something not needed, and nothing booked, before a "but" that asks for another: "We won't be
+    needing AC service this year, but the furnace needs its tune-up". Not "Terminate my membership.
+    But …", nor "won't need Friday's appointment, but …" (something booked is cancelled)."""
     m = CANCEL.search(text)
     if m is None or CANCEL_ASK.search(text):
         return False
     contrast = _CONTRAST.search(text, m.end())
     if contrast is None:
         return False
-    rest = text[contrast.end() :]
-    return CANCEL.search(rest) is None and _ASKS_FOR.search(rest) is not None
+    head, rest = text[: contrast.start()], text[contrast.end() :]
+    return (
+        _NOT_NEEDED.search(head) is not None
+        and BOOKED_WITH_US.search(head) is None
+        and _DISCONTINUED.search(head) is None
+        and CANCEL.search(rest) is None
+        and _ASKS_FOR.search(rest) is not None
+    )
 
 
 # Someone who offers to buy from the business (scrap, old units, the business itself) or to sell
@@ -850,7 +905,9 @@ OFFERS_TO_BUY_OR_SELL_LEADS = re.compile(
     r"\b(?:top (?:price|dollar)s? paid|cash for (?:your )?(?:junk|scrap|old|used|unwanted))\b|"
     r"\b(?:buy|acquire|purchase) your (?:business|company)\b|"
     r"\b(?:exclusive|qualified|pre-?screened|verified) (?:homeowner |customer |roofing |hvac |plumbing )?leads\b|"
-    r"\bpay (?:only )?per (?:lead|booked job|appointment)\b",
+    r"\bpay (?:only )?per (?:lead|booked job|appointment)\b|\bbuying (?:\w+ ){0,3}?(?:scrap|junk|used|old)\b|"
+    r"\bpaying cash\b|\b(?:acquir\w*|buy\w*|purchas\w*) (?:\w+ ){0,3}?(?:businesses|companies)\b|"
+    r"\bconsider selling\b",
     _I,
 )
 
@@ -922,7 +979,9 @@ SMS_BULK = re.compile(
     r"stop ?2 ?(?:stop|end)|2 (?:stop|opt[- ]?out)|collect (?:your|ur) (?:prize|award|cash|reward)|"
     # handset and airtime offers, in the words only such a text uses
     r"camcorder|free (?:mins|minutes|texts|nokia|camcorder|ipod)|mobile (?:update|upgrade) co|"
-    r"latest colou?r (?:mobiles?|phones?)|network operator|delivery within 28 days|sae)\b",
+    r"latest colou?r (?:mobiles?|phones?)|network operator|delivery within 28 days|sae|"
+    # a sale's deadline, shouted as a bulk text does
+    r"flash sale|(?:this weekend|today|tonight|24 hours|48 hours) only)\b",
     _I,
 )
 LINK = re.compile(r"https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|co|info|biz|tv|ly|io)\b/?", _I)

@@ -849,3 +849,77 @@ def test_an_offer_to_buy_from_us_or_sell_us_leads_waits_for_a_person(
     assert bool(rules.OFFERS_TO_BUY_OR_SELL_LEADS.search(text)) is offer
     waits = [s.value or "" for s in brain.triage(text, business).signals if s.name == SignalName.NEEDS_HUMAN]
     assert any("sell us leads" in w for w in waits) is offer
+
+
+# The seventh round's review: messages a helper wrote to break this round's first version, each with
+# what it must be. Most failed in that version or before it; all are mended.
+SEVENTH_REVIEW = [
+    # opt-outs asked in words the first version did not know
+    ("I'd like no further contact from your company.", Category.OPT_OUT),
+    ("This is my third request for no further communication from your salon.", Category.OPT_OUT),
+    ("Opted out. Thanks", Category.OPT_OUT),
+    ("I opted out months ago and you are STILL texting me. Knock it off.", Category.OPT_OUT),
+    # "no further" and "opted out" told, and a cease and desist someone else sent: not opt-outs
+    ("Your tech said he'd call Monday. No further calls, no show, nothing. Where is he?", None),
+    ("We've gotten no further emails about our refund since March. What's going on?", None),
+    (
+        "Since the estimate there were no further calls from your office. Are you still doing the job on the 12th?",
+        None,
+    ),
+    ("Had the tech out in May, no further texts after that about the backordered part. Any update?", None),
+    ("I've gotten no further messages since the deposit. Is my cabinet order placed?", None),
+    ("You promised a callback. No more calls, no emails, nothing for two weeks. Very disappointed.", None),
+    ("I opted out of mailed statements, so please email me the receipt for the brake job", None),
+    ("I opted out of text reminders and missed my appointment. Can I reschedule for next week?", None),
+    (
+        "Our HOA sent us a cease and desist about the noise from the AC unit you installed. Can someone come look?",
+        None,
+    ),
+    ("Got a cease and desist letter from my neighbor because your crew put the fence on their side.", None),
+    # off the calendar, not off a list
+    (
+        "Please remove me from the schedule for the rest of the year, we are selling the house.",
+        Category.CANCELLATION,
+    ),
+    # goods sent back, then money asked
+    (
+        "The filter was the wrong size so I mailed it back on the 3rd. Please credit my card for it.",
+        Category.REFUND_REQUEST,
+    ),
+    # a cancellation asked, then a question: still a cancellation
+    ("Terminate my membership. But can you tell me if the last month is prorated?", Category.CANCELLATION),
+    (
+        "Need to call off the party booking on the 20th, but could you keep the deposit as credit?",
+        Category.CANCELLATION,
+    ),
+    # a bulk text's unsubscribe footer
+    (
+        "FLASH SALE 40% off all detailing packages this weekend only! To unsubscribe visit www.autoshinepromo.com/u",
+        Category.SPAM,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), SEVENTH_REVIEW)
+def test_seventh_review(
+    brain: OfflineBrain, business: Business, text: str, category: Category | None
+) -> None:
+    got = brain.triage(text, business).category
+    if category is None:
+        assert got != Category.OPT_OUT
+    else:
+        assert got == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Buying scrap copper, old condensers, and dead furnaces. Paying cash, I pick up.",
+        "Hi, I represent a private equity group interested in acquiring established HVAC businesses in your area. "
+        "Would you consider selling?",
+    ],
+)
+def test_buyers_of_scrap_or_of_the_business_wait(brain: OfflineBrain, business: Business, text: str) -> None:
+    from bench.triage.run import answers_alone
+
+    assert not answers_alone(brain.triage(text, business), business)
