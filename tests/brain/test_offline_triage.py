@@ -725,20 +725,7 @@ def test_a_long_letter_about_another_trade_waits_for_a_person(
         ("I accidentally unsubscribed, but please stop texting me, emails only", True),
         ("Please don't add me back, unsubscribe me", True),
         ("unsubscribe me. keep sending the invoices by post though", True),
-    ],
-)
-def test_an_unsubscribe_told_as_history_by_someone_who_wants_messages(
-    brain: OfflineBrain, business: Business, text: str, opted_out: bool
-) -> None:
-    """ "I unsubscribed by mistake, add me back" asks for the opposite of an opt-out; any present ask
-    to unsubscribe or stop still opts out."""
-    assert rules.is_opt_out(text) is opted_out
-    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
-
-
-@pytest.mark.parametrize(
-    ("text", "opted_out"),
-    [
+        # seventh round: "no more / no further" asked or told, and opting out of a plan
         # asked: "no further" is "no more", and the ask may come after the story
         ("No further calls please, I have told you twice.", True),
         ("I request no further contact from your office about this invoice.", True),
@@ -748,11 +735,23 @@ def test_an_unsubscribe_told_as_history_by_someone_who_wants_messages(
         ("After the visit I had no further contact from them at all.", False),
         ("I got no more calls after that, so I thought it was settled.", False),
         ("I received no further texts from the office about the booking.", False),
+        # opting out of messages, asked or told
+        ("Opt me out of your texts", True),
+        ("I opted out of marketing emails and you still send them", True),
+        ("opt out of future messages please", True),
+        ("I opted out in May and you keep texting me", True),
+        # opting out of a part of a plan or product: no messages are stopped
+        ("I would like to opt out of the maintenance plan", False),
+        ("Please opt me out of the auto-renewal", False),
+        ("I opted out of overdraft coverage in May and they charged me anyway", False),
     ],
 )
-def test_no_further_contact_asked_not_told(
+def test_an_opt_out_is_asked_not_told_and_of_messages(
     brain: OfflineBrain, business: Business, text: str, opted_out: bool
 ) -> None:
+    """ "I unsubscribed by mistake, add me back" asks for the opposite of an opt-out; any present ask
+    to unsubscribe or stop still opts out. "No further calls" asked opts out, "there were no further
+    calls" told does not; opting out of a plan or a product stops no messages."""
     assert rules.is_opt_out(text) is opted_out
     assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
 
@@ -788,27 +787,6 @@ def test_one_pitch_word_that_asks_nothing_needs_a_surer_spam_reading(text: str, 
 )
 def test_it_back_is_money_only_when_it_is_not_paperwork(text: str, refund: bool) -> None:
     assert rules.is_refund_request(text) is refund
-
-
-@pytest.mark.parametrize(
-    ("text", "opted_out"),
-    [
-        # opting out of messages, asked or told
-        ("Opt me out of your texts", True),
-        ("I opted out of marketing emails and you still send them", True),
-        ("opt out of future messages please", True),
-        ("I opted out in May and you keep texting me", True),
-        # opting out of a part of a plan or product: no messages are stopped
-        ("I would like to opt out of the maintenance plan", False),
-        ("Please opt me out of the auto-renewal", False),
-        ("I opted out of overdraft coverage in May and they charged me anyway", False),
-    ],
-)
-def test_opting_out_of_a_plan_is_not_opting_out_of_messages(
-    brain: OfflineBrain, business: Business, text: str, opted_out: bool
-) -> None:
-    assert rules.is_opt_out(text) is opted_out
-    assert (brain.triage(text, business).category == Category.OPT_OUT) is opted_out
 
 
 def test_setting_one_thing_aside_to_ask_for_another_is_not_a_cancellation(
