@@ -930,7 +930,9 @@ SOFT = {Category.OTHER, Category.LEAD_REPLY, Category.SALES_INQUIRY, Category.RO
 # ("charged twice, $89" reports an amount; "how much for a tune-up?" asks one).
 PRICE_QUESTION = re.compile(
     r"\bhow much\b|\bwhat(?:'s| is| are| would| will| do|'d)?\b[^.!?]{0,40}\b(?:price|cost|charge|rate|fee)s?\b|"
-    r"\b(?:price|cost|charge|rate|fee)s?\b[^.!?]{0,40}\?|\b(?:quote|estimate|quotation|ballpark|pricing|price list)\b|"
+    r"\b(?:price|cost|charge|rate|fee)s?\b[^.!?]{0,40}\?|"
+    # a quote asked for, not one already given ("since the estimate", "your quote said two weeks")
+    r"(?<!the )(?<!your )(?<!our )(?<!that )(?<!this )\b(?:quote|estimate|quotation|ballpark|pricing|price list)\b|"
     r"\bdo you (?:charge|offer (?:a )?discounts?)\b|\bany (?:discounts?|deals?|offers?)\b|\bafford\b|"
     r"\b(?:is|are) (?:it|they|you) (?:expensive|pricey|cheap)\b|\bcheaper\b|\binterest rate\b|\bapr\b",
     _I,

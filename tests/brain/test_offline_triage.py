@@ -901,3 +901,24 @@ def test_buyers_of_scrap_or_of_the_business_wait(brain: OfflineBrain, business: 
     from bench.triage.run import answers_alone
 
     assert not answers_alone(brain.triage(text, business), business)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("Can I get a quote for a new roof?", True),
+        ("Could you send me a quotation for two units", True),
+        ("Your quote is too high, any discounts?", True),
+        # a quote already given is not a price asked ("make run" showed this one as a pricing question)
+        (
+            "Since the estimate there were no further calls from your office. Are you still on for the 12th?",
+            False,
+        ),
+        ("The quote you sent in May said two weeks", False),
+    ],
+)
+def test_a_quote_asked_for_not_one_already_given(
+    brain: OfflineBrain, business: Business, text: str, asked: bool
+) -> None:
+    assert rules.asks_price(text) is asked
+    assert brain.triage(text, business).has(SignalName.PRICE_ASKED) is asked
