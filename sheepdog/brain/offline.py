@@ -378,9 +378,9 @@ def hold_signals(
 ) -> list[Signal]:
     """Why nothing may go out on its own (policy reads `needs_human`): another language, a
     sensitive topic in a message that would otherwise be answered by itself, a customer who says
-    we worked for them before, an offer to buy from us or to sell us leads, too little confidence (more for a long letter), or a long letter
-    about none of the business's services. Safety that does not depend on the classifier being
-    right."""
+    we worked for them before, an offer to buy from us or to sell us leads, too little confidence
+    (more for a long letter), or a long letter about none of the business's services. Safety that
+    does not depend on the classifier being right."""
     if category in _NO_REPLY:
         return []
     out: list[Signal] = []
