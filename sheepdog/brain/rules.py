@@ -71,6 +71,8 @@ _CALENDAR = (
     r"\s+(?:the\s+|your\s+|my\s+|this\s+)?(?:\w+\s+)?(?:schedule|calendar|bookings?|appointments?|route|rota|"
     r"roster|wait\s?list|class(?:es)?|lessons?|group|team|jobs?|orders?|program(?:me)?|plan|rotation)\b"
 )
+# Asking off the calendar is cancelling: "remove me from the schedule", "take us off the route".
+_OFF_THE_CALENDAR = rf"\b(?:take|remove|drop)\s+(?:me|us)\s+(?:off|from)(?={_CALENDAR})"
 OPT_OUT_PATTERNS = [
     re.compile(rf"\bstop\s+(?:\w+\s+){{0,2}}{_CONTACT_VERB}", _I),
     re.compile(r"\bunsubscri\w*|\bunsub\b|\bopt(?:[\s-]?out|ing out)\b", _I),
@@ -668,7 +670,7 @@ CANCEL = re.compile(
     r"\bquit(?:ting)? (?:my|our) (?:\w+ )?(?:account|plan|membership|contract|subscription|service)\b|"
     r"(?:^\W*|\b(?:i|we)(?:'d|'m|'re| would| really| am| are)?\s+)(?:like|want|wish|need|going|decided|have) "
     r"to quit\b(?!\s+\w+ing\b)|"  # a person quits ("I want to quit"); an AC that "decided to quit" broke
-    rf"\b(?:take|remove|drop)\s+(?:me|us)\s+(?:off|from)(?={_CALENDAR})",  # "remove me from the schedule"
+    + _OFF_THE_CALENDAR,
     _I,
 )
 # Asking to cancel, in a request's words: enough to pull a message the classifier read as a
@@ -683,7 +685,7 @@ CANCEL_ASK = re.compile(
     r"\bhow (?:do|can) (?:i|we) (?:cancel|close|terminate)\b|^\W*(?:\w+\W+){0,2}?cancel\b|"
     r"(?:[.!?,;:]\s*|\b(?:so|and|just|now)\s+)(?:please\s+|pls\s+|just\s+)?cancel\b|"
     r"\bcancel (?:it|that|this|everything|the (?:rest|order|booking|appointment|visit|job|service))\b|"
-    rf"\b(?:take|remove|drop)\s+(?:me|us)\s+(?:off|from)(?={_CALENDAR})",
+    + _OFF_THE_CALENDAR,
     _I,
 )
 # A cancellation told in the past ("I cancelled", "they closed my account"), not asked for.
@@ -1036,18 +1038,12 @@ _STOP_MARKER = re.compile(
 # A person speaking for themselves or their business ("stop texting us, we are a plumbing firm").
 _SPEAKER = re.compile(r"\b(?:i|i'm|im|i've|i'd|me|my|mine|myself|we|we're|we've|us|our|ours)\b", _I)
 # How a bulk sender tells the reader to stop, addressed to them: "reply with STOP", "txt STOP",
-# "stop2end", "to opt out call 0871…". A customer asking to stop never writes this form.
+# "stop2end", "to opt out call 0871…", or an unsubscribe word followed within a few words by where
+# or how ("To unsubscribe visit www…", "optout 87077"). A customer asking to stop never writes this.
 _STOP_FOOTER = re.compile(
     r"\b(?:reply|txt|text|send|sms)\s+(?:with\s+)?(?:the\s+word\s+)?['\"]?stop\b|\bstop\s?2\s?(?:end|stop)\b|"
     r"\bto\s+(?:stop|opt[\s-]?out|unsubscribe)\b[^.!?]{0,40}?\b(?:reply|txt|text|send|call)\b|"
-    r"\bstop\s+(?:texts|msgs|messages)\s*[?:]?\s*(?:call|txt|text|reply|send)\b",
-    _I,
-)
-
-
-# The same for an unsubscribe or opt-out word: "To unsubscribe visit www…", "optout 87077",
-# "unsub: txt NO to 80082". Followed, within a few words, by where or how to do it.
-_UNSUB_FOOTER = re.compile(
+    r"\bstop\s+(?:texts|msgs|messages)\s*[?:]?\s*(?:call|txt|text|reply|send)\b|"
     r"\b(?:unsub\w*|opt[\s-]?out|optout)\b[\s:.,-]*(?:\S+\s+){0,5}?(?:reply|txt|text|send|sms|call|visit|"
     r"click|go to|www\.|https?://|\d{3,})|\b(?:unsub\w*|opt[\s-]?out|optout)\s*(?:at|@)\s",
     _I,
@@ -1059,9 +1055,7 @@ def bulk_despite_stop(text: str) -> bool:
     instruction form addressed to the reader, a bulk marker besides the stop words, and no one
     speaking for themselves ("I", "we"). A short text is a person. The caller also requires the
     classifier to read spam. Opt-out beats everything, so every condition must hold."""
-    if len(text.split()) <= 8 or _SPEAKER.search(text):
-        return False
-    if not (_STOP_FOOTER.search(text) or _UNSUB_FOOTER.search(text)):
+    if len(text.split()) <= 8 or _SPEAKER.search(text) or not _STOP_FOOTER.search(text):
         return False
     return any(not _STOP_MARKER.search(m) for m in bulk_markers(text))
 
